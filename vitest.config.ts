@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Tests start servers on 127.0.0.1 only; nothing here may reach the network.
+    env: { AWS_REGION: 'us-east-1', POWERTOOLS_DEV: 'false' },
+  },
+})
