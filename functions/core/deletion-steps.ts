@@ -1,0 +1,218 @@
+/**
+ * What each deletion task does, given a Seam client: delete a stage's items, check on the pending ones,
+ * delete the identity. The Lambda handlers in functions/deletion are thin adapters over these.
+ *
+ * The execution state is one JSON document passed from task to task:
+ *   { user_identity_id, stages: { <stage>: StageProgress, ... } }
+ * Each task returns the whole document with its own stage's progress updated, so the state machine's
+ * Choice states read `$.stages.<stage>.pending_count` and `.checks_left`.
+ */
+import type { SeamClient } from '../seam/index.js'
+import { isNotFound } from '../seam/index.js'
+import { nextPoll, type PollPolicy } from './poll.js'
+import type { StageDefinition, StageItem, StageName } from './stages.js'
+
+export interface StageProgress {
+  /** When the stage began deleting (ISO 8601); events are read from shortly before it. */
+  readonly started_at: string
+  /** Items this stage deleted or deactivated (including ones Seam had already begun deleting). */
+  readonly deleted: number
+  /** Items whose deletion Seam has not confirmed yet. */
+  readonly pending: readonly StageItem[]
+  readonly pending_count: number
+  /** Checks done so far. */
+  readonly checks: number
+  /** Seconds the next Wait state waits. */
+  readonly wait_seconds: number
+  /** False once the stage may not check again. */
+  readonly checks_left: boolean
+  /** When pending items remain and no checks are left: what is stuck and what an operator can do. */
+  readonly stuck?: string
+}
+
+export interface DeletionState {
+  readonly user_identity_id: string
+  readonly stages?: Partial<Record<StageName, StageProgress>>
+}
+
+export interface DeletionSummary {
+  readonly client_sessions_deleted: number
+  readonly acs_credentials_deleted: number
+  readonly acs_users_deleted: number
+  readonly enrollment_automations_deleted: number
+  readonly phones_deactivated: number
+}
+
+/** How many deletes of one stage run at once: fast for big lists, gentle on Seam's rate limits. */
+export const DELETE_CONCURRENCY = 4
+/** Events are read from this long before the stage began, so clock skew with Seam loses none. */
+export const EVENTS_CLOCK_SKEW_MS = 60_000
+/** Seam's events/list returns at most 500 events and has no pagination. */
+export const EVENTS_LIMIT = 500
+/** With this few unconfirmed items left after a capped events read, ask per item instead. */
+const PER_ID_EVENT_QUERIES_MAX = 5
+
+type Clock = () => Date
+
+/** List everything of the stage that remains for the identity and delete each item. */
+export async function deleteStage(
+  seam: SeamClient,
+  stage: StageDefinition,
+  state: DeletionState,
+  policy: PollPolicy,
+  now: Clock = () => new Date(),
+): Promise<DeletionState> {
+  const startedAt = now()
+  const items = await stage.list(seam, state.user_identity_id)
+  await forEachLimited(items, DELETE_CONCURRENCY, async (item) => {
+    try {
+      await stage.remove(seam, item.id)
+    } catch (error) {
+      if (!isNotFound(error)) throw error // already gone: a retry or a re-run is harmless
+    }
+  })
+  const pending = stage.confirmation ? items : []
+  const poll = nextPoll(policy, 0, startedAt, now())
+  return withProgress(state, stage.name, {
+    started_at: startedAt.toISOString(),
+    deleted: items.length,
+    pending,
+    pending_count: pending.length,
+    checks: 0,
+    wait_seconds: poll.waitSeconds,
+    checks_left: poll.checksLeft,
+  })
+}
+
+/**
+ * Which pending items has Seam finished deleting? Events first (one events/list call for the whole
+ * stage); whatever they do not confirm is looked up in the stage's list, since events can be missed:
+ * an item no longer listed is gone.
+ */
+export async function checkStage(
+  seam: SeamClient,
+  stage: StageDefinition,
+  state: DeletionState,
+  policy: PollPolicy,
+  now: Clock = () => new Date(),
+): Promise<DeletionState> {
+  const progress = state.stages?.[stage.name]
+  if (!progress)
+    throw new Error(`Check ${stage.title}: the stage has no progress in the execution state`)
+  const confirmation = stage.confirmation
+  const pending = new Map(progress.pending.map((item) => [item.id, item]))
+
+  if (confirmation && pending.size > 0) {
+    const since = new Date(Date.parse(progress.started_at) - EVENTS_CLOCK_SKEW_MS).toISOString()
+    const confirm = (events: readonly object[]) => {
+      for (const event of events) {
+        const id = (event as Record<string, unknown>)[confirmation.idField]
+        if (typeof id === 'string') pending.delete(id)
+      }
+    }
+    const events = await seam.events.list({
+      since,
+      event_type: confirmation.eventType,
+      limit: EVENTS_LIMIT,
+    })
+    confirm(events)
+    const capped = events.length >= EVENTS_LIMIT
+    const filter = confirmation.perIdFilter
+    if (capped && filter && pending.size > 0 && pending.size <= PER_ID_EVENT_QUERIES_MAX) {
+      for (const id of [...pending.keys()]) {
+        confirm(await seam.events.list({ since, event_type: confirmation.eventType, [filter]: id }))
+      }
+    }
+  }
+  if (pending.size > 0) {
+    const listed = new Set((await stage.list(seam, state.user_identity_id)).map((item) => item.id))
+    for (const id of [...pending.keys()]) if (!listed.has(id)) pending.delete(id)
+  }
+
+  const checks = progress.checks + 1
+  const stillPending = [...pending.values()]
+  const poll = nextPoll(policy, checks, new Date(progress.started_at), now())
+  const stuck =
+    stillPending.length > 0 && !poll.checksLeft
+      ? stuckMessage(stage, state.user_identity_id, stillPending, progress.started_at, now())
+      : undefined
+  return withProgress(state, stage.name, {
+    ...progress,
+    pending: stillPending,
+    pending_count: stillPending.length,
+    checks,
+    wait_seconds: poll.waitSeconds,
+    checks_left: poll.checksLeft,
+    ...(stuck ? { stuck } : {}),
+  })
+}
+
+/** The last task: delete the identity itself, then sum up what the stages did. */
+export async function deleteUserIdentity(
+  seam: SeamClient,
+  state: DeletionState,
+): Promise<{ user_identity_id: string; summary: DeletionSummary }> {
+  try {
+    await seam.userIdentities.delete(state.user_identity_id)
+  } catch (error) {
+    if (!isNotFound(error)) throw error // deleted by an earlier attempt: the job is done
+  }
+  return { user_identity_id: state.user_identity_id, summary: summarize(state) }
+}
+
+export function summarize(state: DeletionState): DeletionSummary {
+  const count = (name: StageName) => state.stages?.[name]?.deleted ?? 0
+  return {
+    client_sessions_deleted: count('client_sessions'),
+    acs_credentials_deleted: count('acs_credentials'),
+    acs_users_deleted: count('acs_users'),
+    enrollment_automations_deleted: count('enrollment_automations'),
+    phones_deactivated: count('phones'),
+  }
+}
+
+function stuckMessage(
+  stage: StageDefinition,
+  userIdentityId: string,
+  stuck: readonly StageItem[],
+  startedAt: string,
+  now: Date,
+): string {
+  const seconds = Math.round((now.getTime() - Date.parse(startedAt)) / 1000)
+  const shown = stuck
+    .slice(0, 20)
+    .map((item) =>
+      item.acs_system_id ? `${item.id} (acs_system_id ${item.acs_system_id})` : item.id,
+    )
+  const more = stuck.length > shown.length ? ` and ${stuck.length - shown.length} more` : ''
+  return (
+    `Stage ${stage.name}: Seam has not confirmed that ${stuck.length} ${stage.title} ` +
+    `${stuck.length === 1 ? 'was' : 'were'} ${stage.verb} after ${seconds} s ` +
+    `(${stage.confirmation?.eventType ?? 'no event'} not received, still listed): ${shown.join(', ')}${more}. ` +
+    `Check in Seam Console why they are stuck (an offline ACS system or device is the usual cause), ` +
+    `then DELETE /user-identities/${userIdentityId} again: finished stages are quick no-ops.`
+  )
+}
+
+function withProgress(
+  state: DeletionState,
+  name: StageName,
+  progress: StageProgress,
+): DeletionState {
+  return { ...state, stages: { ...state.stages, [name]: progress } }
+}
+
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T
+      await task(item)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}

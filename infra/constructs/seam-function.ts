@@ -1,0 +1,68 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib'
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
+import { Construct } from 'constructs'
+
+export interface HouseFunctionProps {
+  /** Path of the handler module, relative to the repository root (e.g. functions/api/create.ts). */
+  readonly entry: string
+  readonly description: string
+  readonly timeout?: Duration
+  readonly memorySize?: number
+  readonly environment?: Record<string, string>
+  /** The Seam API key secret: when given, only this function is granted read on it. */
+  readonly seamSecret?: ISecret
+  readonly logRetention?: RetentionDays
+}
+
+/**
+ * A Lambda function with the house defaults: Node 24 on ARM64, an ESM bundle minified with source maps,
+ * JSON logs into its own log group with a retention, X-Ray tracing. The handler module's path is kept in
+ * `entry` so the local runtime can bind the same module (see local/).
+ */
+export class HouseFunction extends Construct {
+  readonly function: NodejsFunction
+  readonly entry: string
+
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    super(scope, id)
+    this.entry = props.entry
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    })
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'seam-user-identities',
+        ...(props.seamSecret ? { SEAM_API_KEY_SECRET_NAME: props.seamSecret.secretName } : {}),
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        // Some CommonJS dependencies call require(); give the ESM bundle one.
+        banner:
+          "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        externalModules: ['@aws-sdk/*'],
+      },
+    })
+    this.function.node.addMetadata('local:entry', props.entry)
+    props.seamSecret?.grantRead(this.function)
+  }
+}
