@@ -1,0 +1,282 @@
+/**
+ * createSeamClient: the SDK's typed routes behind the facade in types.ts, each call through the retry
+ * policy (retry-policy.ts), each failure a SeamError (errors.ts), each paginated list read to its last
+ * page (pagination.ts). Thin on purpose: no business logic here.
+ */
+import { type EventsListParameters, SeamHttp } from '@seamapi/http/connect'
+import {
+  type CallContext,
+  SeamConfigurationError,
+  SeamError,
+  SeamInvalidResponseError,
+  toSeamError,
+} from './errors.js'
+import { DEFAULT_MAX_PAGES, readAllPages } from './pagination.js'
+import {
+  DEFAULT_RETRY_POLICY,
+  DEFAULT_TIMEOUT_MS,
+  type RetryPolicy,
+  type RetryRuntime,
+  realSleep,
+  runWithRetry,
+} from './retry-policy.js'
+import type {
+  AcsCredential,
+  AcsUser,
+  EnrollmentAutomation,
+  SeamClient,
+  SeamClientStats,
+  UserIdentity,
+} from './types.js'
+
+export const DEFAULT_SEAM_ENDPOINT = 'https://connect.getseam.com'
+
+export interface SeamClientConfig {
+  apiKey: string
+  /** Defaults to https://connect.getseam.com (SEAM_ENDPOINT is read by seamClientFromEnvironment only). */
+  endpoint?: string | undefined
+}
+
+/** What onRetry is told: ids and categories only, safe to log. */
+export interface SeamRetryInfo {
+  route: string
+  /** The attempt that failed (1-based). */
+  attempt: number
+  delayMs: number
+  name: string
+  type: string
+  status: number | undefined
+  requestId: string | undefined
+}
+
+export interface SeamClientOptions {
+  retry?: Partial<RetryPolicy>
+  /** Per-attempt HTTP timeout. */
+  timeoutMs?: number
+  sleep?: (ms: number) => Promise<void>
+  /** Uniform in [0, 1), for jitter. */
+  random?: () => number
+  /** Clock for the retry time budget and Retry-After dates. */
+  now?: () => number
+  /** Guard against endless lists. */
+  maxPages?: number
+  onRetry?: (info: SeamRetryInfo) => void
+}
+
+/** The part of an SDK request used here: built lazily, sent at most once. */
+interface LazyRequest<T> {
+  readonly method: string
+  readonly pathname: string
+  execute(): Promise<T>
+  fetchResponse(): Promise<unknown>
+}
+
+export function createSeamClient(
+  config: SeamClientConfig,
+  options: SeamClientOptions = {},
+): SeamClient {
+  const endpoint = (config.endpoint ?? DEFAULT_SEAM_ENDPOINT).replace(/\/+$/, '')
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const seam = createSdk(config.apiKey, endpoint, timeoutMs)
+  const runtime: RetryRuntime = {
+    policy: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+    sleep: options.sleep ?? realSleep,
+    random: options.random ?? Math.random,
+    now: options.now ?? Date.now,
+  }
+  const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES
+  const stats: SeamClientStats = { requests: 0, retries: 0 }
+
+  /** One logical call: attempts until success or the policy gives up. */
+  const call = <T>(
+    method: string,
+    pathname: string,
+    attempt: (n: number) => Promise<T>,
+  ): Promise<T> => {
+    const ctx: CallContext = {
+      method: method.toUpperCase(),
+      pathname,
+      endpoint,
+      timeoutMs,
+      now: runtime.now,
+    }
+    return runWithRetry(
+      (n) => {
+        stats.requests++
+        return attempt(n)
+      },
+      (raw) => toSeamError(raw, ctx),
+      ctx.method,
+      runtime,
+      {
+        onRetry: ({ error, attempt: failed, delayMs }) => {
+          stats.retries++
+          options.onRetry?.({
+            route: `${ctx.method} ${pathname}`,
+            attempt: failed,
+            delayMs,
+            name: error.name,
+            type: error.type,
+            status: error.status,
+            requestId: error.requestId,
+          })
+        },
+        onGiveUp: ({ error, attempts }) => {
+          error.attempts = attempts
+          if (attempts > 1) error.message += ` (gave up after ${attempts} attempts)`
+        },
+      },
+    )
+  }
+
+  /** An SDK route: a fresh request per attempt, because a SeamHttpRequest executes only once. */
+  const send = <T>(make: () => LazyRequest<T>): Promise<T> => {
+    const first = make()
+    return call(first.method, first.pathname, (n) => (n === 1 ? first : make()).execute())
+  }
+
+  /** A paginated SDK route, every page through `call`. */
+  const sendAll = <T>(
+    responseKey: string,
+    make: (pageCursor: string | undefined) => LazyRequest<unknown>,
+  ): Promise<T[]> => {
+    const probe = make(undefined)
+    const route = `${probe.method.toUpperCase()} ${probe.pathname}`
+    return readAllPages<T>(
+      route,
+      responseKey,
+      ({ pageCursor }) =>
+        call(probe.method, probe.pathname, () => make(pageCursor).fetchResponse()),
+      maxPages,
+    )
+  }
+
+  /** A route the SDK no longer has, through its underlying axios client (auth, timeout, errors). */
+  const sendRaw = <T>(
+    method: 'GET' | 'DELETE',
+    pathname: string,
+    params: Record<string, string>,
+    responseKey?: string,
+  ): Promise<T> =>
+    call(method, pathname, async () => {
+      const response = await seam.client.request<unknown>({ url: pathname, method, params })
+      if (responseKey === undefined) return undefined as T
+      const body = response.data
+      if (typeof body !== 'object' || body === null || !(responseKey in body)) {
+        throw new SeamError({
+          name: SeamInvalidResponseError,
+          type: 'seam_invalid_response',
+          message: `Seam answered ${method} ${pathname} without "${responseKey}". Check that SEAM_ENDPOINT points at the Seam API.`,
+          retryable: false,
+          route: `${method} ${pathname}`,
+        })
+      }
+      return (body as Record<string, unknown>)[responseKey] as T
+    })
+
+  const cursor = (pageCursor: string | undefined) =>
+    pageCursor === undefined ? {} : { page_cursor: pageCursor }
+
+  return {
+    userIdentities: {
+      create: (p) => send(() => seam.userIdentities.create({ ...p })),
+      get: (p) => send(() => seam.userIdentities.get({ ...p })),
+      list: (p = {}) =>
+        sendAll<UserIdentity>('user_identities', (c) =>
+          seam.userIdentities.list({ ...p, ...cursor(c) }),
+        ),
+      delete: (user_identity_id) => send(() => seam.userIdentities.delete({ user_identity_id })),
+      addAcsUser: (p) => send(() => seam.userIdentities.addAcsUser({ ...p })),
+    },
+    clientSessions: {
+      list: (p) => send(() => seam.clientSessions.list({ ...p })),
+      delete: (client_session_id) => send(() => seam.clientSessions.delete({ client_session_id })),
+    },
+    acsUsers: {
+      list: (p) =>
+        sendAll<AcsUser>('acs_users', (c) => seam.acs.users.list({ ...p, ...cursor(c) })),
+      get: (acs_user_id) => send(() => seam.acs.users.get({ acs_user_id })),
+      delete: (acs_user_id) => send(() => seam.acs.users.delete({ acs_user_id })),
+    },
+    acsCredentials: {
+      list: (p) =>
+        sendAll<AcsCredential>('acs_credentials', (c) =>
+          seam.acs.credentials.list({ ...p, ...cursor(c) }),
+        ),
+      get: (acs_credential_id) => send(() => seam.acs.credentials.get({ acs_credential_id })),
+      delete: (acs_credential_id) => send(() => seam.acs.credentials.delete({ acs_credential_id })),
+    },
+    enrollmentAutomations: {
+      list: ({ user_identity_id }) =>
+        sendRaw<EnrollmentAutomation[]>(
+          'GET',
+          '/user_identities/enrollment_automations/list',
+          { user_identity_id },
+          'enrollment_automations',
+        ).then((items) => {
+          if (Array.isArray(items)) return items
+          throw new SeamError({
+            name: SeamInvalidResponseError,
+            type: 'seam_invalid_response',
+            message:
+              'Seam answered GET /user_identities/enrollment_automations/list with "enrollment_automations" that is not a list.',
+            retryable: false,
+            route: 'GET /user_identities/enrollment_automations/list',
+          })
+        }),
+      get: (enrollment_automation_id) =>
+        sendRaw<EnrollmentAutomation>(
+          'GET',
+          '/user_identities/enrollment_automations/get',
+          { enrollment_automation_id },
+          'enrollment_automation',
+        ),
+      delete: (enrollment_automation_id) =>
+        sendRaw<void>('DELETE', '/user_identities/enrollment_automations/delete', {
+          enrollment_automation_id,
+        }),
+    },
+    phones: {
+      list: (p) => send(() => seam.phones.list({ ...p })),
+      get: (device_id) => send(() => seam.phones.get({ device_id })),
+      deactivate: (device_id) => send(() => seam.phones.deactivate({ device_id })),
+    },
+    events: {
+      // Our event_type is a plain string (the stage table holds them as data); Seam validates it.
+      list: (p) => send(() => seam.events.list({ ...p } as EventsListParameters)),
+    },
+    acsSystems: {
+      list: () => send(() => seam.acs.systems.list()),
+    },
+    stats,
+  }
+}
+
+function createSdk(apiKey: string, endpoint: string, timeoutMs: number): SeamHttp {
+  if (typeof apiKey !== 'string' || apiKey.trim() === '') {
+    throw new SeamError({
+      name: SeamConfigurationError,
+      type: 'seam_not_configured',
+      message:
+        'The Seam API key is empty. Set SEAM_API_KEY, or SEAM_API_KEY_SECRET_NAME to a Secrets Manager secret holding the key.',
+      retryable: false,
+    })
+  }
+  try {
+    return SeamHttp.fromApiKey(apiKey.trim(), {
+      endpoint,
+      timeout: timeoutMs,
+      // retry-policy.ts is the only retrier: SDK retries would multiply attempts.
+      axiosRetryOptions: { retries: 0 },
+    })
+  } catch (err) {
+    // The SDK's message describes the key's format, never the key itself.
+    const reason = err instanceof Error ? err.message : String(err)
+    throw new SeamError({
+      name: SeamConfigurationError,
+      type: 'seam_invalid_api_key',
+      message: `The Seam API key is not usable (${reason}). Check SEAM_API_KEY, or the Secrets Manager secret named by SEAM_API_KEY_SECRET_NAME; Seam API keys start with "seam_".`,
+      retryable: false,
+    })
+  }
+}
