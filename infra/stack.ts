@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { Construct } from 'constructs'
 import type { PollPolicy } from '../functions/core/poll.js'
+import { UserIdentityApi } from './constructs/api.js'
 import { DeletionWorkflow } from './constructs/deletion-workflow.js'
 
 export interface UserIdentityLifecycleStackProps extends StackProps {
@@ -16,6 +17,7 @@ export interface UserIdentityLifecycleStackProps extends StackProps {
 /** The whole service: API, deletion workflow, and their wiring to the Seam key secret. */
 export class UserIdentityLifecycleStack extends Stack {
   readonly deletion: DeletionWorkflow
+  readonly api: UserIdentityApi
 
   constructor(scope: Construct, id: string, props: UserIdentityLifecycleStackProps) {
     super(scope, id, props)
@@ -28,6 +30,13 @@ export class UserIdentityLifecycleStack extends Stack {
       ...(props.pollPolicy ? { pollPolicy: props.pollPolicy } : {}),
     })
 
+    this.api = new UserIdentityApi(this, 'Api', {
+      stageName: props.stageName,
+      seamSecret,
+      deletionStateMachine: this.deletion.stateMachine,
+    })
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.api.url })
     new CfnOutput(this, 'DeletionStateMachineArn', {
       value: this.deletion.stateMachine.stateMachineArn,
     })

@@ -34,6 +34,7 @@ import {
   stateNames,
   USER_IDENTITY_STATE_NAMES,
 } from '../../functions/core/stages.js'
+import { SEAM_ERROR_NAMES, SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
 import { HouseFunction } from './seam-function.js'
 
 export interface DeletionWorkflowProps {
@@ -52,14 +53,9 @@ const LAMBDA_TRANSIENT = [
   'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
 ]
-const SEAM_TRANSIENT = ['SeamThrottledError', 'SeamUnavailableError']
+const SEAM_TRANSIENT: string[] = [...SEAM_TRANSIENT_ERROR_NAMES]
 /** Errors no retry can fix: fail at once with the Seam message, for an operator to act on. */
-const PERMANENT = [
-  'SeamUnauthorizedError',
-  'SeamRequestError',
-  'SeamInvalidResponseError',
-  'SeamConfigurationError',
-]
+const PERMANENT = SEAM_ERROR_NAMES.filter((name) => !SEAM_TRANSIENT.includes(name))
 
 const SRC = 'functions/deletion'
 

@@ -1,9 +1,13 @@
+import { fileURLToPath } from 'node:url'
 import { Duration, RemovalPolicy } from 'aws-cdk-lib'
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import { Construct } from 'constructs'
+
+/** The repository root: handler entries are given relative to it, whatever the working directory. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 export interface HouseFunctionProps {
   /** Path of the handler module, relative to the repository root (e.g. functions/api/create.ts). */
@@ -34,7 +38,9 @@ export class HouseFunction extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     })
     this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
+      entry: `${REPO_ROOT}${props.entry}`,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
       handler: 'handler',
       description: props.description,
       runtime: Runtime.NODEJS_24_X,

@@ -1,0 +1,58 @@
+/**
+ * The Step Functions calls the deletion routes make, behind one small interface: in Lambda it is the AWS
+ * SDK's SFNClient; locally (local/main.ts) the same interface is served by the local runner, so the route
+ * handlers do not change.
+ */
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandInput,
+  type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
+  type GetExecutionHistoryCommandInput,
+  type GetExecutionHistoryCommandOutput,
+  SFNClient,
+  StartExecutionCommand,
+  type StartExecutionCommandInput,
+  type StartExecutionCommandOutput,
+} from '@aws-sdk/client-sfn'
+
+type Out<T> = Promise<Omit<T, '$metadata'>>
+
+export interface DeletionExecutions {
+  startExecution(input: StartExecutionCommandInput): Out<StartExecutionCommandOutput>
+  describeExecution(input: DescribeExecutionCommandInput): Out<DescribeExecutionCommandOutput>
+  getExecutionHistory(input: GetExecutionHistoryCommandInput): Out<GetExecutionHistoryCommandOutput>
+}
+
+export interface DeletionBackend {
+  readonly executions: DeletionExecutions
+  readonly stateMachineArn: string
+}
+
+let configured: DeletionBackend | undefined
+
+/** Local runtime and tests: serve the deletion routes from another backend. */
+export function configureDeletionBackend(backend: DeletionBackend | undefined): void {
+  configured = backend
+}
+
+/** The configured backend, or the AWS one built from DELETION_STATE_MACHINE_ARN (once per cold start). */
+export function deletionBackend(): DeletionBackend {
+  if (configured) return configured
+  const stateMachineArn = process.env.DELETION_STATE_MACHINE_ARN
+  if (!stateMachineArn) {
+    throw new Error(
+      'DELETION_STATE_MACHINE_ARN is not set: the deletion routes need the state machine',
+    )
+  }
+  const client = new SFNClient({})
+  configured = {
+    stateMachineArn,
+    executions: {
+      startExecution: (input) => client.send(new StartExecutionCommand(input)),
+      describeExecution: (input) => client.send(new DescribeExecutionCommand(input)),
+      getExecutionHistory: (input) => client.send(new GetExecutionHistoryCommand(input)),
+    },
+  }
+  return configured
+}

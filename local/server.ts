@@ -1,0 +1,283 @@
+/**
+ * The local HTTP front door: turns each request into the API Gateway (REST, v1 proxy) event that the
+ * deployed Lambda receives, calls the same handler module (functions/api/routes.ts), and writes its
+ * result back. Listens on 127.0.0.1 only.
+ */
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { pathToFileURL } from 'node:url'
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
+import { ROUTES, type RouteDefinition } from '../functions/api/routes.js'
+import { REPO_ROOT } from '../infra/constructs/seam-function.js'
+
+type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>
+
+export interface LocalServerOptions {
+  /** 0 picks a free port. */
+  readonly port?: number
+  readonly routes?: readonly RouteDefinition[]
+  /** Served at GET /openapi.json. */
+  readonly openapi?: object
+  /** Called once per request, after the response (method, path, status, ms). */
+  readonly onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void
+}
+
+export interface LocalServer {
+  readonly url: string
+  close(): Promise<void>
+}
+
+/** API Gateway refuses bigger payloads (10 MB); locally we stop reading well before that. */
+const MAX_BODY_BYTES = 1024 * 1024
+const HOST = '127.0.0.1'
+
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const routes = options.routes ?? ROUTES
+  const handlers = new Map<string, Promise<Handler>>()
+  const load = (route: RouteDefinition) => {
+    let handler = handlers.get(route.entry)
+    if (!handler) {
+      handler = import(pathToFileURL(`${REPO_ROOT}${route.entry}`).href).then((m) => {
+        if (typeof m.handler !== 'function') throw new Error(`${route.entry} exports no handler`)
+        return m.handler as Handler
+      })
+      handlers.set(route.entry, handler)
+    }
+    return handler
+  }
+
+  const server = createServer((req, res) => {
+    const started = performance.now()
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    handle(req, res, routes, load, options.openapi)
+      .catch((error: unknown) => {
+        // The handlers answer every error themselves; this is a bug in the adapter or a handler import.
+        console.error('local server error:', error instanceof Error ? error.message : error)
+        if (!res.headersSent) send(res, errorResult(500, 'internal_error', 'Internal error', ''))
+        else res.end()
+      })
+      .finally(() => {
+        options.onRequest?.({
+          method: req.method ?? '',
+          path,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        })
+      })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, HOST, () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://${HOST}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()))
+        server.closeAllConnections()
+      }),
+  }
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  routes: readonly RouteDefinition[],
+  load: (route: RouteDefinition) => Promise<Handler>,
+  openapi: object | undefined,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost')
+  const method = (req.method ?? 'GET').toUpperCase()
+  const requestId = randomUUID()
+
+  if (url.pathname === '/health' && method === 'GET') {
+    return send(res, json(200, { ok: true }))
+  }
+  if (url.pathname === '/openapi.json' && method === 'GET' && openapi) {
+    return send(res, json(200, openapi))
+  }
+
+  const matches = routes
+    .map((route) => ({ route, params: matchPath(route.path, url.pathname) }))
+    .filter((m): m is { route: RouteDefinition; params: Record<string, string> } => !!m.params)
+  if (matches.length === 0) {
+    return send(res, errorResult(404, 'route_not_found', `No route ${url.pathname}`, requestId))
+  }
+  const match = matches.find((m) => m.route.method === method)
+  if (!match) {
+    const allow = matches.map((m) => m.route.method).join(', ')
+    const result = errorResult(
+      405,
+      'method_not_allowed',
+      `${method} is not allowed on ${url.pathname}; allowed: ${allow}`,
+      requestId,
+    )
+    return send(res, { ...result, headers: { ...result.headers, Allow: allow } })
+  }
+
+  const body = await readBody(req)
+  if (body === undefined) {
+    return send(
+      res,
+      errorResult(413, 'payload_too_large', 'The request body is too large', requestId),
+    )
+  }
+  const event = toEvent(req, url, match.route, match.params, body, requestId)
+  const handler = await load(match.route)
+  send(res, await handler(event, lambdaContext(match.route, requestId)))
+}
+
+/** Match `/a/{x}/b` against a path; parameters are URL-decoded, as API Gateway passes them. */
+export function matchPath(template: string, path: string): Record<string, string> | undefined {
+  const want = template.split('/')
+  const got = path.split('/')
+  if (want.length !== got.length) return undefined
+  const params: Record<string, string> = {}
+  for (const [i, part] of want.entries()) {
+    const segment = got[i] ?? ''
+    const param = /^\{(\w+)\}$/.exec(part)?.[1]
+    if (param) {
+      if (segment === '') return undefined
+      try {
+        params[param] = decodeURIComponent(segment)
+      } catch {
+        params[param] = segment
+      }
+    } else if (part !== segment) {
+      return undefined
+    }
+  }
+  return params
+}
+
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  route: RouteDefinition,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+  requestId: string,
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {}
+  const multiValueHeaders: Record<string, string[]> = {}
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string
+    const value = req.rawHeaders[i + 1] as string
+    headers[name] = value
+    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value]
+  }
+  const query: Record<string, string> = {}
+  const multiQuery: Record<string, string[]> = {}
+  for (const [key, value] of url.searchParams) {
+    query[key] = value
+    multiQuery[key] = [...(multiQuery[key] ?? []), value]
+  }
+  const hasQuery = url.searchParams.size > 0
+  const now = Date.now()
+  return {
+    resource: route.path,
+    path: url.pathname,
+    httpMethod: route.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+    stageVariables: null,
+    body: body.length > 0 ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${req.httpVersion}`,
+      httpMethod: route.method,
+      identity: localIdentity(),
+      path: url.pathname,
+      stage: 'local',
+      requestId,
+      requestTimeEpoch: now,
+      resourceId: route.id,
+      resourcePath: route.path,
+    },
+  }
+}
+
+function localIdentity(): APIGatewayProxyEvent['requestContext']['identity'] {
+  return {
+    accessKey: null,
+    accountId: null,
+    apiKey: null,
+    apiKeyId: null,
+    caller: null,
+    clientCert: null,
+    cognitoAuthenticationProvider: null,
+    cognitoAuthenticationType: null,
+    cognitoIdentityId: null,
+    cognitoIdentityPoolId: null,
+    principalOrgId: null,
+    sourceIp: '127.0.0.1',
+    user: null,
+    userAgent: null,
+    userArn: null,
+  }
+}
+
+function lambdaContext(route: RouteDefinition, requestId: string): Context {
+  const deadline = Date.now() + 30_000
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: route.id,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${route.id}`,
+    memoryLimitInMB: '256',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${route.id}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY_BYTES) return undefined
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+function json(statusCode: number, body: unknown): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  }
+}
+
+function errorResult(
+  status: number,
+  type: string,
+  message: string,
+  requestId: string,
+): APIGatewayProxyResult {
+  return json(status, { error: { type, message, request_id: requestId } })
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyResult): void {
+  const headers: Record<string, string | string[]> = {}
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v)
+  for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) headers[k] = v.map(String)
+  const body = result.isBase64Encoded
+    ? Buffer.from(result.body, 'base64')
+    : Buffer.from(result.body ?? '')
+  res.writeHead(result.statusCode, { ...headers, 'Content-Length': String(body.length) })
+  res.end(body)
+}
