@@ -81,6 +81,7 @@ export function parseRetryAfterMs(value: unknown, nowMs: number): number | undef
   const text = String(value).trim()
   if (text === '') return undefined
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
+  if (!/^[a-z]{3,9},/i.test(text)) return undefined // HTTP-date: "Wed, 21 Oct 2015 07:28:00 GMT"
   const date = Date.parse(text)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - nowMs)
