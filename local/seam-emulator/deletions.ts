@@ -1,0 +1,130 @@
+import type { DeleteDelays, DeletionKind, PendingDeletion } from './types.js'
+
+export const DEFAULT_DELETE_DELAY_MS = 2000
+
+const kinds: readonly DeletionKind[] = [
+  'acs_credential',
+  'acs_user',
+  'enrollment_automation',
+  'phone',
+  'user_identity',
+]
+
+/** Resolves `deleteDelayMs` (a number, or a default plus per-kind overrides) to one delay per kind. */
+export const resolveDelays = (
+  delay: number | DeleteDelays | undefined,
+  base: Record<DeletionKind, number> = allKinds(DEFAULT_DELETE_DELAY_MS),
+): Record<DeletionKind, number> => {
+  if (delay === undefined) return { ...base }
+  if (typeof delay === 'number') return allKinds(checkDelay(delay))
+  const start = delay.default === undefined ? { ...base } : allKinds(checkDelay(delay.default))
+  for (const kind of kinds) {
+    const value = delay[kind]
+    if (value !== undefined) start[kind] = checkDelay(value)
+  }
+  return start
+}
+
+const allKinds = (ms: number): Record<DeletionKind, number> => ({
+  acs_credential: ms,
+  acs_user: ms,
+  enrollment_automation: ms,
+  phone: ms,
+  user_identity: ms,
+})
+
+const checkDelay = (ms: number): number => {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`delete delay must be >= 0, got ${ms}`)
+  return ms
+}
+
+interface Pending {
+  kind: DeletionKind
+  timer: NodeJS.Timeout | null
+  due: boolean
+}
+
+/**
+ * Timers of the asynchronous deletions. A requested deletion becomes "due" after its kind's delay;
+ * the store then completes it (or keeps it due while something still blocks it). Ids marked stuck
+ * never become due until released; release restarts the normal delay.
+ */
+export class DeletionScheduler {
+  private readonly pending = new Map<string, Pending>()
+  private readonly stuck = new Set<string>()
+
+  constructor(
+    private readonly delayOf: (kind: DeletionKind) => number,
+    private readonly onDue: (kind: DeletionKind, id: string) => void,
+  ) {}
+
+  /** Starts the deletion of `id`; returns false when it is already under way. */
+  request(kind: DeletionKind, id: string): boolean {
+    if (this.pending.has(id)) return false
+    const entry: Pending = { kind, timer: null, due: false }
+    this.pending.set(id, entry)
+    if (!this.stuck.has(id)) this.schedule(id, entry)
+    return true
+  }
+
+  isPending(id: string): boolean {
+    return this.pending.has(id)
+  }
+
+  isStuck(id: string): boolean {
+    return this.stuck.has(id)
+  }
+
+  /** Forgets `id` (its resource is gone), cancelling its timer. */
+  finish(id: string): void {
+    const entry = this.pending.get(id)
+    if (entry?.timer) clearTimeout(entry.timer)
+    this.pending.delete(id)
+  }
+
+  /** Ids whose delay elapsed but which have not completed yet. */
+  dueIds(): Array<{ id: string; kind: DeletionKind }> {
+    return [...this.pending].filter(([, e]) => e.due).map(([id, e]) => ({ id, kind: e.kind }))
+  }
+
+  stick(id: string): void {
+    this.stuck.add(id)
+    const entry = this.pending.get(id)
+    if (entry?.timer) {
+      clearTimeout(entry.timer)
+      entry.timer = null
+    }
+  }
+
+  release(id: string): void {
+    if (!this.stuck.delete(id)) return
+    const entry = this.pending.get(id)
+    if (entry && !entry.due && !entry.timer) this.schedule(id, entry)
+  }
+
+  list(): PendingDeletion[] {
+    return [...this.pending].map(([id, e]) => ({
+      id,
+      kind: e.kind,
+      stuck: this.stuck.has(id),
+      due: e.due,
+    }))
+  }
+
+  /** Cancels every timer and forgets pending deletions and stuck ids. */
+  clear(): void {
+    for (const entry of this.pending.values()) if (entry.timer) clearTimeout(entry.timer)
+    this.pending.clear()
+    this.stuck.clear()
+  }
+
+  private schedule(id: string, entry: Pending): void {
+    entry.timer = setTimeout(() => {
+      entry.timer = null
+      entry.due = true
+      this.onDue(entry.kind, id)
+    }, this.delayOf(entry.kind))
+    // A pending deletion must not keep a process (e.g. the CLI) alive.
+    entry.timer.unref()
+  }
+}

@@ -1,0 +1,68 @@
+import type { FaultKind, FaultOptions } from './types.js'
+
+export const NO_FAULTS: FaultOptions = {
+  throttleRate: 0,
+  unavailableRate: 0,
+  nonJsonErrorRate: 0,
+  retryAfterSeconds: 1,
+  latencyMs: 0,
+}
+
+export const resolveFaults = (faults: Partial<FaultOptions> = {}): FaultOptions => {
+  const resolved = { ...NO_FAULTS, ...faults }
+  for (const key of ['throttleRate', 'unavailableRate', 'nonJsonErrorRate'] as const) {
+    const rate = resolved[key]
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`${key} must be within 0..1, got ${rate}`)
+  }
+  if (resolved.throttleRate + resolved.unavailableRate > 1) {
+    throw new RangeError('throttleRate + unavailableRate must not exceed 1')
+  }
+  if (!(resolved.retryAfterSeconds >= 0)) throw new RangeError('retryAfterSeconds must be >= 0')
+  if (!(resolved.latencyMs >= 0)) throw new RangeError('latencyMs must be >= 0')
+  return resolved
+}
+
+/**
+ * Decides which fault, if any, a Seam API request gets. One draw from the random source picks
+ * the outcome (below throttleRate: 429; below throttleRate + unavailableRate: 503); a 503 takes a
+ * second draw for HTML-vs-JSON when 0 < nonJsonErrorRate < 1. No draw is taken when the rates make
+ * the outcome certain, so a scripted random source maps one value to one request.
+ */
+export class FaultInjector {
+  private faults: FaultOptions
+
+  constructor(
+    faults: Partial<FaultOptions> | undefined,
+    private readonly random: () => number,
+  ) {
+    this.faults = resolveFaults(faults)
+  }
+
+  set(faults: Partial<FaultOptions>): void {
+    this.faults = resolveFaults(faults)
+  }
+
+  get current(): FaultOptions {
+    return this.faults
+  }
+
+  appliesTo(path: string): boolean {
+    return this.faults.paths === undefined || this.faults.paths.includes(path)
+  }
+
+  latencyFor(path: string): number {
+    return this.appliesTo(path) ? this.faults.latencyMs : 0
+  }
+
+  pick(path: string): FaultKind | null {
+    if (!this.appliesTo(path)) return null
+    const { throttleRate, unavailableRate, nonJsonErrorRate } = this.faults
+    if (throttleRate + unavailableRate === 0) return null
+    const draw = this.random()
+    if (draw < throttleRate) return 'throttled'
+    if (draw >= throttleRate + unavailableRate) return null
+    if (nonJsonErrorRate === 0) return 'unavailable'
+    if (nonJsonErrorRate >= 1) return 'unavailable_non_json'
+    return this.random() < nonJsonErrorRate ? 'unavailable_non_json' : 'unavailable'
+  }
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createControlHandler } from './control.js'
+import { resolveDelays } from './deletions.js'
+import { FaultInjector } from './faults.js'
+import { createInspect } from './inspect.js'
+import { createSeed } from './seed.js'
+import { createRequestListener } from './server.js'
+import { type Settings, Store } from './store.js'
+import type { RequestLogEntry, SeamEmulator, SeamEmulatorOptions } from './types.js'
+
+export { SeamApiError } from './errors.js'
+export type * from './types.js'
+
+/** Starts a Seam Connect API emulator on 127.0.0.1 (see README.md in this folder). */
+export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Promise<SeamEmulator> {
+  const apiKey = options.apiKey ?? `seam_test_${randomBytes(12).toString('hex')}`
+  const pageSize = options.pageSize ?? 500
+  if (!Number.isInteger(pageSize) || pageSize < 1) {
+    throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`)
+  }
+  const initialDelays = resolveDelays(options.deleteDelayMs)
+  const initialMode = options.userIdentityDeleteMode ?? 'cascade'
+  const settings: Settings = {
+    pageSize,
+    delays: { ...initialDelays },
+    userIdentityDeleteMode: initialMode,
+  }
+  const store = new Store(settings)
+  const faults = new FaultInjector(options.faults, options.random ?? Math.random)
+  const log: RequestLogEntry[] = []
+  let url = ''
+
+  const emulator: SeamEmulator = {
+    get url() {
+      return url
+    },
+    apiKey,
+    close: async () => {
+      store.deletions.clear()
+      server.closeAllConnections()
+      await new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      )
+    },
+    reset: () => {
+      store.reset()
+      faults.set({})
+      log.length = 0
+      settings.delays = { ...initialDelays }
+      settings.userIdentityDeleteMode = initialMode
+    },
+    setFaults: (next) => faults.set(next),
+    setUserIdentityDeleteMode: (mode) => {
+      settings.userIdentityDeleteMode = mode
+    },
+    setDeleteDelayMs: (delay) => {
+      settings.delays = resolveDelays(delay, settings.delays)
+    },
+    stickDeletion: (id) => store.deletions.stick(id),
+    releaseDeletion: (id) => store.deletions.release(id),
+    get requests(): readonly RequestLogEntry[] {
+      return log
+    },
+    seed: createSeed(store),
+    inspect: createInspect(store),
+  }
+
+  const server = createServer(
+    createRequestListener({
+      store,
+      faults,
+      apiKey,
+      log,
+      control: createControlHandler(() => emulator),
+      baseUrl: () => url,
+    }),
+  )
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return emulator
+}
