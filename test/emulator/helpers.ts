@@ -65,7 +65,8 @@ interface JsonSchema {
  * no zod schema: enrollment automations, phones). Supports the subset those schemas use.
  */
 export const expectOpenApiSchema = (component: string, value: unknown): void => {
-  const schemas = openapi.components.schemas as unknown as Record<string, JsonSchema>
+  const spec = openapi as unknown as { components: { schemas: Record<string, JsonSchema> } }
+  const schemas = spec.components.schemas
   const schema = schemas[component]
   if (!schema) throw new Error(`no OpenAPI schema ${component}`)
   const problems: string[] = []
@@ -93,8 +94,9 @@ const check = (schema: JsonSchema, value: unknown, at: string, problems: string[
       }
       for (const [key, item] of Object.entries(record)) {
         const property = schema.properties?.[key]
-        if (!property) problems.push(`${at}.${key}: not in the schema`)
-        else check(property, item, `${at}.${key}`, problems)
+        // Like parseWith: unknown fields are an error at the top level; OpenAPI allows them below.
+        if (property) check(property, item, `${at}.${key}`, problems)
+        else if (!at.includes('.')) problems.push(`${at}.${key}: not in the schema`)
       }
       return
     }
