@@ -374,6 +374,10 @@ describe('unknown user_identity_id filters', () => {
   })
 })
 
+interface CredentialBody {
+  acs_credential: { acs_credential_id: string }
+}
+
 describe('HTTP surface', () => {
   it('serves exactly the methods Seam’s OpenAPI spec lists for each path', () => {
     const paths = (openapi as unknown as { paths: Record<string, Record<string, unknown>> }).paths
@@ -394,7 +398,7 @@ describe('HTTP surface', () => {
     expect(await put.json()).toMatchObject({ ok: false, error: { type: 'method_not_allowed' } })
     const unknown = await raw('/devices/list')
     expect(unknown.status).toBe(404)
-    const body = await unknown.json()
+    const body = (await unknown.json()) as { error: { request_id: string } }
     expect(body).toMatchObject({ ok: false, error: { type: 'not_found' } })
     expect(body.error.request_id).toBe(unknown.headers.get('seam-request-id'))
   })
@@ -406,12 +410,16 @@ describe('HTTP surface', () => {
       method: 'POST',
       body: JSON.stringify({ acs_credential_id: credentialId }),
     })
-    expect((await viaBody.json()).acs_credential.acs_credential_id).toBe(credentialId)
+    expect(((await viaBody.json()) as CredentialBody).acs_credential.acs_credential_id).toBe(
+      credentialId,
+    )
     const viaQuery = await raw('/acs/credentials/get', {
       method: 'POST',
       query: { acs_credential_id: credentialId },
     })
-    expect((await viaQuery.json()).acs_credential.acs_credential_id).toBe(credentialId)
+    expect(((await viaQuery.json()) as CredentialBody).acs_credential.acs_credential_id).toBe(
+      credentialId,
+    )
     const deleteWithBody = await raw('/acs/credentials/delete', {
       method: 'DELETE',
       body: JSON.stringify({ acs_credential_id: credentialId }),
