@@ -2,6 +2,7 @@ import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
+  type ExecutionStatus,
   GetExecutionHistoryCommand,
   SFNClient,
   StartExecutionCommand,
@@ -40,7 +41,7 @@ const seamKnowing = (known: boolean) =>
   }) as unknown as SeamClient
 
 const missing = () => new ExecutionDoesNotExist({ message: 'no such execution', $metadata: {} })
-const execution = (n: number, status: string, extra: object = {}) => ({
+const execution = (n: number, status: ExecutionStatus, extra: object = {}) => ({
   executionArn: arn(n),
   stateMachineArn: SM,
   name: `${ID}--${n}`,
