@@ -53,7 +53,6 @@ export class HistoryRecorder {
   private readonly pendingTask = new Map<string, { entry: number; draft: HistoryDraft }[]>()
   /** How many times the log has shown each state entered, to pair task events with their entry. */
   private readonly entries = new Map<string, number>()
-  private deferredExit: { name: string; type: string } | undefined
 
   constructor(private readonly options: HistoryRecorderOptions) {}
 
@@ -86,7 +85,6 @@ export class HistoryRecorder {
       case 'StateEntered': {
         const type = this.typeOf(event.state.name, event.state.type)
         const input = json(event.state.input)
-        this.flushDeferredExit(input)
         this.entries.set(event.state.name, (this.entries.get(event.state.name) ?? 0) + 1)
         this.append({
           type: `${type}StateEntered` as HistoryEventType,
@@ -153,12 +151,8 @@ export class HistoryRecorder {
         return
       }
       case 'StateCaught':
-        // AWS writes <Type>StateExited with the Catch output, which is the next state's input.
+        // The interpreter then reports StateExited with the Catch output, as AWS writes it.
         this.flushTask(event.state.name)
-        this.deferredExit = {
-          name: event.state.name,
-          type: this.typeOf(event.state.name, event.state.type),
-        }
         return
       case 'MapIterationStarted':
       case 'MapIterationSucceeded':
@@ -175,9 +169,8 @@ export class HistoryRecorder {
     }
   }
 
-  /** Writes what is still held (an in-flight task, a caught state's exit) before the outcome. */
+  /** Writes the events of a task still in flight (stopped or timed out) before the outcome. */
   flushAll(): void {
-    this.flushDeferredExit(undefined)
     for (const name of [...this.pendingTask.keys()]) this.flushTask(name, Number.POSITIVE_INFINITY)
   }
 
@@ -188,19 +181,6 @@ export class HistoryRecorder {
 
   private typeOf(name: string, reported: string): string {
     return this.options.stateTypes.get(name) ?? reported
-  }
-
-  private flushDeferredExit(output: string | undefined): void {
-    const exit = this.deferredExit
-    if (!exit) return
-    this.deferredExit = undefined
-    this.append({
-      type: `${exit.type}StateExited` as HistoryEventType,
-      stateExitedEventDetails: {
-        name: exit.name,
-        ...(output === undefined ? {} : { output, outputDetails: { truncated: false } }),
-      },
-    })
   }
 
   private flushTask(stateName: string, upTo = this.entries.get(stateName) ?? 0): HistoryDraft[] {
