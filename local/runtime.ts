@@ -1,0 +1,186 @@
+/**
+ * The whole service on one machine: the Seam emulator (or a real Seam workspace), the state machine
+ * definition synthesized from the CDK stack and run by aws-local-stepfunctions with each Lambda task bound
+ * to the handler module it deploys, and the HTTP API calling the same route handlers. `npm start` and the
+ * end-to-end tests both start it through startLocalRuntime().
+ */
+import { pathToFileURL } from 'node:url'
+import { App } from 'aws-cdk-lib'
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
+import { configureDeletionBackend } from '../functions/api/deletion-executions.js'
+import type { PollPolicy } from '../functions/core/poll.js'
+import { stageOfState } from '../functions/core/stages.js'
+import { resetSeamClientCache } from '../functions/seam/index.js'
+import { REPO_ROOT } from '../infra/constructs/seam-function.js'
+import { UserIdentityLifecycleStack } from '../infra/stack.js'
+import {
+  type SeamEmulator,
+  type SeamEmulatorOptions,
+  startSeamEmulator,
+} from './seam-emulator/index.js'
+import { type LocalServer, type LocalServerOptions, startLocalServer } from './server.js'
+import { extractStateMachine, fakeLambdaArn } from './stepfunctions/definition.js'
+import { LocalStepFunctions, type TaskHandler } from './stepfunctions/runner.js'
+
+export interface LocalRuntimeOptions {
+  /** HTTP port on 127.0.0.1; 0 picks a free one. */
+  readonly port?: number
+  /** A real Seam workspace (or any Seam-compatible server); without it the emulator starts. */
+  readonly seam?: { readonly apiKey: string; readonly endpoint?: string | undefined }
+  readonly emulator?: SeamEmulatorOptions
+  /** How deletion stages wait for Seam (synthesized into the definition, as a deploy would). */
+  readonly pollPolicy?: Partial<PollPolicy>
+  /** Multiplies every Wait and retry interval of the state machine (1 = real time). */
+  readonly waitScale?: number
+  /** One line per stage transition of each deletion, and per finished deletion. */
+  readonly onProgress?: (line: string) => void
+  readonly onRequest?: LocalServerOptions['onRequest']
+}
+
+export interface LocalRuntime {
+  readonly url: string
+  /** Present when the runtime started the Seam emulator. */
+  readonly emulator?: SeamEmulator
+  readonly seamEndpoint: string
+  readonly stepFunctions: LocalStepFunctions
+  close(): Promise<void>
+}
+
+const LOCAL_ENV = { account: '123456789012', region: 'us-east-1' }
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const emulator = options.seam ? undefined : await startSeamEmulator(options.emulator)
+  const seam = options.seam ?? { apiKey: emulator?.apiKey ?? '', endpoint: emulator?.url }
+  // The handlers read their Seam credentials from the environment, exactly as in Lambda.
+  process.env.SEAM_API_KEY = seam.apiKey
+  if (seam.endpoint) process.env.SEAM_ENDPOINT = seam.endpoint
+  else delete process.env.SEAM_ENDPOINT
+  resetSeamClientCache()
+
+  const stepFunctions = synthesizeAndBind(options)
+  configureDeletionBackend({
+    executions: stepFunctions,
+    stateMachineArn: stepFunctions.stateMachineArn,
+  })
+  let server: LocalServer
+  try {
+    server = await startLocalServer({
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+    })
+  } catch (error) {
+    await stepFunctions.close()
+    await emulator?.close()
+    throw error
+  }
+  return {
+    url: server.url,
+    ...(emulator ? { emulator } : {}),
+    seamEndpoint: seam.endpoint ?? 'https://connect.getseam.com',
+    stepFunctions,
+    close: async () => {
+      await server.close()
+      await stepFunctions.close()
+      configureDeletionBackend(undefined)
+      await emulator?.close()
+    },
+  }
+}
+
+/**
+ * Synthesize the stack in-process (bundling skipped), take the state machine definition out of the
+ * template, and bind every Lambda it invokes to the handler module of that Lambda's construct.
+ */
+function synthesizeAndBind(options: LocalRuntimeOptions): LocalStepFunctions {
+  const app = new App({
+    context: { 'aws:cdk:bundling-stacks': [] },
+    // CDK's CloudFormation rule check takes ~10 s and `cdk synth` runs it anyway.
+    builtinCloudFormationValidation: false,
+  })
+  const stack = new UserIdentityLifecycleStack(app, 'SeamUserIdentities-local', {
+    stageName: 'local',
+    seamSecretName: 'seam/local/api-key',
+    env: LOCAL_ENV,
+    ...(options.pollPolicy ? { pollPolicy: options.pollPolicy } : {}),
+  })
+  const template = app.synth().getStackByName(stack.stackName).template
+  const extracted = extractStateMachine(template, { ...LOCAL_ENV, accountId: LOCAL_ENV.account })
+
+  const taskHandlers: Record<string, TaskHandler> = {}
+  const lambdaFunctions: Record<string, { timeoutSeconds?: number }> = {}
+  for (const fn of stack.deletion.functions) {
+    const logicalId = stack.getLogicalId(fn.function.node.defaultChild as CfnFunction)
+    const arn = fakeLambdaArn(logicalId, { region: LOCAL_ENV.region, accountId: LOCAL_ENV.account })
+    taskHandlers[arn] = lazyHandler(fn.entry)
+    const timeout = extracted.lambdaFunctions[arn]?.timeoutSeconds
+    if (timeout !== undefined) lambdaFunctions[arn] = { timeoutSeconds: timeout }
+  }
+  const unbound = Object.keys(extracted.lambdaArns).filter((arn) => !taskHandlers[arn])
+  if (unbound.length > 0) {
+    throw new Error(
+      `The state machine invokes Lambdas with no handler module: ${unbound.join(', ')}`,
+    )
+  }
+  return new LocalStepFunctions({
+    definition: extracted.definition,
+    stateMachineArn: extracted.stateMachineArn,
+    taskHandlers,
+    lambdaFunctions,
+    waitScale: options.waitScale ?? 1,
+    ...(options.onProgress ? { onEvent: progressPrinter(options.onProgress) } : {}),
+  })
+}
+
+function lazyHandler(entry: string): TaskHandler {
+  let loaded: Promise<TaskHandler> | undefined
+  return async (event, context) => {
+    loaded ??= import(pathToFileURL(`${REPO_ROOT}${entry}`).href).then((m) => {
+      if (typeof m.handler !== 'function') throw new Error(`${entry} exports no handler`)
+      return m.handler as TaskHandler
+    })
+    return (await loaded)(event, context)
+  }
+}
+
+/** One line when a deletion enters a new stage, and one when it ends. */
+function progressPrinter(print: (line: string) => void) {
+  const stageOf = new Map<string, string>()
+  return (
+    executionArn: string,
+    event: {
+      type?: string
+      stateEnteredEventDetails?: { name?: string }
+      executionFailedEventDetails?: { error?: string; cause?: string }
+    },
+  ) => {
+    const deletionId = executionArn.split(':').at(-1) ?? executionArn
+    const stateName = event.stateEnteredEventDetails?.name
+    if (stateName) {
+      const stage = stageOfState(stateName)
+      if (stage && stageOf.get(executionArn) !== stage) {
+        stageOf.set(executionArn, stage)
+        print(`deletion ${deletionId}: stage ${stage} (${stateName})`)
+      }
+      return
+    }
+    switch (event.type) {
+      case 'ExecutionSucceeded':
+        print(`deletion ${deletionId}: SUCCEEDED`)
+        stageOf.delete(executionArn)
+        break
+      case 'ExecutionFailed':
+        print(
+          `deletion ${deletionId}: FAILED ${event.executionFailedEventDetails?.error ?? ''}: ${event.executionFailedEventDetails?.cause ?? ''}`,
+        )
+        stageOf.delete(executionArn)
+        break
+      case 'ExecutionTimedOut':
+      case 'ExecutionAborted':
+        print(
+          `deletion ${deletionId}: ${event.type === 'ExecutionTimedOut' ? 'TIMED_OUT' : 'ABORTED'}`,
+        )
+        stageOf.delete(executionArn)
+        break
+    }
+  }
+}
