@@ -5,6 +5,7 @@ import { createControlHandler } from './control.js'
 import { resolveDelays } from './deletions.js'
 import { FaultInjector } from './faults.js'
 import { createInspect } from './inspect.js'
+import { knownEventTypes } from './routes/events.js'
 import { createSeed } from './seed.js'
 import { createRequestListener } from './server.js'
 import { type Settings, Store } from './store.js'
@@ -27,6 +28,8 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
     delays: { ...initialDelays },
     userIdentityDeleteMode: initialMode,
   }
+  // Load Seam's event types up front so the first events/list is as fast as the rest.
+  await knownEventTypes()
   const store = new Store(settings)
   const faults = new FaultInjector(options.faults, options.random ?? Math.random)
   const log: RequestLogEntry[] = []

@@ -39,7 +39,7 @@ const idListFilters = {
 let eventTypes: Promise<ReadonlySet<string>> | undefined
 
 /** Seam's event types, read once from @seamapi/types (loaded lazily: it is a large module). */
-const knownEventTypes = (): Promise<ReadonlySet<string>> => {
+export const knownEventTypes = (): Promise<ReadonlySet<string>> => {
   eventTypes ??= import('@seamapi/types/connect').then(
     ({ schemas }) => new Set(schemas.seam_event.options.map((o) => o.shape.event_type.value)),
   )
