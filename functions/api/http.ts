@@ -99,6 +99,21 @@ export function looksLikeSeamError(err: unknown): err is SeamError {
   )
 }
 
+/**
+ * What a log line may say about a SeamError: ids and categories. Not its message: Seam's messages may
+ * quote the request (a user_identity_key, say), and only emails and phone numbers are redacted there.
+ */
+export function seamLogFields(err: SeamError): Record<string, unknown> {
+  return {
+    name: err.name,
+    type: err.type,
+    status: err.status,
+    seam_request_id: err.requestId,
+    route: err.route,
+    attempts: err.attempts,
+  }
+}
+
 /** A message naming every field zod rejected, e.g. `phone_number: must be E.164 (+15551234567)`. */
 export function describeZodError(error: ZodError): string {
   const parts = error.issues.map(describeIssue)
@@ -252,7 +267,12 @@ export function errorResponse(err: unknown, requestId: string): APIGatewayProxyR
     })
   } else if (looksLikeSeamError(err)) {
     // SeamError.toJSON holds ids and categories only (its messages are redacted).
-    logger.warn('Seam call failed', { request_id: requestId, status, type, seam: err.toJSON() })
+    logger.warn('Seam call failed', {
+      request_id: requestId,
+      status,
+      type,
+      seam: seamLogFields(err),
+    })
   } else if (status >= 500) {
     logger.warn('Request failed', { request_id: requestId, status, type })
   } else {

@@ -1,0 +1,459 @@
+/**
+ * POST /user-identities, the logic without HTTP: validate the ACS users, create the identity in Seam,
+ * tell a duplicate from other rejections, link the ACS users, undo the identity on an unknown ACS user.
+ * Throws ApiError for the client's mistakes and lets SeamError through for Seam's (http.ts maps both).
+ *
+ * Seam calls on the happy path: one acs/users/get per ACS user (so an unknown one never costs a create
+ * and an asynchronous delete), user_identities/create, one add_acs_user per ACS user. Nothing else: the
+ * duplicate lookups run only after Seam rejected the create.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger'
+import { z } from 'zod'
+import {
+  isNotFound,
+  type SeamClient,
+  type SeamError,
+  SeamThrottledError,
+  SeamUnauthorizedError,
+  SeamUnavailableError,
+  type UserIdentity,
+} from '../seam/index.js'
+import { ApiError, looksLikeSeamError, seamLogFields } from './http.js'
+
+// ---------------------------------------------------------------------------------------------------
+// Input
+
+/** Limits on the body (the body as a whole is capped at 16 KiB by http.ts). */
+export const LIMITS = Object.freeze({
+  userIdentityKey: 255,
+  /** RFC 5321's longest forward path. */
+  emailAddress: 254,
+  fullName: 255,
+  acsUserIds: 25,
+})
+
+/** E.164: a plus, a non-zero country code digit, at most 15 digits in all. */
+const E164 = /^\+[1-9]\d{1,14}$/
+
+/** Seam takes null for each of these as "not set"; so do we. */
+const optional = <T extends z.ZodTypeAny>(schema: T) => schema.nullish()
+
+export const createUserIdentityBody = z
+  .object({
+    user_identity_key: optional(z.string().min(1).max(LIMITS.userIdentityKey)),
+    email_address: optional(z.string().max(LIMITS.emailAddress).email()),
+    phone_number: optional(
+      z.string().regex(E164, 'must be in E.164 format, e.g. +15555550100').max(16),
+    ),
+    full_name: optional(z.string().min(1).max(LIMITS.fullName)),
+    acs_user_ids: optional(
+      z
+        .array(z.string().uuid('must be an ACS user id (a UUID)'))
+        .max(LIMITS.acsUserIds, `at most ${LIMITS.acsUserIds} ACS users per request`),
+    ),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if (body.user_identity_key == null && body.email_address == null && body.phone_number == null) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: 'at least one of user_identity_key, email_address, phone_number is required',
+      })
+    }
+  })
+
+export type CreateUserIdentityInput = z.output<typeof createUserIdentityBody>
+
+/** What the core logs through (the Powertools logger): ids and counts only, never an email, phone or key. */
+export type Log = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>
+
+/** The fields whose uniqueness Seam enforces, in the order conflicts are reported. */
+export const UNIQUE_FIELDS = ['user_identity_key', 'email_address', 'phone_number'] as const
+export type UniqueField = (typeof UNIQUE_FIELDS)[number]
+
+export interface CreateOptions {
+  /** Attempts of a POST that failed with a 5xx or a lost connection (the Seam client does not repeat those). */
+  postAttempts?: number
+  sleep?: (ms: number) => Promise<void>
+  /** Largest wait between those attempts, Retry-After included. */
+  maxPostRetryDelayMs?: number
+}
+
+const DEFAULTS: Required<CreateOptions> = {
+  postAttempts: 3,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  maxPostRetryDelayMs: 2_000,
+}
+
+export interface CreateResult {
+  userIdentity: UserIdentity
+  /** False when a previous attempt of this same request had created it (a retry after a lost response). */
+  created: boolean
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The flow
+
+export async function createUserIdentity(
+  seam: SeamClient,
+  input: CreateUserIdentityInput,
+  log: Log,
+  options: CreateOptions = {},
+): Promise<CreateResult> {
+  const opts = { ...DEFAULTS, ...options }
+  const acsUserIds = [...new Set(input.acs_user_ids ?? [])]
+
+  // 1. Every ACS user must exist: found before anything is created, nothing needs undoing.
+  await assertAcsUsersExist(seam, acsUserIds)
+
+  // 2. Create, or recognize this request's own identity from an earlier attempt.
+  const params = createParams(input)
+  let identity: UserIdentity
+  let created = true
+  try {
+    identity = await retryPost(() => seam.userIdentities.create(params), opts, log, 'create')
+  } catch (err) {
+    if (!isSeamRejection(err)) throw err
+    const existing = await explainRejection(seam, input, err, log)
+    identity = existing
+    created = false
+  }
+  const userIdentityId = identity.user_identity_id
+  log.info(created ? 'User identity created' : 'User identity already created by this request', {
+    user_identity_id: userIdentityId,
+    acs_user_count: acsUserIds.length,
+  })
+
+  // 3. Link.
+  const linked: string[] = []
+  for (const acsUserId of acsUserIds) {
+    try {
+      await retryPost(
+        () =>
+          seam.userIdentities.addAcsUser({
+            user_identity_id: userIdentityId,
+            acs_user_id: acsUserId,
+          }),
+        opts,
+        log,
+        'add_acs_user',
+      )
+      linked.push(acsUserId)
+    } catch (err) {
+      await undoAfterLinkFailure(seam, { userIdentityId, created, linked, acsUserId, err }, log)
+      if (isNotFound(err)) throw acsUserNotFound(acsUserId)
+      if (isSeamRejection(err)) throw passOn(err, `linking ACS user ${acsUserId}`)
+      throw err
+    }
+  }
+  log.info('User identity ready', { user_identity_id: userIdentityId, acs_user_ids: acsUserIds })
+
+  // Linking does not change the identity's fields; its acs_user_ids now include the linked users.
+  const acsUserIdsNow = [...new Set([...(identity.acs_user_ids ?? []), ...linked])]
+  return { userIdentity: { ...identity, acs_user_ids: acsUserIdsNow }, created }
+}
+
+function createParams(input: CreateUserIdentityInput) {
+  const params: {
+    user_identity_key?: string
+    email_address?: string
+    phone_number?: string
+    full_name?: string
+  } = {}
+  if (input.user_identity_key != null) params.user_identity_key = input.user_identity_key
+  if (input.email_address != null) params.email_address = input.email_address
+  if (input.phone_number != null) params.phone_number = input.phone_number
+  if (input.full_name != null) params.full_name = input.full_name
+  return params
+}
+
+/** acs/users/get for each id, four at a time; the first unknown one → 404 acs_user_not_found. */
+async function assertAcsUsersExist(seam: SeamClient, acsUserIds: readonly string[]) {
+  const queue = [...acsUserIds]
+  const missing: string[] = []
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      try {
+        await seam.acsUsers.get(id)
+      } catch (err) {
+        if (!isNotFound(err)) throw err
+        missing.push(id)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(4, acsUserIds.length) }, worker))
+  const first = acsUserIds.find((id) => missing.includes(id))
+  if (first !== undefined) throw acsUserNotFound(first, missing.length)
+}
+
+function acsUserNotFound(acsUserId: string, count = 1): ApiError {
+  const others = count > 1 ? ` (and ${count - 1} more of the acs_user_ids)` : ''
+  return new ApiError(
+    404,
+    'acs_user_not_found',
+    `ACS user ${acsUserId} does not exist${others}; no user identity was created.`,
+    { extras: { acs_user_id: acsUserId } },
+  )
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rejections and duplicates
+
+/** A 4xx from Seam about the request itself (not auth, not throttling): the caller's input. */
+function isSeamRejection(err: unknown): err is SeamError {
+  if (!looksLikeSeamError(err)) return false
+  if (err.name === SeamThrottledError || err.name === SeamUnauthorizedError) return false
+  if (err.name === SeamUnavailableError) return false
+  return typeof err.status === 'number' && err.status >= 400 && err.status < 500
+}
+
+interface Match {
+  field: UniqueField
+  identity: UserIdentity
+}
+
+/**
+ * Seam rejected the create. Seam documents no error type for a duplicate, so look: by key, then by
+ * email / phone (list + search, compared exactly: search matches substrings). Returns this request's
+ * own identity (same key/email/phone/name, not being deleted); throws 409 for someone else's; else
+ * passes Seam's rejection on.
+ */
+async function explainRejection(
+  seam: SeamClient,
+  input: CreateUserIdentityInput,
+  rejection: SeamError,
+  log: Log,
+): Promise<UserIdentity> {
+  const matches = await findExisting(seam, input, log)
+  if (matches.length === 0) {
+    log.info('Seam rejected the create; no existing identity explains it', {
+      seam: seamLogFields(rejection),
+    })
+    throw passOn(rejection, 'creating the user identity')
+  }
+
+  const ids = [...new Set(matches.map((m) => m.identity.user_identity_id))]
+  const only = matches[0]?.identity
+  if (ids.length === 1 && only && isSameIdentity(only, input) && !isBeingDeleted(only)) {
+    return only
+  }
+
+  const first = matches[0] as Match
+  const fields = [...new Set(matches.map((m) => m.field))]
+  const conflicts = UNIQUE_FIELDS.flatMap((field) =>
+    matches
+      .filter((m) => m.field === field)
+      .map((m) => ({ field, user_identity_id: m.identity.user_identity_id })),
+  )
+  log.info('User identity conflict', { conflicts })
+  const named =
+    ids.length === 1
+      ? `user identity ${first.identity.user_identity_id}`
+      : `user identities ${ids.join(', ')}`
+  const deleting = matches.some((m) => isBeingDeleted(m.identity))
+    ? ' It is being deleted; retry once it is gone.'
+    : ''
+  throw new ApiError(
+    409,
+    'user_identity_conflict',
+    `The ${joinFields(fields)} ${fields.length > 1 ? 'are' : 'is'} already used by ${named} in this workspace.${deleting}`,
+    {
+      extras: {
+        user_identity_id: first.identity.user_identity_id,
+        field: first.field,
+        conflicts,
+      },
+    },
+  )
+}
+
+/** The identities holding the key, email or phone of the input, in UNIQUE_FIELDS order. */
+async function findExisting(
+  seam: SeamClient,
+  input: CreateUserIdentityInput,
+  log: Log,
+): Promise<Match[]> {
+  const lookups: Promise<Match[]>[] = []
+  const key = input.user_identity_key
+  if (key != null) {
+    lookups.push(
+      lookup(log, 'user_identity_key', async () => {
+        try {
+          return [await seam.userIdentities.get({ user_identity_key: key })]
+        } catch (err) {
+          if (isNotFound(err)) return []
+          throw err
+        }
+      }).then((found) => matchesOf('user_identity_key', found, (i) => i.user_identity_key === key)),
+    )
+  }
+  const email = input.email_address
+  if (email != null) {
+    lookups.push(
+      lookup(log, 'email_address', () => seam.userIdentities.list({ search: email })).then(
+        (found) => matchesOf('email_address', found, (i) => sameEmail(i.email_address, email)),
+      ),
+    )
+  }
+  const phone = input.phone_number
+  if (phone != null) {
+    lookups.push(
+      lookup(log, 'phone_number', () => seam.userIdentities.list({ search: phone })).then((found) =>
+        matchesOf('phone_number', found, (i) => i.phone_number === phone),
+      ),
+    )
+  }
+  return (await Promise.all(lookups)).flat()
+}
+
+/** A lookup that Seam itself rejects explains nothing; an outage must not become a wrong answer. */
+async function lookup(
+  log: Log,
+  field: UniqueField,
+  run: () => Promise<UserIdentity[]>,
+): Promise<UserIdentity[]> {
+  try {
+    return await run()
+  } catch (err) {
+    if (isSeamRejection(err)) {
+      log.warn('Duplicate lookup rejected by Seam', { field, seam: seamLogFields(err) })
+      return []
+    }
+    throw err
+  }
+}
+
+function matchesOf(
+  field: UniqueField,
+  found: UserIdentity[],
+  same: (identity: UserIdentity) => boolean,
+): Match[] {
+  return found.filter(same).map((identity) => ({ field, identity }))
+}
+
+/** Email addresses compare case-insensitively (Seam's uniqueness check does). */
+function sameEmail(a: string | null | undefined, b: string | null | undefined): boolean {
+  return (a ?? null)?.toLowerCase() === (b ?? null)?.toLowerCase()
+}
+
+/** The identity this very request asked for: all four fields equal (absent = null). */
+export function isSameIdentity(identity: UserIdentity, input: CreateUserIdentityInput): boolean {
+  return (
+    (identity.user_identity_key ?? null) === (input.user_identity_key ?? null) &&
+    sameEmail(identity.email_address, input.email_address) &&
+    (identity.phone_number ?? null) === (input.phone_number ?? null) &&
+    (identity.full_name ?? null) === (input.full_name ?? null)
+  )
+}
+
+function isBeingDeleted(identity: UserIdentity): boolean {
+  const warnings: ReadonlyArray<{ warning_code?: string }> = identity.warnings ?? []
+  return warnings.some((w) => w.warning_code === 'being_deleted')
+}
+
+function joinFields(fields: readonly string[]): string {
+  if (fields.length <= 1) return fields[0] ?? ''
+  return `${fields.slice(0, -1).join(', ')} and ${fields[fields.length - 1]}`
+}
+
+/** Seam's 4xx, passed on as a 4xx: invalid_input stays 400; other types keep Seam's 4xx status. */
+function passOn(err: SeamError, doing: string): ApiError {
+  const status =
+    err.status !== undefined && err.status >= 400 && err.status < 500 ? err.status : 400
+  const type = err.type === 'invalid_input' ? 'invalid_input' : err.type
+  return new ApiError(
+    type === 'invalid_input' ? 400 : status,
+    type,
+    `Seam rejected ${doing}: ${err.message}`,
+    {
+      extras: err.requestId ? { seam_request_id: err.requestId } : {},
+    },
+  )
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Undo and retries
+
+/**
+ * A link failed. The identity is deleted again when this request created it and the failure is
+ * permanent (an unknown ACS user, a rejection), unless an ACS user is already linked to it: Seam's
+ * user_identities/delete cascades to linked ACS users, and those belong to the caller. On an outage it
+ * stays: repeating the request finds it (same fields) and finishes the linking.
+ */
+async function undoAfterLinkFailure(
+  seam: SeamClient,
+  state: {
+    userIdentityId: string
+    created: boolean
+    linked: readonly string[]
+    acsUserId: string
+    err: unknown
+  },
+  log: Log,
+): Promise<void> {
+  const { userIdentityId, created, linked, acsUserId, err } = state
+  const permanent = isNotFound(err) || isSeamRejection(err)
+  const ids = { user_identity_id: userIdentityId, acs_user_id: acsUserId }
+  if (!permanent) {
+    log.warn('Linking an ACS user failed; the identity stays for a retry to finish', ids)
+    return
+  }
+  if (!created) {
+    log.warn('Linking an ACS user failed on an identity an earlier attempt created; kept', ids)
+    return
+  }
+  if (linked.length > 0) {
+    log.error('Linking an ACS user failed after others were linked; identity kept', {
+      ...ids,
+      linked_acs_user_ids: linked,
+    })
+    return
+  }
+  try {
+    await seam.userIdentities.delete(userIdentityId)
+    log.info('User identity deleted again after a failed link', ids)
+  } catch (deleteErr) {
+    log.error('Could not delete the user identity after a failed link', {
+      ...ids,
+      seam: looksLikeSeamError(deleteErr) ? seamLogFields(deleteErr) : undefined,
+    })
+  }
+}
+
+/**
+ * A POST Seam may have acted on (5xx, lost connection) is not repeated by the Seam client. These two
+ * are safe to repeat here: a repeated create that had succeeded is rejected as a duplicate and then
+ * recognized as this request's own identity; add_acs_user sets a link that may already be set (the
+ * SDK sends it as PUT today, which the client retries itself; this covers a POST-sending SDK).
+ */
+async function retryPost<T>(
+  call: () => Promise<T>,
+  opts: Required<CreateOptions>,
+  log: Log,
+  what: string,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call()
+    } catch (err) {
+      // retryable === false: the Seam client judged a repeat unsafe (a POST Seam may have acted on)
+      // and made one attempt; a retryable error has been through the client's own retries already.
+      const retry =
+        attempt < opts.postAttempts &&
+        looksLikeSeamError(err) &&
+        err.name === SeamUnavailableError &&
+        !err.retryable &&
+        err.failure !== 'permanent'
+      if (!retry) throw err
+      const backoff = 100 * 2 ** attempt * (0.5 + Math.random() / 2)
+      const delay = Math.min(opts.maxPostRetryDelayMs, Math.max(backoff, err.retryAfterMs ?? 0))
+      log.warn('Repeating a Seam POST after a transient failure', {
+        call: what,
+        attempt,
+        delay_ms: Math.round(delay),
+        seam: seamLogFields(err),
+      })
+      await opts.sleep(delay)
+    }
+  }
+}
