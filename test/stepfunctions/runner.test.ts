@@ -612,3 +612,146 @@ describe('the SFN facade', () => {
     ).rejects.toThrow(/closed/)
   })
 })
+
+describe('refusing what it cannot run faithfully', () => {
+  it('refuses, at construction, a Task with no handler (naming the state and the function)', () => {
+    const built = synth((stack, fn) => ({
+      definition: new tasks.LambdaInvoke(stack, 'Bound', { lambdaFunction: fn('BoundFn') }).next(
+        new tasks.LambdaInvoke(stack, 'Unbound', { lambdaFunction: fn('UnboundFn') }),
+      ),
+    }))
+    expect(() => runnerFor(built, { BoundFn: async () => ({}) })).toThrow(
+      /Task "Unbound" \(States\.Unbound\): no handler for arn:aws:lambda:.*:function:UnboundFn/,
+    )
+  })
+
+  it('refuses JSONata even when handed the definition directly', () => {
+    const definition = {
+      QueryLanguage: 'JSONata',
+      StartAt: 'P',
+      States: { P: { Type: 'Pass', Output: '{% $states.input %}', End: true } },
+    }
+    expect(
+      () =>
+        new LocalStepFunctions({
+          definition,
+          stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:M',
+          taskHandlers: {},
+        }),
+    ).toThrow(/interprets JSONPath only[\s\S]*QueryLanguage: "JSONata"[\s\S]*States\.P\.Output/)
+  })
+
+  it('refuses Task resources other than Lambda, and a FunctionName chosen at run time', () => {
+    const definition = {
+      StartAt: 'Send',
+      States: {
+        Send: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::sqs:sendMessage',
+          Parameters: { QueueUrl: 'https://sqs', MessageBody: 'x' },
+          Next: 'Dynamic',
+        },
+        Dynamic: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { 'FunctionName.$': '$.fn', 'Payload.$': '$' },
+          End: true,
+        },
+      },
+    }
+    expect(
+      () =>
+        new LocalStepFunctions({
+          definition,
+          stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:M',
+          taskHandlers: {},
+        }),
+    ).toThrow(
+      /sqs:sendMessage is not emulated locally[\s\S]*FunctionName\.\$ is chosen at run time/,
+    )
+  })
+})
+
+describe('more of the Lambda integration', () => {
+  it('passes the raw result for a Lambda ARN Resource (payloadResponseOnly), with LambdaFunction events', async () => {
+    const built = synth((stack, fn) => ({
+      definition: new tasks.LambdaInvoke(stack, 'Raw', {
+        lambdaFunction: fn('Fn'),
+        payloadResponseOnly: true,
+        resultPath: '$.raw',
+      }),
+    }))
+    const runner = runnerFor(built, { Fn: async (event) => ({ got: event }) })
+    const { final, events } = await run(runner, { x: 1 })
+    expect(JSON.parse(final.output as string)).toEqual({ x: 1, raw: { got: { x: 1 } } })
+    expect(events.map((e) => e.type).slice(2, 5)).toEqual([
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+    ])
+    expect(events[2]?.lambdaFunctionScheduledEventDetails?.resource).toBe(built.arns.Fn)
+  })
+
+  it('fails a task at its TimeoutSeconds with States.Timeout (not matched by States.TaskFailed)', async () => {
+    const built = synth((stack, fn) => {
+      const call = new tasks.LambdaInvoke(stack, 'Stuck', {
+        lambdaFunction: fn('Fn'),
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(1)),
+      })
+      call.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 5 })
+      return { definition: call }
+    })
+    let calls = 0
+    const runner = runnerFor(built, {
+      Fn: () => {
+        calls += 1
+        return new Promise((resolve) => setTimeout(resolve, 3000))
+      },
+    })
+    const { final, events } = await run(runner)
+    expect(final.status).toBe('FAILED')
+    expect(final.error).toBe('States.Timeout')
+    expect(calls).toBe(1)
+    expect(events.map((e) => e.type)).toContain('TaskTimedOut')
+  })
+
+  it('scales a SecondsPath wait read from the input', async () => {
+    const built = synth((stack) => ({
+      definition: new sfn.Wait(stack, 'Backoff', { time: sfn.WaitTime.secondsPath('$.delay') }),
+    }))
+    const runner = runnerFor(built, {})
+    const started = Date.now()
+    const { final, events } = await run(runner, { delay: 300 })
+    const elapsed = Date.now() - started
+    expect(final.status).toBe('SUCCEEDED')
+    expect(elapsed).toBeGreaterThanOrEqual(290) // 300 s × 0.001
+    expect(elapsed).toBeLessThan(1500)
+    expect(events.map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'WaitStateEntered',
+      'WaitStateExited',
+      'ExecutionSucceeded',
+    ])
+    const bad = await run(runner, { delay: 'soon' })
+    expect(bad.final).toMatchObject({ status: 'FAILED', error: 'States.Runtime' })
+  })
+
+  it('fails with States.DataLimitExceeded when a task result exceeds 256 KiB', async () => {
+    const built = synth((stack, fn) => {
+      const call = new tasks.LambdaInvoke(stack, 'Big', { lambdaFunction: fn('Fn') })
+      call.addCatch(new sfn.Succeed(stack, 'Caught anyway'), { errors: ['States.ALL'] })
+      return { definition: call }
+    })
+    const runner = runnerFor(built, { Fn: async () => 'x'.repeat(300 * 1024) })
+    const { final } = await run(runner)
+    expect(final).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' })
+  })
+
+  it('reports a Fail state without Error or Cause as FAILED with neither', async () => {
+    const built = synth((stack) => ({ definition: new sfn.Fail(stack, 'Bare') }))
+    const { final } = await run(runnerFor(built, {}))
+    expect(final.status).toBe('FAILED')
+    expect(final).not.toHaveProperty('error')
+    expect(final).not.toHaveProperty('cause')
+  })
+})
