@@ -25,7 +25,11 @@ describe('paginated lists (pageSize 2)', () => {
 
     const request = seam.acs.credentials.list({ user_identity_id: graph.userIdentityId })
     const response = await request.fetchResponse()
-    const pagination = parseWith(schemas.pagination, response.pagination)
+    // (The SDK's response type omits `pagination`; the OpenAPI spec has it.)
+    const pagination = parseWith(
+      schemas.pagination,
+      (response as unknown as { pagination: unknown }).pagination,
+    )
     expect(pagination.has_next_page).toBe(true)
     const nextUrl = new URL(pagination.next_page_url ?? '')
     expect(nextUrl.origin).toBe(emulator.url)
