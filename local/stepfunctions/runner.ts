@@ -113,6 +113,7 @@ interface HandlerTarget {
 
 interface TaskBinding {
   kind: TaskKind
+  state: AslState
   target: HandlerTarget
   /** The Resource (direct Lambda ARN) or the Parameters.FunctionName (lambda:invoke). */
   functionName: string
@@ -424,13 +425,18 @@ export class LocalStepFunctions {
         }
         const target = lookup(params.FunctionName, where)
         if (target) {
-          this.bindings.set(name, { kind: 'invoke', target, functionName: params.FunctionName })
+          this.bindings.set(name, {
+            kind: 'invoke',
+            state,
+            target,
+            functionName: params.FunctionName,
+          })
           this.taskKinds.set(name, 'invoke')
         }
       } else if (isLambdaFunctionArn(resource)) {
         const target = lookup(resource, where)
         if (target) {
-          this.bindings.set(name, { kind: 'function', target, functionName: resource })
+          this.bindings.set(name, { kind: 'function', state, target, functionName: resource })
           this.taskKinds.set(name, 'function')
         }
       } else {
@@ -659,13 +665,40 @@ export class LocalStepFunctions {
       record({ type: 'LambdaFunctionStarted' })
     }
 
-    const result = await invokeHandler(target.handler, payload, {
+    const invocation = invokeHandler(target.handler, payload, {
       functionName: invoked.functionName,
       invokedFunctionArn: invokedArn,
       functionVersion: version,
       ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
       ...(target.config.memorySize === undefined ? {} : { memorySize: target.config.memorySize }),
     })
+    // The interpreter times the task out (States.Timeout, with its own Retry/Catch semantics) on a
+    // timer armed just after this one: record the timeout here and leave this attempt unsettled,
+    // so a late result is neither recorded nor mistaken for a later attempt's.
+    const timeoutMs = taskTimeoutMs(binding.state, input, e.context)
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), timeoutMs)
+    })
+    const result = await Promise.race([invocation, timedOut]).finally(() => clearTimeout(timer))
+    if (result === 'timeout') {
+      record(
+        kind === 'invoke'
+          ? {
+              type: 'TaskTimedOut',
+              taskTimedOutEventDetails: {
+                resourceType: 'lambda',
+                resource: 'invoke',
+                error: 'States.Timeout',
+              },
+            }
+          : {
+              type: 'LambdaFunctionTimedOut',
+              lambdaFunctionTimedOutEventDetails: { error: 'States.Timeout' },
+            },
+      )
+      return new Promise<never>(() => {})
+    }
     // Stopped or timed out meanwhile: AWS would not record the late result, nor retry.
     if (e.controller.signal.aborted) throw executionEnded()
 
@@ -922,6 +955,23 @@ function runtimeError(message: string): TaskFailure {
 
 function executionEnded(): TaskFailure {
   return runtimeError('The execution has ended')
+}
+
+/** The task timeout the interpreter applies (see runtimeDefinition), or undefined if unknown. */
+function taskTimeoutMs(state: AslState, input: unknown, context: unknown): number | undefined {
+  if (typeof state.TimeoutSecondsPath === 'string') {
+    try {
+      const seconds = readPath(state.TimeoutSecondsPath, input, context)
+      return typeof seconds === 'number' && seconds >= 1
+        ? Math.min(seconds, MAX_TIMER_SECONDS) * 1000
+        : undefined
+    } catch {
+      return undefined
+    }
+  }
+  const seconds =
+    typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : MAX_TIMER_SECONDS
+  return Math.min(seconds, MAX_TIMER_SECONDS) * 1000
 }
 
 /** Value at an ASL reference path (`$.a.b`, `$['a'][0]`, `$$.Execution.Input.x`). */

@@ -712,7 +712,13 @@ describe('more of the Lambda integration', () => {
     expect(final.status).toBe('FAILED')
     expect(final.error).toBe('States.Timeout')
     expect(calls).toBe(1)
-    expect(events.map((e) => e.type)).toContain('TaskTimedOut')
+    expect(events.map((e) => e.type).slice(1)).toEqual([
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskTimedOut',
+      'ExecutionFailed',
+    ])
   })
 
   it('scales a SecondsPath wait read from the input', async () => {
@@ -753,5 +759,52 @@ describe('more of the Lambda integration', () => {
     expect(final.status).toBe('FAILED')
     expect(final).not.toHaveProperty('error')
     expect(final).not.toHaveProperty('cause')
+  })
+})
+
+describe('Parallel and Map states', () => {
+  it('runs Lambda tasks inside branches and iterations, and reports every event to onEvent', async () => {
+    const built = synth((stack, fn) => {
+      const double = fn('DoubleFn')
+      const map = new sfn.Map(stack, 'Each item', { itemsPath: '$.items', resultPath: '$.doubled' })
+      map.itemProcessor(
+        new tasks.LambdaInvoke(stack, 'Double', {
+          lambdaFunction: double,
+          outputPath: '$.Payload',
+        }),
+      )
+      const parallel = new sfn.Parallel(stack, 'Both', { resultPath: '$.both' })
+      parallel.branch(
+        new tasks.LambdaInvoke(stack, 'Left', {
+          lambdaFunction: fn('SideFn'),
+          payload: sfn.TaskInput.fromObject({ side: 'left' }),
+          outputPath: '$.Payload',
+        }),
+      )
+      parallel.branch(new sfn.Pass(stack, 'Right', { result: sfn.Result.fromString('right') }))
+      return { definition: map.next(parallel) }
+    })
+    const streamed: string[] = []
+    const runner = runnerFor(
+      built,
+      {
+        DoubleFn: async (n) => (n as number) * 2,
+        SideFn: async (event) => (event as { side: string }).side,
+      },
+      { onEvent: (_arn, event) => streamed.push(event.type as string) },
+    )
+    const { final, events } = await run(runner, { items: [1, 2, 3] })
+    expect(final.status).toBe('SUCCEEDED')
+    expect(JSON.parse(final.output as string)).toMatchObject({
+      doubled: [2, 4, 6],
+      both: ['left', 'right'],
+    })
+    const types = events.map((e) => e.type)
+    expect(streamed).toEqual(types)
+    expect(types.filter((t) => t === 'TaskSucceeded')).toHaveLength(4)
+    expect(types.filter((t) => t === 'MapIterationSucceeded')).toHaveLength(3)
+    expect(types).toEqual(
+      expect.arrayContaining(['MapStateEntered', 'MapStateExited', 'ParallelStateExited']),
+    )
   })
 })
