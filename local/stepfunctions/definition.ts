@@ -33,6 +33,10 @@ export interface LambdaFunctionInfo {
   /** `Timeout` of the AWS::Lambda::Function when it is a literal (CloudFormation's default is 3). */
   timeoutSeconds?: number
   memorySize?: number
+  /** `Handler` when literal (e.g. `index.handler`). */
+  handler?: string
+  /** Environment variables that resolve locally (a Ref to a secret, say, is left out). */
+  environment?: Record<string, string>
 }
 
 export interface ExtractedStateMachine {
@@ -175,6 +179,8 @@ export function extractStateMachine(
       functionName: logicalId,
       ...(typeof fnProps.Timeout === 'number' ? { timeoutSeconds: fnProps.Timeout } : {}),
       ...(typeof fnProps.MemorySize === 'number' ? { memorySize: fnProps.MemorySize } : {}),
+      ...(typeof fnProps.Handler === 'string' ? { handler: fnProps.Handler } : {}),
+      ...environmentOf(fnProps, ctx),
     }
   }
   return {
@@ -185,6 +191,28 @@ export function extractStateMachine(
     lambdaArns,
     lambdaFunctions,
   }
+}
+
+/** The function's environment variables that resolve locally; the others are left out. */
+function environmentOf(
+  props: Record<string, unknown>,
+  ctx: Context,
+): { environment?: Record<string, string> } {
+  const variables = isObject(props.Environment) ? props.Environment.Variables : undefined
+  if (!isObject(variables)) return {}
+  const environment: Record<string, string> = {}
+  for (const [name, value] of Object.entries(variables)) {
+    try {
+      // Resolving must not mark functions as used by the definition.
+      const resolved = resolve(value, { ...ctx, lambdas: new Set() }, `environment ${name}`)
+      if (typeof resolved === 'string' || typeof resolved === 'number') {
+        environment[name] = String(resolved)
+      }
+    } catch {
+      // e.g. a Ref to a table or secret: no local value to give
+    }
+  }
+  return { environment }
 }
 
 /** A template, or every stack template of a cloud assembly (anything with `stacks[].template`). */

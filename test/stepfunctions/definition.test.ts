@@ -91,7 +91,17 @@ describe('extractStateMachine', () => {
     const template = {
       Parameters: { Stage: { Type: 'String', Default: 'dev' } },
       Resources: {
-        Worker: { Type: 'AWS::Lambda::Function', Properties: { Timeout: 10 } },
+        Worker: {
+          Type: 'AWS::Lambda::Function',
+          Properties: {
+            Timeout: 10,
+            Handler: 'index.handler',
+            Environment: {
+              Variables: { STAGE: { Ref: 'Stage' }, TABLE: { Ref: 'SomeTable' }, N: 3 },
+            },
+          },
+        },
+        SomeTable: { Type: 'AWS::DynamoDB::Table' },
         Live: {
           Type: 'AWS::Lambda::Alias',
           Properties: { FunctionName: { Ref: 'Worker' }, Name: 'live' },
@@ -141,7 +151,13 @@ describe('extractStateMachine', () => {
     expect(definition.States.ByAlias?.Parameters).toEqual({ FunctionName: `${FN}Worker:live` })
     expect(definition.States.Sub?.Result).toBe('hello-dev')
     expect(lambdaArns).toEqual({ [`${FN}Worker`]: 'Worker' })
-    expect(lambdaFunctions[`${FN}Worker`]?.timeoutSeconds).toBe(10)
+    expect(lambdaFunctions[`${FN}Worker`]).toEqual({
+      logicalId: 'Worker',
+      functionName: 'Worker',
+      timeoutSeconds: 10,
+      handler: 'index.handler',
+      environment: { STAGE: 'dev', N: '3' },
+    })
   })
 
   it('asks for a logical id when the template has several state machines', () => {
