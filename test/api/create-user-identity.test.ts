@@ -15,6 +15,7 @@ import {
   seamClientFromEnvironment,
   type UserIdentity,
 } from '../../functions/seam/index.js'
+import { logger } from '../../functions/shared/powertools.js'
 import { type SeamEmulator, startSeamEmulator } from '../../local/seam-emulator/index.js'
 import { apiEvent, errorOf, jsonEvent, lambdaContext } from './events.js'
 
@@ -490,6 +491,9 @@ describe('logs', () => {
       lines.push(String(chunk))
       return true
     }
+    // Whatever level the test run sets (POWERTOOLS_LOG_LEVEL), scan every line the handler can log.
+    const level = logger.getLevelName()
+    logger.setLogLevel('DEBUG')
     vi.spyOn(process.stdout, 'write').mockImplementation(capture)
     vi.spyOn(process.stderr, 'write').mockImplementation(capture)
     const p = person()
@@ -501,6 +505,7 @@ describe('logs', () => {
     emulator.setFaults({ unavailableRate: 1 })
     await post(person()) // outage
     vi.restoreAllMocks()
+    logger.setLogLevel(level)
 
     const output = lines.join('')
     expect(output).toContain(created.user_identity_id)
