@@ -134,7 +134,14 @@ export async function checkStage(
   const poll = nextPoll(policy, checks, new Date(progress.started_at), now())
   const stuck =
     stillPending.length > 0 && !poll.checksLeft
-      ? stuckMessage(stage, state.user_identity_id, stillPending, progress.started_at, now())
+      ? stuckMessage(
+          stage,
+          state.user_identity_id,
+          stillPending,
+          progress.started_at,
+          now(),
+          checks,
+        )
       : undefined
   return withProgress(state, stage.name, {
     ...progress,
@@ -177,6 +184,7 @@ function stuckMessage(
   stuck: readonly StageItem[],
   startedAt: string,
   now: Date,
+  checks: number,
 ): string {
   const seconds = Math.round((now.getTime() - Date.parse(startedAt)) / 1000)
   const shown = stuck
@@ -186,8 +194,8 @@ function stuckMessage(
     )
   const more = stuck.length > shown.length ? ` and ${stuck.length - shown.length} more` : ''
   return (
-    `Stage ${stage.name}: Seam has not confirmed that ${stuck.length} ${stage.title} ` +
-    `${stuck.length === 1 ? 'was' : 'were'} ${stage.verb} after ${seconds} s ` +
+    `Stage ${stage.name}: Seam has not confirmed that ${stuck.length} of the ${stage.title} ` +
+    `${stuck.length === 1 ? 'was' : 'were'} ${stage.verb} after ${seconds} s and ${checks} checks ` +
     `(${stage.confirmation?.eventType ?? 'no event'} not received, still listed): ${shown.join(', ')}${more}. ` +
     `Check in Seam Console why they are stuck (an offline ACS system or device is the usual cause), ` +
     `then DELETE /user-identities/${userIdentityId} again: finished stages are quick no-ops.`

@@ -1,0 +1,146 @@
+/**
+ * The real synthesized state machine, run locally against the Seam emulator, driven over HTTP:
+ * asynchronous deletes with delays, two ACS systems, more credentials than one page, enrollment
+ * automations and phones. Time is scaled: the emulator's delete delay and the state machine's waits are
+ * both shortened; no assertion is loosened for it.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
+import type { IdentityGraphShape, SeamEmulator } from '../../local/seam-emulator/index.js'
+import { call, startDeletion, waitForDeletion } from './helpers.js'
+
+const SHAPE: IdentityGraphShape = {
+  clientSessions: 2,
+  acsSystems: 2,
+  credentialsPerUser: 3, // 6 credentials: three pages at page size 2
+  enrollmentAutomations: 1,
+  phones: 2,
+}
+
+let runtime: LocalRuntime
+let seam: SeamEmulator
+const progress: string[] = []
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime({
+    emulator: { pageSize: 2, deleteDelayMs: 150 },
+    // Waits of 2 s, 3 s, … run 50 times faster; a stage gives up after 3 s of real time.
+    waitScale: 0.02,
+    pollPolicy: { stageTimeoutSeconds: 3, maxChecks: 500 },
+    onProgress: (line) => progress.push(line),
+  })
+  seam = runtime.emulator as SeamEmulator
+})
+afterAll(() => runtime?.close())
+beforeEach(() => {
+  seam.reset()
+  progress.length = 0
+})
+
+describe('deletion workflow, end to end', () => {
+  it('deletes everything of the identity with exact counts and touches no other identity', async () => {
+    const target = seam.seed.identityGraph(SHAPE)
+    const bystander = seam.seed.identityGraph(SHAPE)
+    const before = seam.inspect.remainingFor(bystander.userIdentityId)
+
+    const started = await startDeletion(runtime.url, target.userIdentityId)
+    expect(started).toMatchObject({
+      deletion_id: `${target.userIdentityId}--1`,
+      user_identity_id: target.userIdentityId,
+      status: 'RUNNING',
+    })
+    // A second DELETE while it runs is the same deletion.
+    const again = await startDeletion(runtime.url, target.userIdentityId)
+    expect(again.deletion_id).toBe(started.deletion_id)
+
+    const done = await waitForDeletion(runtime.url, started.deletion_id)
+    expect(done).toMatchObject({
+      status: 'SUCCEEDED',
+      stage: 'user_identity',
+      summary: {
+        client_sessions_deleted: 2,
+        acs_credentials_deleted: 6,
+        acs_users_deleted: 2,
+        enrollment_automations_deleted: 1,
+        phones_deactivated: 2,
+      },
+    })
+    expect(done.stopped_at).toBeDefined()
+    await expect.poll(() => seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+    expect(seam.inspect.remainingFor(bystander.userIdentityId)).toEqual(before)
+    // One progress line per stage, in order, then the outcome.
+    expect(progress.map((line) => line.replace(/^deletion \S+: /, ''))).toEqual([
+      'stage client_sessions (Delete client sessions)',
+      'stage acs_credentials (Delete ACS credentials)',
+      'stage acs_users (Delete ACS users)',
+      'stage enrollment_automations (Delete enrollment automations)',
+      'stage phones (Delete phones)',
+      'stage user_identity (Delete user identity)',
+      'SUCCEEDED',
+    ])
+  })
+
+  it('works when user_identities/delete refuses while dependants remain (the documented mode)', async () => {
+    seam.setUserIdentityDeleteMode('documented')
+    const target = seam.seed.identityGraph(SHAPE)
+    const deletion = await startDeletion(runtime.url, target.userIdentityId)
+    expect((await waitForDeletion(runtime.url, deletion.deletion_id)).status).toBe('SUCCEEDED')
+    await expect.poll(() => seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+  })
+
+  it('retries through a burst of 429s and 503s', async () => {
+    const target = seam.seed.identityGraph(SHAPE)
+    seam.setFaults({ throttleRate: 0.3, unavailableRate: 0.1, retryAfterSeconds: 0 })
+    const deletion = await startDeletion(runtime.url, target.userIdentityId)
+    const done = await waitForDeletion(runtime.url, deletion.deletion_id)
+    seam.setFaults({})
+    expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED')
+    expect(seam.requests.filter((r) => r.fault === 'throttled').length).toBeGreaterThan(3)
+    await expect.poll(() => seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+  })
+
+  it('fails within the bound naming a credential that never finishes, and a new DELETE finishes the job', async () => {
+    const target = seam.seed.identityGraph(SHAPE)
+    const stuckId = target.acsCredentialIds[4] as string
+    seam.stickDeletion(stuckId)
+    const startedAt = Date.now()
+    const first = await startDeletion(runtime.url, target.userIdentityId)
+    const failed = await waitForDeletion(runtime.url, first.deletion_id)
+    const took = (Date.now() - startedAt) / 1000
+    expect(failed.status).toBe('FAILED')
+    expect(failed.stage).toBe('acs_credentials')
+    expect(failed.error?.type).toBe('deletion_stuck')
+    expect(failed.error?.message).toContain(stuckId)
+    expect(failed.error?.message).toContain('DELETE /user-identities/')
+    expect(took).toBeGreaterThanOrEqual(2.5)
+    expect(took).toBeLessThan(8)
+    // The other credentials went; the stuck one and everything after its stage remain.
+    const left = seam.inspect.remainingFor(target.userIdentityId)
+    expect(left.acsCredentialIds).toEqual([stuckId])
+    expect(left.phoneIds).toHaveLength(2)
+
+    seam.releaseDeletion(stuckId)
+    const second = await startDeletion(runtime.url, target.userIdentityId)
+    expect(second.deletion_id).toBe(`${target.userIdentityId}--2`)
+    const done = await waitForDeletion(runtime.url, second.deletion_id)
+    expect(done.status).toBe('SUCCEEDED')
+    await expect.poll(() => seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+  })
+
+  it('answers 404 for an identity Seam does not know and for an unknown deletion', async () => {
+    const missing = await call(
+      runtime.url,
+      'DELETE',
+      '/user-identities/00000000-0000-4000-8000-000000000000',
+    )
+    expect(missing.status).toBe(404)
+    expect(missing.json.error).toMatchObject({ type: 'user_identity_not_found' })
+    const unknown = await call(
+      runtime.url,
+      'GET',
+      '/deletions/00000000-0000-4000-8000-000000000000--1',
+    )
+    expect(unknown.status).toBe(404)
+    expect(unknown.json.error).toMatchObject({ type: 'deletion_not_found' })
+  })
+})
