@@ -258,7 +258,7 @@ export class LocalStepFunctions {
     const existing = this.executions.get(arn)
     if (existing) {
       // Same name and input while RUNNING is the same request again; anything else is a conflict.
-      if (existing.status === 'RUNNING' && existing.input === text) {
+      if (existing.status === 'RUNNING' && !existing.ending && existing.input === text) {
         return { executionArn: arn, startDate: existing.startDate, $metadata: ok() }
       }
       throw new ExecutionAlreadyExists(clientError(`Execution Already Exists: '${arn}'`))
@@ -295,18 +295,22 @@ export class LocalStepFunctions {
     input: GetExecutionHistoryInput,
   ): Promise<GetExecutionHistoryOutput & Meta> {
     const e = this.find(input.executionArn)
-    const all = [...e.history.events]
-    if (input.reverseOrder) all.reverse()
-    const start = input.nextToken === undefined ? 0 : Number(input.nextToken)
-    if (!Number.isInteger(start) || start < 0 || start > all.length) {
+    const all = e.history.events
+    // The token is the id of the next event to return, so pages stay put while events are added.
+    const token = input.nextToken === undefined ? undefined : Number(input.nextToken)
+    if (token !== undefined && (!Number.isInteger(token) || token < 1 || token > all.length)) {
       throw new InvalidToken(clientError(`Invalid Token: '${input.nextToken}'`))
     }
+    const ordered = input.reverseOrder
+      ? all.slice(0, token ?? all.length).reverse()
+      : all.slice((token ?? 1) - 1)
     const size = Math.min(input.maxResults || 100, 1000)
-    const page = all.slice(start, start + size).map((event) => structuredClone(event))
+    const page = ordered.slice(0, size).map((event) => structuredClone(event))
     if (input.includeExecutionData === false) page.forEach(stripExecutionData)
+    const next = ordered[size]
     return {
       events: page,
-      ...(start + size < all.length ? { nextToken: String(start + size) } : {}),
+      ...(next ? { nextToken: String(next.id) } : {}),
       $metadata: ok(),
     }
   }
@@ -384,7 +388,12 @@ export class LocalStepFunctions {
       if (clash) {
         throw new TypeError(`taskHandlers ${clash.key} and ${key} name the same function`)
       }
-      const config = configs[key] ?? (ref.arn ? configs[ref.arn] : undefined) ?? {}
+      const config =
+        configs[key] ??
+        Object.entries(configs).find(
+          ([configKey]) => parseFunctionRef(configKey)?.functionName === ref.functionName,
+        )?.[1] ??
+        {}
       byName.set(ref.functionName, { key, ref, handler, config })
     }
 
