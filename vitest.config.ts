@@ -9,6 +9,11 @@ export default defineConfig({
     // Tests start servers on 127.0.0.1 only; nothing here may reach the network.
     // CDK_VALIDATION=false: CDK's built-in CloudFormation rule check costs ~10 s per synthesized stack;
     // `npx cdk synth` (and so every deploy) still runs it.
-    env: { AWS_REGION: 'us-east-1', POWERTOOLS_DEV: 'false', POWERTOOLS_LOG_LEVEL: 'ERROR', CDK_VALIDATION: 'false' },
+    env: {
+      AWS_REGION: 'us-east-1',
+      POWERTOOLS_DEV: 'false',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      CDK_VALIDATION: 'false',
+    },
   },
 })

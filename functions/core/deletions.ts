@@ -1,0 +1,130 @@
+/**
+ * Deletions as the API shows them, derived from Step Functions executions: how an execution is named
+ * for an identity (so a second DELETE finds the running one), and how an execution becomes a Deletion
+ * object (api-contract.md). Pure; the routes feed it what DescribeExecution and the history return.
+ */
+import type { DeletionSummary } from './deletion-steps.js'
+import { STAGES, stageOfState, USER_IDENTITY_STAGE } from './stages.js'
+
+export type DeletionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED'
+
+export interface Deletion {
+  deletion_id: string
+  user_identity_id: string
+  status: DeletionStatus
+  stage: string
+  started_at: string
+  stopped_at?: string
+  summary?: DeletionSummary
+  error?: { type: string; message: string }
+}
+
+/** What the routes read of an execution (the fields of DescribeExecution they use). */
+export interface ExecutionView {
+  name: string
+  status: string
+  startDate: Date
+  stopDate?: Date | undefined
+  input?: string | undefined
+  output?: string | undefined
+  error?: string | undefined
+  cause?: string | undefined
+}
+
+/**
+ * Seam ids are UUIDs; we accept any id Seam could plausibly issue, but nothing that could escape a path or
+ * an execution name (Step Functions names: at most 80 of [A-Za-z0-9-_]).
+ */
+const ID = /^[A-Za-z0-9_-]{1,64}$/
+
+export function isValidUserIdentityId(id: string): boolean {
+  return ID.test(id)
+}
+
+/** Attempt n (1, 2, …) of deleting an identity runs as the execution named `<id>--<n>`. */
+export function executionName(userIdentityId: string, attempt: number): string {
+  return `${userIdentityId}--${attempt}`
+}
+
+/** The deletion id is the execution name; undefined when it is not one of ours. */
+export function parseDeletionId(
+  deletionId: string,
+): { userIdentityId: string; attempt: number } | undefined {
+  const match = /^([A-Za-z0-9_-]{1,64})--([1-9][0-9]{0,3})$/.exec(deletionId)
+  if (!match?.[1] || !match[2] || !isValidUserIdentityId(match[1])) return undefined
+  return { userIdentityId: match[1], attempt: Number(match[2]) }
+}
+
+/** Attempts per identity before DELETE refuses to start another (each failed attempt needs a look). */
+export const MAX_ATTEMPTS = 50
+
+export function executionArnFor(stateMachineArn: string, name: string): string {
+  // arn:aws:states:<region>:<account>:stateMachine:<name> → …:execution:<name>:<execution name>
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`
+}
+
+/** The Deletion object for an execution; `lastStateName` is the last state it entered (history). */
+export function toDeletion(execution: ExecutionView, lastStateName: string | undefined): Deletion {
+  const parsed = parseDeletionId(execution.name)
+  const status = execution.status as DeletionStatus
+  const deletion: Deletion = {
+    deletion_id: execution.name,
+    user_identity_id: parsed?.userIdentityId ?? inputUserIdentityId(execution.input) ?? '',
+    status,
+    stage:
+      status === 'SUCCEEDED'
+        ? USER_IDENTITY_STAGE
+        : ((lastStateName && stageOfState(lastStateName)) ??
+          STAGES[0]?.name ??
+          USER_IDENTITY_STAGE),
+    started_at: execution.startDate.toISOString(),
+  }
+  if (execution.stopDate) deletion.stopped_at = execution.stopDate.toISOString()
+  if (status === 'SUCCEEDED') {
+    const output = parseJson(execution.output) as { summary?: DeletionSummary } | undefined
+    if (output?.summary) deletion.summary = output.summary
+  }
+  if (status === 'FAILED' || status === 'TIMED_OUT' || status === 'ABORTED') {
+    deletion.error = describeFailure(status, execution.error, execution.cause, deletion.stage)
+  }
+  return deletion
+}
+
+function describeFailure(
+  status: 'FAILED' | 'TIMED_OUT' | 'ABORTED',
+  error: string | undefined,
+  cause: string | undefined,
+  stage: string,
+): { type: string; message: string } {
+  if (status === 'TIMED_OUT') {
+    return {
+      type: 'deletion_timed_out',
+      message: `The deletion ran past its time limit during stage ${stage}. DELETE the user identity again to resume.`,
+    }
+  }
+  if (status === 'ABORTED') {
+    return {
+      type: 'deletion_aborted',
+      message: `The deletion was stopped by an operator during stage ${stage}. DELETE the user identity again to resume.`,
+    }
+  }
+  return {
+    type: error === 'StageStuck' ? 'deletion_stuck' : 'deletion_failed',
+    message:
+      cause || `The deletion failed during stage ${stage} with ${error ?? 'an unknown error'}.`,
+  }
+}
+
+function inputUserIdentityId(input: string | undefined): string | undefined {
+  const parsed = parseJson(input) as { user_identity_id?: unknown } | undefined
+  return typeof parsed?.user_identity_id === 'string' ? parsed.user_identity_id : undefined
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (!text) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
