@@ -536,15 +536,28 @@ export class LocalStepFunctions {
     }
 
     const drained = (async () => {
-      for await (const event of run.eventLogs) this.record(execution, event)
+      try {
+        for await (const event of run.eventLogs) this.record(execution, event)
+      } catch (error) {
+        // A fault of this runner, not of the workflow: end the execution rather than hang it.
+        this.end(execution, {
+          status: 'FAILED',
+          error: 'States.Runtime',
+          cause: `Local runner error: ${error instanceof Error ? error.message : String(error)}`,
+        })
+      }
     })()
     const settled = run.result.then(
       (output) => ({ ok: true as const, output }),
       (error: unknown) => ({ ok: false as const, error }),
     )
     void Promise.all([settled, drained]).then(([result]) => {
-      this.finish(execution, result)
-      resolveDone()
+      try {
+        this.finish(execution, result)
+      } finally {
+        this.running.delete(execution)
+        resolveDone()
+      }
     })
     return execution
   }
@@ -883,7 +896,6 @@ export class LocalStepFunctions {
     e.outcome = outcome
     e.status = outcome.status
     e.stopDate = stopDate
-    this.running.delete(e)
   }
 
   /** Error and cause of a failed run, as AWS reports them. */
