@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import {
+  checkStage,
+  type DeletionState,
+  deleteStage,
+  deleteUserIdentity,
+} from '../../functions/core/deletion-steps.js'
+import { DEFAULT_POLL_POLICY } from '../../functions/core/poll.js'
+import { stageByName } from '../../functions/core/stages.js'
+import {
+  createSeamClient,
+  type SeamClient,
+  SeamError,
+  SeamNotFoundError,
+} from '../../functions/seam/index.js'
+import { type SeamEmulator, startSeamEmulator } from '../../local/seam-emulator/index.js'
+
+let emulator: SeamEmulator
+let seam: SeamClient
+const credentials = stageByName('acs_credentials')
+const policy = { ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 60 }
+
+beforeAll(async () => {
+  emulator = await startSeamEmulator({ pageSize: 2, deleteDelayMs: 30 })
+  seam = createSeamClient({ apiKey: emulator.apiKey, endpoint: emulator.url })
+})
+afterAll(() => emulator?.close())
+beforeEach(() => emulator.reset())
+
+const seamCalls = (path: string) => emulator.requests.filter((r) => r.path === path).length
+const settle = () => new Promise((resolve) => setTimeout(resolve, 120))
+
+describe('deleteStage', () => {
+  it('lists every page, deletes each item and returns them as pending with the first wait', async () => {
+    const graph = emulator.seed.identityGraph({ acsSystems: 2, credentialsPerUser: 3 })
+    const state = await deleteStage(
+      seam,
+      credentials,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+    )
+    const progress = state.stages?.acs_credentials
+    expect(progress?.deleted).toBe(6)
+    expect(progress?.pending.map((p) => p.id).sort()).toEqual([...graph.acsCredentialIds].sort())
+    expect(progress).toMatchObject({
+      pending_count: 6,
+      checks: 0,
+      wait_seconds: 2,
+      checks_left: true,
+    })
+    expect(seamCalls('/acs/credentials/list')).toBe(3) // 6 items, pages of 2
+    expect(seamCalls('/acs/credentials/delete')).toBe(6)
+  })
+
+  it('counts an item that vanished before its delete as deleted (a 404 is harmless)', async () => {
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 2 })
+    const gone = graph.acsCredentialIds[0] as string
+    const flaky: SeamClient = {
+      ...seam,
+      acsCredentials: {
+        ...seam.acsCredentials,
+        delete: async (id: string) => {
+          if (id === gone) {
+            throw new SeamError({
+              name: SeamNotFoundError,
+              type: 'acs_credential_not_found',
+              message: 'gone',
+              status: 404,
+              retryable: false,
+            })
+          }
+          return seam.acsCredentials.delete(id)
+        },
+      },
+    }
+    const state = await deleteStage(
+      flaky,
+      credentials,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+    )
+    expect(state.stages?.acs_credentials?.deleted).toBe(2)
+  })
+})
+
+describe('checkStage', () => {
+  async function deleted(graphShape = { acsSystems: 2, credentialsPerUser: 2 }) {
+    const graph = emulator.seed.identityGraph(graphShape)
+    const state = await deleteStage(
+      seam,
+      credentials,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+    )
+    return { graph, state }
+  }
+
+  it('confirms every pending item from one events/list call when the events are there', async () => {
+    const { state } = await deleted()
+    await settle()
+    const before = emulator.requests.length
+    const next = await checkStage(seam, credentials, state, policy)
+    expect(next.stages?.acs_credentials).toMatchObject({ pending_count: 0, checks: 1 })
+    const calls = emulator.requests.slice(before).map((r) => r.path)
+    expect(calls).toEqual(['/events/list'])
+  })
+
+  it('treats an item no longer listed as gone when its event was missed', async () => {
+    const { state } = await deleted()
+    await settle()
+    // Read events from an hour after the stage began: every event is "missed".
+    const progress = state.stages?.acs_credentials
+    const late = new Date(Date.now() + 3_600_000).toISOString()
+    const missed: DeletionState = {
+      ...state,
+      stages: {
+        acs_credentials: { ...(progress as NonNullable<typeof progress>), started_at: late },
+      },
+    }
+    const next = await checkStage(seam, credentials, missed, policy)
+    expect(next.stages?.acs_credentials?.pending_count).toBe(0)
+    expect(seamCalls('/acs/credentials/list')).toBeGreaterThan(2)
+  })
+
+  it('keeps what Seam has not finished pending, with a longer wait', async () => {
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 2 })
+    const stuck = graph.acsCredentialIds[1] as string
+    emulator.stickDeletion(stuck)
+    const state = await deleteStage(
+      seam,
+      credentials,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+    )
+    await settle()
+    const next = await checkStage(seam, credentials, state, policy)
+    expect(next.stages?.acs_credentials).toMatchObject({
+      pending: [expect.objectContaining({ id: stuck })],
+      pending_count: 1,
+      checks: 1,
+      wait_seconds: 3,
+      checks_left: true,
+    })
+    expect(next.stages?.acs_credentials?.stuck).toBeUndefined()
+  })
+
+  it('gives up at the deadline with a message naming the stuck item and what to do', async () => {
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 1 })
+    const stuck = graph.acsCredentialIds[0] as string
+    emulator.stickDeletion(stuck)
+    const state = await deleteStage(
+      seam,
+      credentials,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+    )
+    const later = () => new Date(Date.now() + 61_000)
+    const next = await checkStage(seam, credentials, state, policy, later)
+    const progress = next.stages?.acs_credentials
+    expect(progress?.checks_left).toBe(false)
+    expect(progress?.stuck).toContain(stuck)
+    expect(progress?.stuck).toContain('acs_credential.deleted')
+    expect(progress?.stuck).toContain(`DELETE /user-identities/${graph.userIdentityId}`)
+  })
+})
+
+describe('deleteUserIdentity', () => {
+  it('succeeds when the identity is already gone (a re-run) and sums the stages', async () => {
+    const result = await deleteUserIdentity(seam, {
+      user_identity_id: '00000000-0000-4000-8000-000000000000',
+      stages: {
+        acs_credentials: {
+          started_at: new Date().toISOString(),
+          deleted: 4,
+          pending: [],
+          pending_count: 0,
+          checks: 1,
+          wait_seconds: 3,
+          checks_left: true,
+        },
+      },
+    })
+    expect(result.summary).toEqual({
+      client_sessions_deleted: 0,
+      acs_credentials_deleted: 4,
+      acs_users_deleted: 0,
+      enrollment_automations_deleted: 0,
+      phones_deactivated: 0,
+    })
+  })
+})
