@@ -42,6 +42,8 @@ interface Pending {
   kind: DeletionKind
   timer: NodeJS.Timeout | null
   due: boolean
+  /** When the current delay started (the request, or the release of a stuck id). */
+  startedAt: number
 }
 
 /**
@@ -61,7 +63,7 @@ export class DeletionScheduler {
   /** Starts the deletion of `id`; returns false when it is already under way. */
   request(kind: DeletionKind, id: string): boolean {
     if (this.pending.has(id)) return false
-    const entry: Pending = { kind, timer: null, due: false }
+    const entry: Pending = { kind, timer: null, due: false, startedAt: Date.now() }
     this.pending.set(id, entry)
     if (!this.stuck.has(id)) this.schedule(id, entry)
     return true
@@ -99,7 +101,23 @@ export class DeletionScheduler {
   release(id: string): void {
     if (!this.stuck.delete(id)) return
     const entry = this.pending.get(id)
-    if (entry && !entry.due && !entry.timer) this.schedule(id, entry)
+    if (entry && !entry.due && !entry.timer) {
+      entry.startedAt = Date.now()
+      this.schedule(id, entry)
+    }
+  }
+
+  /**
+   * Applies changed delays to deletions already under way: each completes `delay` after it
+   * started (at once if that has passed), so a test can hold deletions with a long delay and
+   * then let them finish by lowering it.
+   */
+  reschedule(): void {
+    for (const [id, entry] of this.pending) {
+      if (!entry.timer) continue
+      clearTimeout(entry.timer)
+      this.schedule(id, entry)
+    }
   }
 
   list(): PendingDeletion[] {
@@ -119,11 +137,12 @@ export class DeletionScheduler {
   }
 
   private schedule(id: string, entry: Pending): void {
+    const remaining = Math.max(0, entry.startedAt + this.delayOf(entry.kind) - Date.now())
     entry.timer = setTimeout(() => {
       entry.timer = null
       entry.due = true
       this.onDue(entry.kind, id)
-    }, this.delayOf(entry.kind))
+    }, remaining)
     // A pending deletion must not keep a process (e.g. the CLI) alive.
     entry.timer.unref()
   }

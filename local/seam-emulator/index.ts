@@ -34,18 +34,20 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
   const faults = new FaultInjector(options.faults, options.random ?? Math.random)
   const log: RequestLogEntry[] = []
   let url = ''
+  let closing: Promise<void> | undefined
 
   const emulator: SeamEmulator = {
     get url() {
       return url
     },
     apiKey,
-    close: async () => {
-      store.deletions.clear()
-      server.closeAllConnections()
-      await new Promise<void>((resolve, reject) =>
-        server.close((error) => (error ? reject(error) : resolve())),
-      )
+    close: () => {
+      closing ??= new Promise<void>((resolve, reject) => {
+        store.deletions.clear()
+        server.close((error) => (error ? reject(error) : resolve()))
+        server.closeAllConnections()
+      })
+      return closing
     },
     reset: () => {
       store.reset()
@@ -60,6 +62,7 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
     },
     setDeleteDelayMs: (delay) => {
       settings.delays = resolveDelays(delay, settings.delays)
+      store.deletions.reschedule()
     },
     stickDeletion: (id) => store.deletions.stick(id),
     releaseDeletion: (id) => store.deletions.release(id),

@@ -222,7 +222,10 @@ export interface SeamEmulator {
   /** Replaces the fault settings (unspecified fields: no fault). */
   setFaults(faults: Partial<FaultOptions>): void
   setUserIdentityDeleteMode(mode: UserIdentityDeleteMode): void
-  /** A number sets every kind; an object overrides only the kinds it names. */
+  /**
+   * A number sets every kind; an object overrides only the kinds it names. Also applies to
+   * deletions under way (each completes the new delay after it started, at once if passed).
+   */
   setDeleteDelayMs(delay: number | DeleteDelays): void
   /** The deletion of this resource never completes (until releaseDeletion). */
   stickDeletion(id: string): void

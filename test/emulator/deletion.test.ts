@@ -5,8 +5,12 @@ import type { SeamEmulator } from '../../local/seam-emulator/index.js'
 import { errorOf, parseWith, sdkFor, sleep, start, waitFor } from './helpers.js'
 
 const DELAY = 30
-/** For tests that look at the pending state: long enough to observe it, waited for by polling. */
-const OBSERVABLE_DELAY = 150
+/**
+ * Tests that look at the pending state hold deletions with a long delay, then lower it
+ * (setDeleteDelayMs applies to deletions under way): no race with a slow machine.
+ */
+const HOLD = 60_000
+const finishDeletions = () => emulator.setDeleteDelayMs(DELAY)
 
 let emulator: SeamEmulator
 let seam: SeamHttp
@@ -20,7 +24,7 @@ beforeAll(async () => {
 afterAll(() => emulator.close())
 beforeEach(() => {
   emulator.reset()
-  emulator.setDeleteDelayMs(OBSERVABLE_DELAY)
+  emulator.setDeleteDelayMs(HOLD)
 })
 
 const anHourAgo = () => new Date(Date.now() - 3600_000).toISOString()
@@ -51,6 +55,7 @@ describe('asynchronous deletes', () => {
     // Deleting something already being deleted is harmless.
     await seam.acs.credentials.delete({ acs_credential_id: id })
 
+    finishDeletions()
     await waitFor(() => !emulator.inspect.exists(id))
     expect(await errorOf(seam.acs.credentials.get({ acs_credential_id: id }))).toMatchObject({
       statusCode: 404,
@@ -79,6 +84,7 @@ describe('asynchronous deletes', () => {
     expect(pending.warnings.map((w) => w.warning_code)).toEqual(['being_deleted'])
     expect(await seam.acs.users.list({ user_identity_id: graph.userIdentityId })).toHaveLength(1)
 
+    finishDeletions()
     await waitFor(() => !emulator.inspect.exists(acsUserId))
     const events = await seam.events.list({ since })
     for (const event of events) parseWith(schemas.seam_event, event)
@@ -97,6 +103,7 @@ describe('asynchronous deletes', () => {
   })
 
   it('acs user by user_identity_id + acs_system_id', async () => {
+    finishDeletions()
     const graph = emulator.seed.identityGraph({ acsSystems: 2, credentialsPerUser: 0 })
     await seam.acs.users.delete({
       user_identity_id: graph.userIdentityId,
@@ -119,6 +126,7 @@ describe('asynchronous deletes', () => {
         params: { user_identity_id: graph.userIdentityId },
       })
     expect((await list()).data.enrollment_automations).toHaveLength(1)
+    finishDeletions()
     await waitFor(async () => (await list()).data.enrollment_automations.length === 0)
     const [event] = await seam.events.list({ since, event_type: 'enrollment_automation.deleted' })
     expect(parseWith(schemas.seam_event, event)).toMatchObject({ enrollment_automation_id: id })
@@ -139,6 +147,7 @@ describe('asynchronous deletes', () => {
     const pending = parseWith(schemas.device, await seam.phones.get({ device_id: deviceId }))
     expect(pending.device_id).toBe(deviceId)
     await seam.phones.deactivate({ device_id: deviceId })
+    finishDeletions()
     await waitFor(() => !emulator.inspect.exists(deviceId))
     expect(await seam.phones.list({ owner_user_identity_id: graph.userIdentityId })).toEqual([])
     const events = await seam.events.list({ since })
@@ -151,7 +160,7 @@ describe('asynchronous deletes', () => {
 
   it('honours per-kind delays set at runtime', async () => {
     const graph = emulator.seed.identityGraph({ credentialsPerUser: 1, phones: 1 })
-    emulator.setDeleteDelayMs({ phone: 0, acs_credential: 400 })
+    emulator.setDeleteDelayMs({ phone: 0 })
     await seam.phones.deactivate({ device_id: graph.phoneIds[0] ?? '' })
     await seam.acs.credentials.delete({ acs_credential_id: graph.acsCredentialIds[0] ?? '' })
     await waitFor(() => !emulator.inspect.exists(graph.phoneIds[0] ?? ''))
@@ -188,14 +197,14 @@ describe('stuck deletions', () => {
   })
 
   it('can be stuck after the delete call, before it completes', async () => {
-    emulator.setDeleteDelayMs(60)
     const graph = emulator.seed.identityGraph({ enrollmentAutomations: 1 })
     const id = graph.enrollmentAutomationIds[0] ?? ''
     await seam.client.delete('/user_identities/enrollment_automations/delete', {
       params: { enrollment_automation_id: id },
     })
     emulator.stickDeletion(id)
-    await sleep(120)
+    finishDeletions()
+    await sleep(DELAY * 3)
     expect(emulator.inspect.exists(id)).toBe(true)
     emulator.releaseDeletion(id)
     await waitFor(() => !emulator.inspect.exists(id))
@@ -232,6 +241,7 @@ describe('user_identities/delete, cascade mode (default)', () => {
       expect(c.warnings.map((w) => w.warning_code)).toEqual(['being_deleted'])
     // Deleting again while it is being deleted is harmless.
     await seam.userIdentities.delete({ user_identity_id: graph.userIdentityId })
+    finishDeletions()
 
     await waitFor(() => emulator.inspect.remainingFor(graph.userIdentityId).userIdentity === null)
     expect(
@@ -271,7 +281,9 @@ describe('user_identities/delete, cascade mode (default)', () => {
     const stuck = graph.acsCredentialIds[0] ?? ''
     emulator.stickDeletion(stuck)
     await seam.userIdentities.delete({ user_identity_id: graph.userIdentityId })
-    await sleep(DELAY * 4)
+    // Everything else is done and the identity's own delay has passed: only the stuck one blocks.
+    await waitFor(() => emulator.inspect.pendingDeletions().every((p) => p.due || p.stuck))
+    await sleep(DELAY)
     const remaining = emulator.inspect.remainingFor(graph.userIdentityId)
     expect(remaining.userIdentity?.warnings.map((w) => w.warning_code)).toEqual(['being_deleted'])
     expect(remaining.acsCredentialIds).toEqual([stuck])
@@ -322,6 +334,7 @@ describe('user_identities/delete, documented mode', () => {
       seam.userIdentities.delete({ user_identity_id: graph.userIdentityId }),
     )
     expect(pending).toMatchObject({ code: 'user_identity_has_associated_resources' })
+    finishDeletions()
 
     await waitFor(() => {
       const r = emulator.inspect.remainingFor(graph.userIdentityId)
