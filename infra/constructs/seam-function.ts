@@ -1,13 +1,26 @@
 import { fileURLToPath } from 'node:url'
 import { Duration, RemovalPolicy } from 'aws-cdk-lib'
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import { Construct } from 'constructs'
 
 /** The repository root: handler entries are given relative to it, whatever the working directory. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+/** The esbuild settings of every HouseFunction bundle; exported so `npm run bench` bundles alike. */
+export const HOUSE_BUNDLING = {
+  format: OutputFormat.ESM,
+  target: 'node24',
+  minify: true,
+  sourceMap: true,
+  mainFields: ['module', 'main'],
+  // Some CommonJS dependencies call require(); give the ESM bundle one.
+  banner:
+    "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  externalModules: ['@aws-sdk/*'],
+} satisfies BundlingOptions
 
 export interface HouseFunctionProps {
   /** Path of the handler module, relative to the repository root (e.g. functions/api/create.ts). */
@@ -56,17 +69,7 @@ export class HouseFunction extends Construct {
         ...(props.seamSecret ? { SEAM_API_KEY_SECRET_NAME: props.seamSecret.secretName } : {}),
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        // Some CommonJS dependencies call require(); give the ESM bundle one.
-        banner:
-          "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-        externalModules: ['@aws-sdk/*'],
-      },
+      bundling: HOUSE_BUNDLING,
     })
     this.function.node.addMetadata('local:entry', props.entry)
     props.seamSecret?.grantRead(this.function)
