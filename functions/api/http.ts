@@ -401,6 +401,15 @@ const jsonBodyMiddleware = (
     } catch {
       throw new ApiError(400, 'invalid_input', 'The request body is not valid JSON.')
     }
+    const duplicate = firstDuplicateKey(text)
+    if (duplicate !== undefined) {
+      // JSON.parse keeps the last of repeated keys, other parsers the first: refuse to guess.
+      throw new ApiError(
+        400,
+        'invalid_input',
+        `The request body repeats the field ${JSON.stringify(duplicate.slice(0, 100))} in one object; send each field once.`,
+      )
+    }
     const result = schema.safeParse(parsed)
     if (!result.success) {
       throw new ApiError(400, 'invalid_input', describeZodError(result.error), {
@@ -411,6 +420,38 @@ const jsonBodyMiddleware = (
     ;(event as { body: unknown }).body = result.data
   },
 })
+
+/**
+ * The first key that appears twice in one object of a JSON text that JSON.parse accepted, else undefined.
+ * Keys are compared decoded (`"a"` and `"\u0061"` are the same key). Iterative, so any nesting depth
+ * JSON.parse survives is scanned in linear time without growing the call stack.
+ */
+export function firstDuplicateKey(text: string): string | undefined {
+  // One frame per open object (its keys so far, and whether the next string is a key) or array (null).
+  const frames: ({ keys: Set<string>; expectKey: boolean } | null)[] = []
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '{') frames.push({ keys: new Set(), expectKey: true })
+    else if (c === '[') frames.push(null)
+    else if (c === '}' || c === ']') frames.pop()
+    else if (c === ',') {
+      const top = frames.at(-1)
+      if (top) top.expectKey = true
+    } else if (c === '"') {
+      let end = i + 1
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1
+      const top = frames.at(-1)
+      if (top?.expectKey) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string
+        if (top.keys.has(key)) return key
+        top.keys.add(key)
+        top.expectKey = false
+      }
+      i = end
+    }
+  }
+  return undefined
+}
 
 /** The top-level fields zod rejected (unknown ones included), for `error.fields`. */
 function fieldsOf(error: ZodError): string[] {
