@@ -119,10 +119,15 @@ async function handle(
 
   const body = await readBody(req)
   if (body === undefined) {
-    return send(
-      res,
-      errorResult(413, 'payload_too_large', 'The request body is too large', requestId),
+    // The rest of the body is left unread: close the connection, or a keep-alive client would send
+    // its next request into the remains of this one and get a reset.
+    const result = errorResult(
+      413,
+      'payload_too_large',
+      `The request body is larger than ${MAX_BODY_BYTES} bytes`,
+      requestId,
     )
+    return send(res, { ...result, headers: { ...result.headers, Connection: 'close' } })
   }
   const event = toEvent(req, url, match.route, match.params, body, requestId)
   const handler = await load(match.route)
