@@ -33,6 +33,12 @@ export interface StageProgress {
 export interface DeletionState {
   readonly user_identity_id: string
   readonly stages?: Partial<Record<StageName, StageProgress>>
+  /**
+   * How long Seam took to confirm the slowest delete of the last finished asynchronous stage, from the
+   * events' occurred_at. The next stage's first wait is sized to it, so once Seam's pace is known each
+   * stage needs one check instead of a backoff series.
+   */
+  readonly seam_latency_seconds?: number
 }
 
 export interface DeletionSummary {
@@ -51,6 +57,12 @@ export const EVENTS_CLOCK_SKEW_MS = 60_000
 export const EVENTS_LIMIT = 500
 /** With this few unconfirmed items left after a capped events read, ask per item instead. */
 const PER_ID_EVENT_QUERIES_MAX = 5
+/**
+ * From this check on, what events have not confirmed is also looked up in the stage's list (events can
+ * be missed). Earlier checks trust events alone: an unconfirmed item there is almost always just not done
+ * yet, and a list call per check would double the Seam requests of every wait.
+ */
+const LIST_FALLBACK_FROM_CHECK = 3
 
 type Clock = () => Date
 
@@ -79,9 +91,15 @@ export async function deleteStage(
     pending,
     pending_count: pending.length,
     checks: 0,
-    wait_seconds: poll.waitSeconds,
+    wait_seconds: firstWait(policy, state.seam_latency_seconds, poll.waitSeconds),
     checks_left: poll.checksLeft,
   })
+}
+
+/** The first wait of a stage: Seam's observed pace when known (a little over it), else the policy's. */
+function firstWait(policy: PollPolicy, latency: number | undefined, fallback: number): number {
+  if (latency === undefined || !Number.isFinite(latency) || latency <= 0) return fallback
+  return Math.min(policy.maxWaitSeconds, Math.max(1, Math.ceil(latency * 1.1)))
 }
 
 /**
@@ -101,13 +119,19 @@ export async function checkStage(
     throw new Error(`Check ${stage.title}: the stage has no progress in the execution state`)
   const confirmation = stage.confirmation
   const pending = new Map(progress.pending.map((item) => [item.id, item]))
+  const startedAt = Date.parse(progress.started_at)
+  let latestConfirmation = 0
+  let capped = false
 
   if (confirmation && pending.size > 0) {
-    const since = new Date(Date.parse(progress.started_at) - EVENTS_CLOCK_SKEW_MS).toISOString()
+    const since = new Date(startedAt - EVENTS_CLOCK_SKEW_MS).toISOString()
     const confirm = (events: readonly object[]) => {
       for (const event of events) {
-        const id = (event as Record<string, unknown>)[confirmation.idField]
-        if (typeof id === 'string') pending.delete(id)
+        const fields = event as Record<string, unknown>
+        const id = fields[confirmation.idField]
+        if (typeof id !== 'string' || !pending.delete(id)) continue
+        const at = Date.parse(String(fields.occurred_at ?? fields.created_at ?? ''))
+        if (Number.isFinite(at)) latestConfirmation = Math.max(latestConfirmation, at)
       }
     }
     const events = await seam.events.list({
@@ -116,7 +140,7 @@ export async function checkStage(
       limit: EVENTS_LIMIT,
     })
     confirm(events)
-    const capped = events.length >= EVENTS_LIMIT
+    capped = events.length >= EVENTS_LIMIT
     const filter = confirmation.perIdFilter
     if (capped && filter && pending.size > 0 && pending.size <= PER_ID_EVENT_QUERIES_MAX) {
       for (const id of [...pending.keys()]) {
@@ -124,14 +148,18 @@ export async function checkStage(
       }
     }
   }
-  if (pending.size > 0) {
+  const checks = progress.checks + 1
+  const lastChance = !nextPoll(policy, checks, new Date(startedAt), now()).checksLeft
+  if (
+    pending.size > 0 &&
+    (!confirmation || capped || lastChance || checks >= LIST_FALLBACK_FROM_CHECK)
+  ) {
     const listed = new Set((await stage.list(seam, state.user_identity_id)).map((item) => item.id))
     for (const id of [...pending.keys()]) if (!listed.has(id)) pending.delete(id)
   }
 
-  const checks = progress.checks + 1
   const stillPending = [...pending.values()]
-  const poll = nextPoll(policy, checks, new Date(progress.started_at), now())
+  const poll = nextPoll(policy, checks, new Date(startedAt), now())
   const stuck =
     stillPending.length > 0 && !poll.checksLeft
       ? stuckMessage(
@@ -143,7 +171,11 @@ export async function checkStage(
           checks,
         )
       : undefined
-  return withProgress(state, stage.name, {
+  const latency =
+    stillPending.length === 0 && latestConfirmation > 0
+      ? (latestConfirmation - startedAt) / 1000
+      : undefined
+  const next = withProgress(state, stage.name, {
     ...progress,
     pending: stillPending,
     pending_count: stillPending.length,
@@ -152,6 +184,7 @@ export async function checkStage(
     checks_left: poll.checksLeft,
     ...(stuck ? { stuck } : {}),
   })
+  return latency === undefined ? next : { ...next, seam_latency_seconds: latency }
 }
 
 /** The last task: delete the identity itself, then sum up what the stages did. */

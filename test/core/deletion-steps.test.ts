@@ -105,21 +105,44 @@ describe('checkStage', () => {
     expect(calls).toEqual(['/events/list'])
   })
 
-  it('treats an item no longer listed as gone when its event was missed', async () => {
+  it('from the third check on, treats an item no longer listed as gone when its event was missed', async () => {
     const { state } = await deleted()
     await settle()
     // Read events from an hour after the stage began: every event is "missed".
-    const progress = state.stages?.acs_credentials
+    const progress = state.stages?.acs_credentials as NonNullable<
+      NonNullable<DeletionState['stages']>['acs_credentials']
+    >
     const late = new Date(Date.now() + 3_600_000).toISOString()
-    const missed: DeletionState = {
+    const missed = (checks: number): DeletionState => ({
       ...state,
-      stages: {
-        acs_credentials: { ...(progress as NonNullable<typeof progress>), started_at: late },
-      },
-    }
-    const next = await checkStage(seam, credentials, missed, policy)
-    expect(next.stages?.acs_credentials?.pending_count).toBe(0)
-    expect(seamCalls('/acs/credentials/list')).toBeGreaterThan(2)
+      stages: { acs_credentials: { ...progress, started_at: late, checks } },
+    })
+    const lists = seamCalls('/acs/credentials/list')
+    // Checks 1 and 2 trust events alone: an unconfirmed item is most likely not done yet.
+    const early = await checkStage(seam, credentials, missed(0), policy)
+    expect(early.stages?.acs_credentials?.pending_count).toBe(4)
+    expect(seamCalls('/acs/credentials/list')).toBe(lists)
+    const third = await checkStage(seam, credentials, missed(2), policy)
+    expect(third.stages?.acs_credentials?.pending_count).toBe(0)
+    expect(seamCalls('/acs/credentials/list')).toBeGreaterThan(lists)
+  })
+
+  it('records how long Seam took, and sizes the next stage first wait to it', async () => {
+    const { graph, state } = await deleted()
+    await settle()
+    const next = await checkStage(seam, credentials, state, policy)
+    const latency = next.seam_latency_seconds as number
+    expect(latency).toBeGreaterThan(0.02)
+    expect(latency).toBeLessThan(1)
+    const users = await deleteStage(seam, stageByName('acs_users'), next, policy)
+    expect(users.stages?.acs_users?.wait_seconds).toBe(1)
+    const slow = await deleteStage(
+      seam,
+      stageByName('phones'),
+      { user_identity_id: graph.userIdentityId, seam_latency_seconds: 9.5 },
+      policy,
+    )
+    expect(slow.stages?.phones?.wait_seconds).toBe(11)
   })
 
   it('keeps what Seam has not finished pending, with a longer wait', async () => {
