@@ -376,7 +376,7 @@ function passOn(err: SeamError, doing: string): ApiError {
 
 /**
  * A link failed. The identity is deleted again when this request created it and the failure is
- * permanent (an unknown ACS user, a rejection), unless an ACS user is already linked to it: Seam's
+ * permanent (an unknown ACS user, a rejection), after the ACS users already linked are unlinked: Seam's
  * user_identities/delete cascades to linked ACS users, and those belong to the caller. On an outage it
  * stays: repeating the request finds it (same fields) and finishes the linking.
  */
@@ -402,14 +402,12 @@ async function undoAfterLinkFailure(
     log.warn('Linking an ACS user failed on an identity an earlier attempt created; kept', ids)
     return
   }
-  if (linked.length > 0) {
-    log.error('Linking an ACS user failed after others were linked; identity kept', {
-      ...ids,
-      linked_acs_user_ids: linked,
-    })
-    return
-  }
   try {
+    // Seam's user_identities/delete cascades to linked ACS users, and those are the caller's: unlink
+    // them first so that only what this request created goes.
+    for (const acs_user_id of linked) {
+      await seam.userIdentities.removeAcsUser({ user_identity_id: userIdentityId, acs_user_id })
+    }
     await seam.userIdentities.delete(userIdentityId)
     log.info('User identity deleted again after a failed link', ids)
   } catch (deleteErr) {

@@ -187,6 +187,7 @@ export function createSeamClient(
         ),
       delete: (user_identity_id) => send(() => seam.userIdentities.delete({ user_identity_id })),
       addAcsUser: (p) => send(() => seam.userIdentities.addAcsUser({ ...p })),
+      removeAcsUser: (p) => send(() => seam.userIdentities.removeAcsUser({ ...p })),
     },
     clientSessions: {
       list: (p) => send(() => seam.clientSessions.list({ ...p })),

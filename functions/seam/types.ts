@@ -83,6 +83,8 @@ export interface SeamClient {
     list(p?: ListUserIdentitiesParams): Promise<UserIdentity[]>
     delete(user_identity_id: string): Promise<void>
     addAcsUser(p: { user_identity_id: string; acs_user_id: string }): Promise<void>
+    /** Unlinks the ACS user from the identity; the ACS user itself stays. */
+    removeAcsUser(p: { user_identity_id: string; acs_user_id: string }): Promise<void>
   }
   clientSessions: {
     list(p: { user_identity_id: string }): Promise<ClientSession[]>

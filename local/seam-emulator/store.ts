@@ -310,6 +310,12 @@ export class Store {
     acsUser.userIdentityId = userIdentityId
   }
 
+  /** user_identities/remove_acs_user: unlinks the ACS user (which stays) from the identity. */
+  unlinkAcsUser(acsUserId: string, userIdentityId: string): void {
+    const acsUser = this.requireAcsUser(acsUserId)
+    if (acsUser.userIdentityId === userIdentityId) acsUser.userIdentityId = null
+  }
+
   createAcsCredential(input: {
     acsUserId: string
     accessMethod?: AccessMethod

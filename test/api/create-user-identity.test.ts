@@ -378,7 +378,7 @@ describe('linking ACS users', () => {
     expect(identity).toBeDefined()
   })
 
-  it('but never deletes an identity with ACS users already linked (Seam would cascade to them)', async () => {
+  it('unlinks the ACS users already linked before deleting the identity (Seam would cascade to them)', async () => {
     const ghost = randomUUID()
     const [real1] = acsUsers(1)
     const blind = async (): Promise<SeamClient> => {
@@ -390,8 +390,16 @@ describe('linking ACS users', () => {
     const h = createUserIdentityHandler({ seam: blind, timeoutEarlyInMillis: 0, sleep: noSleep })
     const res = await post({ ...person(), acs_user_ids: [real1, ghost] }, h)
     expect(res.statusCode).toBe(404)
-    expect(seamCalls()).not.toContain('DELETE /user_identities/delete')
+    const calls = seamCalls()
+    expect(calls).toContain('DELETE /user_identities/remove_acs_user')
+    expect(calls.indexOf('DELETE /user_identities/remove_acs_user')).toBeLessThan(
+      calls.indexOf('DELETE /user_identities/delete'),
+    )
     expect(emulator.inspect.exists(real1 as string)).toBe(true)
+    const acsUser = emulator.inspect.resource(real1 as string) as {
+      user_identity_id?: string | null
+    }
+    expect(acsUser.user_identity_id ?? null).toBeNull()
   })
 })
 

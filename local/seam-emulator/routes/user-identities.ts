@@ -114,4 +114,14 @@ export const userIdentityRoutes: Route[] = [
       return {}
     },
   },
+  {
+    path: '/user_identities/remove_acs_user',
+    methods: ['DELETE', 'POST'],
+    handle: ({ params, store }) => {
+      const acsUserId = params.requiredUuid('acs_user_id')
+      const identityId = store.requireUserIdentity(params.requiredUuid('user_identity_id')).id
+      store.unlinkAcsUser(acsUserId, identityId)
+      return {}
+    },
+  },
 ]
