@@ -13,6 +13,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
 import { Construct } from 'constructs'
 import { ROUTES } from '../../functions/api/routes.js'
+import { acknowledge, acknowledgeWildcardResources } from './nag.js'
 import { HouseFunction } from './seam-function.js'
 
 export interface UserIdentityApiProps {
@@ -68,6 +69,28 @@ export class UserIdentityApi extends Construct {
       },
     })
 
+    // API Gateway checks the path parameters; the body is checked by the route's Lambda (http.ts), so
+    // that its errors keep the contract's shape.
+    const requestValidator = this.api.addRequestValidator('RequestValidator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    })
+    acknowledge(
+      this.api,
+      'AwsSolutions-COG4',
+      'Callers are AWS principals, not end users: every method uses IAM (SigV4) authorization instead of a Cognito user pool.',
+    )
+    acknowledge(
+      this.api.deploymentStage,
+      'AwsSolutions-APIG6',
+      'Every request is in the JSON access log. Execution logging needs the account-wide API Gateway CloudWatch role, which this stack does not own (cloudWatchRole: false); its data trace would log request bodies (emails, phone numbers).',
+    )
+    acknowledge(
+      this.api.deploymentStage,
+      'AwsSolutions-APIG3',
+      'IAM-authorized, throttled, regional API for backend callers; attach a WAF web ACL to the stage where the account requires one.',
+    )
+
     for (const route of ROUTES) {
       const fn = new HouseFunction(this, `${route.id}Function`, {
         entry: route.entry,
@@ -86,12 +109,22 @@ export class UserIdentityApi extends Construct {
           'states:DescribeExecution',
           'states:GetExecutionHistory',
         )
+        acknowledgeWildcardResources(
+          fn.function.role,
+          ['states:DescribeExecution', 'states:GetExecutionHistory'],
+          'Executions of the deletion state machine only (execution:<its name>:*): execution names (<user_identity_id>--<attempt>) are made at run time.',
+        )
       }
       this.functions[route.id] = fn
+      const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])
       this.api.root
         .resourceForPath(route.path)
         .addMethod(route.method, new LambdaIntegration(fn.function), {
           authorizationType: AuthorizationType.IAM,
+          requestValidator,
+          requestParameters: Object.fromEntries(
+            pathParameters.map((name) => [`method.request.path.${name}`, true]),
+          ),
         })
     }
   }

@@ -35,6 +35,7 @@ import {
   USER_IDENTITY_STATE_NAMES,
 } from '../../functions/core/stages.js'
 import { SEAM_ERROR_NAMES, SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
+import { acknowledgeWildcardResources } from './nag.js'
 import { HouseFunction } from './seam-function.js'
 
 export interface DeletionWorkflowProps {
@@ -107,6 +108,29 @@ export class DeletionWorkflow extends Construct {
       tracingEnabled: true,
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
     })
+    acknowledgeWildcardResources(
+      this.stateMachine.role,
+      ['lambda:InvokeFunction'],
+      "Invokes this workflow's own stage functions only: CDK's LambdaInvoke grants each function ARN and its qualified form (<arn>:*, versions and aliases).",
+    )
+    acknowledgeWildcardResources(
+      this.stateMachine.role,
+      [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets',
+      ],
+      'Step Functions vended logging (CloudWatch Logs log delivery) and X-Ray tracing support no resource-level permissions: AWS documents Resource "*" for these actions.',
+    )
   }
 
   private stageStates(stage: StageDefinition, next: IChainable, policy: PollPolicy): IChainable {

@@ -1,10 +1,12 @@
 import { fileURLToPath } from 'node:url'
 import { Duration, RemovalPolicy } from 'aws-cdk-lib'
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import { Construct } from 'constructs'
+import { acknowledgeWildcardResources } from './nag.js'
 
 /** The repository root: handler entries are given relative to it, whatever the working directory. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -50,7 +52,15 @@ export class HouseFunction extends Construct {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
     })
+    // Its own role instead of the managed AWSLambdaBasicExecutionRole (log writes to every log group in
+    // the account): it may write to its own log group only.
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs ${props.entry}`,
+    })
+    logGroup.grantWrite(role)
     this.function = new NodejsFunction(this, 'Function', {
+      role,
       entry: `${REPO_ROOT}${props.entry}`,
       projectRoot: REPO_ROOT,
       depsLockFilePath: `${REPO_ROOT}package-lock.json`,
@@ -73,5 +83,10 @@ export class HouseFunction extends Construct {
     })
     this.function.node.addMetadata('local:entry', props.entry)
     props.seamSecret?.grantRead(this.function)
+    acknowledgeWildcardResources(
+      role,
+      ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+      'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions: AWS documents Resource "*" for them (tracing: ACTIVE).',
+    )
   }
 }
