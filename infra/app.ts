@@ -1,20 +1,37 @@
 #!/usr/bin/env node
 // The CDK app entry: the only place that reads context or the environment.
-import { App } from 'aws-cdk-lib'
+import { App, Validations } from 'aws-cdk-lib'
+import { AwsSolutionsChecks } from 'cdk-nag'
+import { CONTEXT_KEYS, ConfigError, type ContextKey, parseConfig } from './config.js'
 import { UserIdentityLifecycleStack } from './stack.js'
 
 const app = new App()
 
-const stageName = String(app.node.tryGetContext('stageName') ?? 'dev')
-const seamSecretName = String(
-  app.node.tryGetContext('seamSecretName') ?? `seam/${stageName}/api-key`,
-)
+let config: ReturnType<typeof parseConfig>
+try {
+  config = parseConfig(
+    Object.fromEntries(CONTEXT_KEYS.map((key) => [key, app.node.tryGetContext(key)])) as Partial<
+      Record<ContextKey, unknown>
+    >,
+  )
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(error.message)
+  process.exit(1)
+}
 
-new UserIdentityLifecycleStack(app, `SeamUserIdentities-${stageName}`, {
-  stageName,
-  seamSecretName,
+new UserIdentityLifecycleStack(app, `SeamUserIdentities-${config.stageName}`, {
+  stageName: config.stageName,
+  seamSecretName: config.seamSecretName,
+  pollPolicy: config.pollPolicy,
+  throttling: config.throttling,
+  ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
   env: {
     account: process.env.CDK_DEFAULT_ACCOUNT,
     region: process.env.CDK_DEFAULT_REGION,
   },
 })
+
+// AWS Solutions checks on every synth: an unacknowledged finding fails it. Acknowledgments, each with its
+// reason, sit next to the resource they concern (infra/constructs/).
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app))

@@ -1,0 +1,130 @@
+/**
+ * The deployment's settings, from CDK context values (`-c key=value` or cdk.json), checked with messages
+ * that name the key and the accepted values. Pure: infra/app.ts reads the context and hands it in.
+ */
+import { DEFAULT_POLL_POLICY, type PollPolicy, validatePollPolicy } from '../functions/core/poll.js'
+
+export interface DeploymentConfig {
+  readonly stageName: string
+  readonly seamSecretName: string
+  readonly pollPolicy: PollPolicy
+  readonly throttling: { readonly rateLimit: number; readonly burstLimit: number }
+  readonly alarmEmail?: string
+}
+
+/** Every context key read, with what it means (README "Configuration" mirrors this). */
+export const CONTEXT_KEYS = [
+  'stageName',
+  'seamSecretName',
+  'stageTimeoutSeconds',
+  'firstWaitSeconds',
+  'maxWaitSeconds',
+  'backoffRate',
+  'maxChecks',
+  'throttlingRateLimit',
+  'throttlingBurstLimit',
+  'alarmEmail',
+] as const
+export type ContextKey = (typeof CONTEXT_KEYS)[number]
+
+export const DEFAULT_THROTTLING = { rateLimit: 50, burstLimit: 100 } as const
+
+/** Thrown for a bad context value; `message` lists every problem found. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+const STAGE_NAME = /^[A-Za-z][A-Za-z0-9-]{0,31}$/
+/** Secrets Manager's name alphabet (1 to 512 characters). */
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+/** The config for these context values (undefined or '' = the default). */
+export function parseConfig(context: Partial<Record<ContextKey, unknown>>): DeploymentConfig {
+  const problems: string[] = []
+  const text = (key: ContextKey): string | undefined => {
+    const value = context[key]
+    if (value === undefined || value === null || value === '') return undefined
+    if (typeof value !== 'string') {
+      problems.push(`${key} must be a string, got ${JSON.stringify(value)}`)
+      return undefined
+    }
+    return value
+  }
+  const number = (key: ContextKey, check: (n: number) => boolean, what: string) => {
+    const value = context[key]
+    if (value === undefined || value === null || value === '') return undefined
+    const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN
+    if (!Number.isFinite(n) || !check(n)) {
+      problems.push(`${key} must be ${what}, got ${JSON.stringify(value)}`)
+      return undefined
+    }
+    return n
+  }
+  const positiveInteger = (n: number) => Number.isInteger(n) && n >= 1
+
+  const stageName = text('stageName') ?? 'dev'
+  if (!STAGE_NAME.test(stageName)) {
+    problems.push(
+      `stageName must start with a letter and hold at most 32 letters, digits or "-" (it names the stack and the API stage), got ${JSON.stringify(stageName)}`,
+    )
+  }
+  const seamSecretName = text('seamSecretName') ?? `seam/${stageName}/api-key`
+  if (!SECRET_NAME.test(seamSecretName)) {
+    problems.push(
+      `seamSecretName must be a Secrets Manager secret name (1 to 512 of A-Z a-z 0-9 / _ + = . @ -), got ${JSON.stringify(seamSecretName)}`,
+    )
+  }
+
+  const poll: Partial<Record<keyof PollPolicy, number>> = {}
+  const pollKeys = {
+    stageTimeoutSeconds: [positiveInteger, 'a whole number of seconds, at least 1'],
+    firstWaitSeconds: [positiveInteger, 'a whole number of seconds, at least 1'],
+    maxWaitSeconds: [positiveInteger, 'a whole number of seconds, at least 1'],
+    backoffRate: [(n: number) => n >= 1, 'a number of at least 1'],
+    maxChecks: [(n: number) => positiveInteger(n) && n <= 500, 'a whole number from 1 to 500'],
+  } as const
+  for (const [key, [check, what]] of Object.entries(pollKeys) as [
+    keyof typeof pollKeys,
+    (typeof pollKeys)[keyof typeof pollKeys],
+  ][]) {
+    const n = number(key, check, what)
+    if (n !== undefined) poll[key] = n
+  }
+  const rateLimit = number(
+    'throttlingRateLimit',
+    (n) => n > 0 && n <= 10_000,
+    'requests per second, more than 0 and at most 10000',
+  )
+  const burstLimit = number(
+    'throttlingBurstLimit',
+    (n) => positiveInteger(n) && n <= 5_000,
+    'a whole number of requests from 1 to 5000',
+  )
+  const alarmEmail = text('alarmEmail')
+  if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) {
+    problems.push(`alarmEmail must be an email address, got ${JSON.stringify(alarmEmail)}`)
+  }
+
+  let pollPolicy: PollPolicy = { ...DEFAULT_POLL_POLICY, ...poll }
+  if (problems.length === 0) {
+    try {
+      pollPolicy = validatePollPolicy(pollPolicy)
+    } catch (error) {
+      problems.push((error as Error).message)
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid CDK context:\n  - ${problems.join('\n  - ')}`)
+  }
+  return {
+    stageName,
+    seamSecretName,
+    pollPolicy,
+    throttling: {
+      rateLimit: rateLimit ?? DEFAULT_THROTTLING.rateLimit,
+      burstLimit: burstLimit ?? DEFAULT_THROTTLING.burstLimit,
+    },
+    ...(alarmEmail ? { alarmEmail } : {}),
+  }
+}
