@@ -1,0 +1,239 @@
+/**
+ * One deletion, measured: through the local runtime (HTTP DELETE → the synthesized state machine →
+ * the stage Lambdas → the emulator), or with Seam's sample algorithm on the same emulator. Requests are
+ * read from the emulator's request log, transitions and Lambda invocations from the execution history.
+ */
+import type { HistoryEvent } from '@aws-sdk/client-sfn'
+import { executionArnFor } from '../functions/core/deletions.js'
+import type { LocalRuntime } from '../local/runtime.js'
+import type { RequestLogEntry, SeamEmulator } from '../local/seam-emulator/index.js'
+import type { LocalStepFunctions } from '../local/stepfunctions/runner.js'
+import type { BenchShape } from './lower-bound.js'
+import { deleteUserIdentityLikeTheGuide, type SampleBound } from './seam-sample.js'
+
+/** The route the DELETE handler calls to check the identity exists (not part of the workflow). */
+export const API_EXISTENCE_CHECK = '/user_identities/get'
+
+export interface RequestCounts {
+  readonly total: number
+  /** Made by the API route (the existence check), not by the state machine. */
+  readonly api: number
+  readonly lists: number
+  readonly deletes: number
+  readonly eventChecks: number
+  readonly other: number
+  readonly byPath: Record<string, number>
+}
+
+export function countRequests(entries: readonly RequestLogEntry[]): RequestCounts {
+  const byPath: Record<string, number> = {}
+  let api = 0
+  let lists = 0
+  let deletes = 0
+  let eventChecks = 0
+  let other = 0
+  for (const entry of entries) {
+    byPath[entry.path] = (byPath[entry.path] ?? 0) + 1
+    if (entry.path === API_EXISTENCE_CHECK) api++
+    else if (entry.path === '/events/list') eventChecks++
+    else if (entry.path.endsWith('/list')) lists++
+    else if (entry.path.endsWith('/delete') || entry.path.endsWith('/deactivate')) deletes++
+    else other++
+  }
+  return { total: entries.length, api, lists, deletes, eventChecks, other, byPath }
+}
+
+export interface HistoryStats {
+  /** States entered (what Standard workflows bill as state transitions). */
+  readonly transitions: number
+  readonly lambdaInvocations: number
+  /** Started → succeeded/failed of each Lambda task, as the local runner timed it. */
+  readonly lambdaDurationsMs: readonly number[]
+  readonly waitStates: number
+}
+
+export async function historyOf(
+  sfn: LocalStepFunctions,
+  executionArn: string,
+): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = []
+  let nextToken: string | undefined
+  for (let page = 0; page < 100; page++) {
+    const out = await sfn.getExecutionHistory({
+      executionArn,
+      maxResults: 1000,
+      includeExecutionData: false,
+      ...(nextToken ? { nextToken } : {}),
+    })
+    events.push(...(out.events ?? []))
+    nextToken = out.nextToken
+    if (!nextToken) return events
+  }
+  throw new Error(`history of ${executionArn} has more than 100 pages`)
+}
+
+const TASK_SCHEDULED = new Set(['TaskScheduled', 'LambdaFunctionScheduled'])
+const TASK_STARTED = new Set(['TaskStarted', 'LambdaFunctionStarted'])
+const TASK_ENDED = new Set([
+  'TaskSucceeded',
+  'TaskFailed',
+  'TaskTimedOut',
+  'LambdaFunctionSucceeded',
+  'LambdaFunctionFailed',
+  'LambdaFunctionTimedOut',
+])
+
+export function historyStats(events: readonly HistoryEvent[]): HistoryStats {
+  let transitions = 0
+  let lambdaInvocations = 0
+  let waitStates = 0
+  const durations: number[] = []
+  let startedAt: number | undefined
+  for (const event of events) {
+    const type = event.type ?? ''
+    if (type.endsWith('StateEntered')) transitions++
+    if (type === 'WaitStateEntered') waitStates++
+    if (TASK_SCHEDULED.has(type)) lambdaInvocations++
+    // No Parallel or Map state: at most one task runs at a time.
+    if (TASK_STARTED.has(type)) startedAt = event.timestamp?.getTime()
+    if (TASK_ENDED.has(type) && startedAt !== undefined && event.timestamp) {
+      durations.push(event.timestamp.getTime() - startedAt)
+      startedAt = undefined
+    }
+  }
+  return { transitions, lambdaInvocations, lambdaDurationsMs: durations, waitStates }
+}
+
+export interface OurDeletion extends HistoryStats {
+  /** From the DELETE request to the end of the execution. */
+  readonly wallMs: number
+  /** The DELETE request alone (the start-deletion Lambda's work). */
+  readonly apiMs: number
+  readonly status: string
+  readonly requests: RequestCounts
+  readonly executionArn: string
+}
+
+function emulatorOf(runtime: LocalRuntime): SeamEmulator {
+  if (!runtime.emulator) throw new Error('The benchmark needs the runtime to run the Seam emulator')
+  return runtime.emulator
+}
+
+/** DELETE over the local API; resolves with the execution ARN once the API answered 202. */
+export async function startDeletion(runtime: LocalRuntime, userIdentityId: string) {
+  const response = await fetch(`${runtime.url}/user-identities/${userIdentityId}`, {
+    method: 'DELETE',
+  })
+  const body = (await response.json()) as { deletion?: { deletion_id?: string } }
+  const deletionId = body.deletion?.deletion_id
+  if (response.status !== 202 || !deletionId) {
+    throw new Error(`DELETE answered ${response.status}: ${JSON.stringify(body)}`)
+  }
+  return executionArnFor(runtime.stepFunctions.stateMachineArn, deletionId)
+}
+
+/**
+ * `count` deletions of freshly seeded identities through the runtime, started together (they spend
+ * nearly all their time in Wait states, so they do not slow each other). Nothing else may use the
+ * emulator meanwhile: the requests logged are shared out evenly (every deletion has the same shape).
+ */
+export async function measureOurDeletions(
+  runtime: LocalRuntime,
+  shape: BenchShape,
+  count: number,
+): Promise<OurDeletion[]> {
+  const emulator = emulatorOf(runtime)
+  const graphs = Array.from({ length: count }, () => emulator.seed.identityGraph(shape))
+  const from = emulator.requests.length
+  const runs = await Promise.all(
+    graphs.map(async (graph) => {
+      const started = performance.now()
+      const executionArn = await startDeletion(runtime, graph.userIdentityId)
+      const apiMs = performance.now() - started
+      const done = await runtime.stepFunctions.waitForExecution(executionArn)
+      const wallMs = performance.now() - started
+      return { graph, executionArn, status: done.status ?? 'UNKNOWN', wallMs, apiMs }
+    }),
+  )
+  const requests = scaleCounts(countRequests(emulator.requests.slice(from)), 1 / count)
+  const measured: OurDeletion[] = []
+  for (const run of runs) {
+    assertGone(emulator, run.graph.userIdentityId, run.status)
+    const stats = historyStats(await historyOf(runtime.stepFunctions, run.executionArn))
+    measured.push({
+      wallMs: run.wallMs,
+      apiMs: run.apiMs,
+      status: run.status,
+      requests,
+      executionArn: run.executionArn,
+      ...stats,
+    })
+  }
+  return measured
+}
+
+function scaleCounts(counts: RequestCounts, factor: number): RequestCounts {
+  const byPath: Record<string, number> = {}
+  for (const [path, n] of Object.entries(counts.byPath)) byPath[path] = n * factor
+  return {
+    total: counts.total * factor,
+    api: counts.api * factor,
+    lists: counts.lists * factor,
+    deletes: counts.deletes * factor,
+    eventChecks: counts.eventChecks * factor,
+    other: counts.other * factor,
+    byPath,
+  }
+}
+
+export interface SampleDeletion {
+  readonly wallMs: number
+  readonly status: 'SUCCEEDED' | 'INCOMPLETE'
+  readonly requests: RequestCounts
+  readonly eventPolls: number
+  readonly boundHits: number
+}
+
+/** One deletion of a freshly seeded identity with Seam's sample algorithm, on the same emulator. */
+export async function measureSampleDeletion(
+  emulator: SeamEmulator,
+  shape: BenchShape,
+  bound: SampleBound,
+): Promise<SampleDeletion> {
+  const graph = emulator.seed.identityGraph(shape)
+  const from = emulator.requests.length
+  const run = await deleteUserIdentityLikeTheGuide(
+    { apiKey: emulator.apiKey, endpoint: emulator.url },
+    graph.userIdentityId,
+    bound,
+  )
+  const requests = countRequests(emulator.requests.slice(from))
+  const left = emulator.inspect.remainingFor(graph.userIdentityId)
+  // The identity itself goes asynchronously after the last call; everything else must be gone.
+  const complete =
+    left.clientSessionIds.length +
+      left.acsCredentialIds.length +
+      left.acsUserIds.length +
+      left.enrollmentAutomationIds.length +
+      left.phoneIds.length ===
+      0 && run.boundHits === 0
+  return {
+    wallMs: run.wallMs,
+    status: complete ? 'SUCCEEDED' : 'INCOMPLETE',
+    requests,
+    eventPolls: run.eventPolls,
+    boundHits: run.boundHits,
+  }
+}
+
+function assertGone(emulator: SeamEmulator, userIdentityId: string, status: string): void {
+  if (status !== 'SUCCEEDED') return
+  const left = emulator.inspect.remainingFor(userIdentityId)
+  const count =
+    left.clientSessionIds.length +
+    left.acsCredentialIds.length +
+    left.acsUserIds.length +
+    left.enrollmentAutomationIds.length +
+    left.phoneIds.length
+  if (count > 0) throw new Error(`deletion of ${userIdentityId} SUCCEEDED but ${count} remain`)
+}

@@ -1,0 +1,59 @@
+/**
+ * The fewest Seam requests any deletion of a given identity shape can make: one list call per
+ * collection and page (a list that comes back empty is still one call), one call per resource deleted
+ * or deactivated, one user_identities/delete, and one events/list per asynchronous stage (a stage's
+ * confirmations read in one call after the last of its deletes could have completed).
+ */
+
+export interface BenchShape {
+  readonly clientSessions: number
+  /** One ACS user per ACS system, as Seam allows per user identity. */
+  readonly acsSystems: number
+  readonly credentialsPerUser: number
+  readonly enrollmentAutomations: number
+  readonly phones: number
+}
+
+/** The issue's fixed shape. */
+export const FIXED_SHAPE: BenchShape = {
+  clientSessions: 2,
+  acsSystems: 2,
+  credentialsPerUser: 3,
+  enrollmentAutomations: 1,
+  phones: 2,
+}
+
+export interface LowerBound {
+  readonly lists: number
+  readonly deletes: number
+  readonly identityDelete: 1
+  readonly eventChecks: number
+  readonly total: number
+  /** The formula with this shape's numbers filled in. */
+  readonly formula: string
+}
+
+/** Collections the deletion lists, each filtered by the identity, with whether its delete is async. */
+export function collections(shape: BenchShape): { name: string; items: number; async: boolean }[] {
+  return [
+    { name: 'client_sessions', items: shape.clientSessions, async: false },
+    { name: 'acs_credentials', items: shape.acsSystems * shape.credentialsPerUser, async: true },
+    { name: 'acs_users', items: shape.acsSystems, async: true },
+    { name: 'enrollment_automations', items: shape.enrollmentAutomations, async: true },
+    { name: 'phones', items: shape.phones, async: true },
+  ]
+}
+
+export function lowerBound(shape: BenchShape, pageSize: number): LowerBound {
+  const all = collections(shape)
+  const pages = all.map((c) => Math.max(1, Math.ceil(c.items / pageSize)))
+  const lists = pages.reduce((a, b) => a + b, 0)
+  const deletes = all.reduce((a, c) => a + c.items, 0)
+  const eventChecks = all.filter((c) => c.async).length
+  const total = lists + deletes + 1 + eventChecks
+  const formula =
+    `Σ ceil(max(n,1)/page ${pageSize}) [${pages.join('+')}=${lists}] + Σ n ` +
+    `[${all.map((c) => c.items).join('+')}=${deletes}] + 1 identity delete + ` +
+    `${eventChecks} async stages = ${total}`
+  return { lists, deletes, identityDelete: 1, eventChecks, total, formula }
+}

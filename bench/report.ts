@@ -1,0 +1,165 @@
+/** The benchmark's results as the table `npm run bench` prints. */
+import type { BenchResults, DelayResult } from './bench.js'
+import { round } from './stats.js'
+
+const ms = (value: number | undefined): string =>
+  value === undefined || Number.isNaN(value)
+    ? '-'
+    : value >= 1000
+      ? `${round(value / 1000, 2)} s`
+      : `${round(value, 1)} ms`
+const kb = (bytes: number): string => `${round(bytes / 1024, 1)} KiB`
+const usd = (value: number): string => `$${value.toFixed(2)}`
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: readonly string[]) =>
+    `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')}`
+  return [line(headers), `  ${widths.map((w) => '-'.repeat(w)).join('  ')}`, ...rows.map(line)]
+}
+
+const statuses = (s: Record<string, number> | undefined): string =>
+  s
+    ? Object.entries(s)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')
+    : '-'
+
+function requestRows(deletions: readonly DelayResult[], label = ''): string[][] {
+  return deletions.map((d) => [
+    `${d.delaySeconds} s${d.addedLatencyMs > 0 ? ` +${round(d.addedLatencyMs)} ms/req` : ''}${label}`,
+    String(d.ours.requests),
+    `${d.ours.requestsByKind.lists}/${d.ours.requestsByKind.deletes}/${d.ours.requestsByKind.eventChecks}/${d.ours.requestsByKind.other}`,
+    `${d.ours.requestsToLowerBound}×`,
+    d.sample ? String(d.sample.requests) : '-',
+    d.requestRatio === undefined ? '-' : `${d.requestRatio}×`,
+    d.sample ? `${d.sample.boundHits}` : '-',
+  ])
+}
+
+function wallRows(deletions: readonly DelayResult[], label = ''): string[][] {
+  return deletions.map((d) => [
+    `${d.delaySeconds} s${d.addedLatencyMs > 0 ? ` +${round(d.addedLatencyMs)} ms/req` : ''}${label}`,
+    ms(d.idealMs),
+    ms(d.ours.wallMs),
+    `${d.ours.wallToIdeal}×`,
+    String(d.ours.waitStates),
+    d.sample ? ms(d.sample.wallMs) : '-',
+    d.sample ? `${d.sample.wallToIdeal}×` : '-',
+    d.wallRatio === undefined ? '-' : `${d.wallRatio}×`,
+    `${statuses(d.ours.statuses)}${d.sample ? ` | ${statuses(d.sample.statuses)}` : ''}`,
+  ])
+}
+
+export function formatReport(r: BenchResults): string {
+  const out: string[] = []
+  const env = r.environment
+  out.push(
+    `Seam user-identity benchmark (${r.mode}) — ${r.startedAt}, ${ms(r.durationMs)} in all`,
+    `Node ${env.node}, ${env.cpus} CPUs, load average ${env.loadAverageStart[0]} → ${env.loadAverageEnd[0]}; ` +
+      `code at ${env.gitHead}${env.gitDirty.length ? ` + uncommitted: ${env.gitDirty.map((l) => l.slice(3)).join(', ')}` : ''}`,
+    `Time scale ${r.scale}${r.scale === 1 ? ' (real time)' : ''}: Seam's delete delays and the state machine's waits both ×${r.scale}; ` +
+      'times below are as measured (scaled).',
+    `Poll policy: ${JSON.stringify(r.pollPolicy)}`,
+    '',
+    `1. Seam requests per deletion — shape ${JSON.stringify(r.shape)}, emulator page size ${r.pageSize}`,
+    `   lower bound: ${r.lowerBound.formula}`,
+    "   ours = the DELETE route (1 user_identities/get) + the state machine; kinds = lists/deletes (the identity's too)/events/other",
+    ...table(
+      ['delay', 'ours', 'kinds', 'ours/LB', 'sample', 'sample/ours', 'bound hits'],
+      [
+        ...requestRows(r.deletions),
+        ...(r.withLatency ? requestRows([r.withLatency]) : []),
+        ...(r.alternative ? requestRows(r.alternative.deletions, ` ($r.alternative.label)`) : []),
+      ],
+    ),
+    '',
+    '2. Wall time per deletion vs ideal (sum of the delete delays of the 4 asynchronous stages)',
+    ...table(
+      ['delay', 'ideal', 'ours', '×ideal', 'waits', 'sample', '×ideal', 'sample/ours', 'outcome'],
+      [
+        ...wallRows(r.deletions),
+        ...(r.withLatency ? wallRows([r.withLatency]) : []),
+        ...(r.alternative ? wallRows(r.alternative.deletions, ` ($r.alternative.label)`) : []),
+      ],
+    ),
+    '',
+    '3. State transitions, Lambda invocations and cost per million deletions',
+    `   prices: Standard $$(r.cost.prices.standardPerTransition * 1000).toFixed(3)/1,000 transitions; ` +
+      `Lambda $${(r.cost.prices.lambdaPerRequest * 1e6).toFixed(2)}/M requests, ` +
+      `$${r.cost.prices.lambdaArmPerGbSecond}/GB-s (arm64)`,
+    `   ${r.cost.assumptions}`,
+    ...table(
+      [
+        'delay',
+        'transitions',
+        'Lambda invocations',
+        'mean Lambda ms',
+        'Step Functions',
+        'Lambda req',
+        'Lambda GB-s',
+        'total / M',
+      ],
+      r.deletions.map((d) => {
+        const c = r.cost.perDelay.find((p) => p.delaySeconds === d.delaySeconds)?.perMillion
+        return [
+          `${d.delaySeconds} s`,
+          String(d.ours.transitions),
+          `${d.ours.lambdaInvocations} (+1 API)`,
+          String(d.ours.lambdaMsMean),
+          c ? usd(c.stepFunctions) : '-',
+          c ? usd(c.lambdaRequests) : '-',
+          c ? usd(c.lambdaDuration) : '-',
+          c ? usd(c.total) : '-',
+        ]
+      }),
+    ),
+    '',
+    `4. Lambda bundles (esbuild $JSON.stringify({ format: r.bundles.esbuild.format, target: r.bundles.esbuild.target, minify: r.bundles.esbuild.minify, external: r.bundles.esbuild.external })), ` +
+      `cold import in a fresh $r.bundles.nodeVersionprocess with NODE_OPTIONS="${r.bundles.nodeOptions}", median of $r.bundles.runs`,
+    ...table(
+      ['entry', 'functions', 'minified', 'gzip', 'import', '×empty'],
+      [
+        ...r.bundles.bundles.map((b) => [
+          b.entry,
+          String(b.functions),
+          kb(b.bytes),
+          kb(b.gzipBytes),
+          ms(b.importMs),
+          `$round(b.ratioToEmpty, 1)×`,
+        ]),
+        ['(empty module)', '-', '0 KiB', '-', ms(r.bundles.emptyImportMs), '1×'],
+      ],
+    ),
+    '',
+    `5. Create (1 ACS user each): local API vs SeamHttp directly, $r.create.api.sampleseach, alternating`,
+    ...table(
+      ['path', 'p50', 'p95'],
+      [
+        ['local API', ms(r.create.api.p50Ms), ms(r.create.api.p95Ms)],
+        ['SeamHttp direct', ms(r.create.direct.p50Ms), ms(r.create.direct.p95Ms)],
+        ['ratio', `$r.create.ratioP50×`, `$r.create.ratioP95×`],
+      ],
+    ),
+    `   $r.create.concurrent.clientsconcurrent clients, $r.create.concurrent.requestscreates: ` +
+      `$r.create.concurrent.throughputPerSecond/s, p50 ${ms(r.create.concurrent.p50Ms)}, ` +
+      `p95 ${ms(r.create.concurrent.p95Ms)}, errors ${r.create.concurrent.errors}, ` +
+      `${r.create.concurrent.seamRequestsPerCreate} Seam requests per create`,
+    '',
+    `6. Bulk: ${r.bulk.identities} identities deleted at once, delay ${r.bulk.delaySeconds} s (${ms(r.bulk.scaledDelayMs)} scaled)`,
+    `   total ${ms(r.bulk.totalMs)} (all DELETEs answered after ${ms(r.bulk.startedAllMs)}); ${statuses(r.bulk.statuses)}; ` +
+      `${r.bulk.leftOver} identities with resources left`,
+    `   Seam requests ${r.bulk.seamRequests} (${r.bulk.seamRequestsPerDeletion}/deletion: ` +
+      `${r.bulk.requestsPerDeletion.lists} lists, ${r.bulk.requestsPerDeletion.deletes} deletes, ` +
+      `${r.bulk.requestsPerDeletion.eventChecks} events, ${r.bulk.requestsPerDeletion.api + r.bulk.requestsPerDeletion.other} other); ` +
+      `peak ${r.bulk.peakRequestsPerSecond}/s (1 s buckets: ${r.bulk.requestsPerSecond.join(' ')}); ` +
+      `${r.bulk.meanTransitionsPerDeletion} transitions/deletion`,
+    '',
+    'Goals',
+    ...table(
+      ['goal', 'met', 'measured'],
+      r.goals.map((g) => [g.goal, g.met ? 'yes' : 'NO', g.measured]),
+    ),
+  )
+  return out.join('\n')
+}

@@ -1,0 +1,42 @@
+// `npm run bench [-- --smoke] [--scale F] [--out FILE]`: runs the benchmark (bench.ts), prints the
+// table and writes the results as JSON (bench/results.json unless --out).
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    scale: { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+if (values.help) {
+  console.log(`Usage: npm run bench -- [--smoke] [--scale F] [--out FILE]
+  --smoke    a tiny run (seconds) that exercises every section
+  --scale F  multiply Seam's delete delays and the state machine's waits by F (default 1, real time;
+             below 1 the adaptive first wait, sized from Seam's measured pace in real seconds, under-waits)
+  --out      where to write the results (default bench/results.json)`)
+  process.exit(0)
+}
+
+// The handlers log through Powertools; keep the table readable (set before they are imported).
+process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR'
+process.env.AWS_REGION ??= 'us-east-1'
+
+const { FULL_CONFIG, SMOKE_CONFIG, runBenchmark } = await import('./bench.js')
+const { formatReport } = await import('./report.js')
+
+const base = values.smoke ? SMOKE_CONFIG : FULL_CONFIG
+const scale = values.scale === undefined ? base.scale : Number(values.scale)
+if (!(scale > 0) || !Number.isFinite(scale)) {
+  console.error(`--scale must be a positive number, got ${values.scale}`)
+  process.exit(2)
+}
+const results = await runBenchmark({
+  ...base,
+  scale,
+  ...(values.out ? { outFile: values.out } : {}),
+  log: (line) => console.error(line),
+})
+console.log(formatReport(results))
+console.error(`results written to ${values.out ?? base.outFile}`)

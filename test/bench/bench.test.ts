@@ -1,0 +1,90 @@
+/**
+ * `npm run bench` at a tiny size: every section runs and the results file has the structure the table
+ * and the issue's goals are read from. Figures are not judged here (a smoke run is scaled far down and
+ * runs on a busy machine), only what must hold at any size: no deletion fails, no request is missing.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type BenchResults, runBenchmark, SMOKE_CONFIG } from '../../bench/bench.js'
+import { formatReport } from '../../bench/report.js'
+import { ROUTES } from '../../functions/api/routes.js'
+import { REPO_ROOT } from '../../infra/constructs/seam-function.js'
+
+let dir: string | undefined
+let workDir: string | undefined
+afterAll(async () => {
+  for (const path of [dir, workDir]) if (path) await rm(path, { recursive: true, force: true })
+})
+
+describe('npm run bench --smoke', () => {
+  it('measures every section and writes the results file', { timeout: 60_000 }, async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bench-smoke-'))
+    const outFile = join(dir, 'results.json')
+    // Bundles stay inside the repository (their external @aws-sdk/* resolve from its node_modules),
+    // apart from those of a full run going on at the same time.
+    workDir = join(REPO_ROOT, '.bench-tmp', `smoke-${process.pid}`)
+    const returned = await runBenchmark({ ...SMOKE_CONFIG, outFile, workDir, log: () => {} })
+    const results = JSON.parse(await readFile(outFile, 'utf8')) as BenchResults
+    expect(results).toEqual(JSON.parse(JSON.stringify(returned)))
+    expect(results.mode).toBe('smoke')
+    expect(results.scale).toBe(SMOKE_CONFIG.scale)
+
+    // 1. Requests: never below the lower bound; the lower bound of the fixed shape is 24.
+    expect(results.lowerBound).toMatchObject({ lists: 6, deletes: 13, eventChecks: 4, total: 24 })
+    const [first] = results.deletions
+    expect(first).toBeDefined()
+    if (!first) return
+    expect(first.ours.statuses).toEqual({ SUCCEEDED: first.ours.runs })
+    expect(first.ours.requests).toBeGreaterThanOrEqual(results.lowerBound.total)
+    expect(first.ours.requestsToLowerBound).toBeGreaterThanOrEqual(1)
+    expect(first.ours.requestsByKind.lists).toBeGreaterThanOrEqual(results.lowerBound.lists)
+    expect(first.sample?.statuses).toEqual({ SUCCEEDED: first.sample?.runs })
+    expect(first.sample?.boundHits).toBe(0)
+    expect(first.sample?.requests).toBeGreaterThanOrEqual(results.lowerBound.total)
+    expect(first.requestRatio).toBeGreaterThan(0)
+
+    // 2. Wall time: never below the ideal (the delays are real timers).
+    expect(first.idealMs).toBe(4 * first.scaledDelayMs)
+    expect(first.ours.wallMs).toBeGreaterThanOrEqual(first.idealMs)
+    expect(first.sample?.wallMs).toBeGreaterThanOrEqual(first.idealMs)
+
+    // 3. Transitions and invocations from the history; a cost for each part.
+    expect(first.ours.transitions).toBeGreaterThan(first.ours.lambdaInvocations)
+    expect(first.ours.lambdaInvocations).toBeGreaterThanOrEqual(5 + 4 + 1)
+    const cost = results.cost.perDelay[0]?.perMillion
+    expect(cost?.stepFunctions).toBeCloseTo(first.ours.transitions * 25, 5)
+    expect(cost?.lambdaRequests).toBeGreaterThan(0)
+    expect(cost?.lambdaDuration).toBeGreaterThan(0)
+
+    // 4. One bundle per deployed handler entry, weighed and imported.
+    const entries = new Set(results.bundles.functions.map((f) => f.entry))
+    for (const route of ROUTES) expect(entries).toContain(route.entry)
+    expect(results.bundles.bundles.map((b) => b.entry).sort()).toEqual([...entries].sort())
+    for (const bundle of results.bundles.bundles) {
+      expect(bundle.bytes).toBeGreaterThan(1000)
+      expect(bundle.importMs).toBeGreaterThan(0)
+      expect(bundle.ratioToEmpty).toBeGreaterThan(0)
+    }
+    expect(results.bundles.nodeVersion).toMatch(/^v24\./)
+
+    // 5. Creates: both paths measured, no errors under concurrency.
+    expect(results.create.api.samples).toBe(SMOKE_CONFIG.create.samples)
+    expect(results.create.direct.p50Ms).toBeGreaterThan(0)
+    expect(results.create.concurrent.errors).toBe(0)
+    expect(results.create.concurrent.throughputPerSecond).toBeGreaterThan(0)
+
+    // 6. Bulk: every deletion succeeded and nothing is left.
+    expect(results.bulk.allSucceeded).toBe(true)
+    expect(results.bulk.leftOver).toBe(0)
+    expect(results.bulk.identities).toBe(SMOKE_CONFIG.bulk.identities)
+    expect(results.bulk.peakRequestsPerSecond).toBeGreaterThan(0)
+    expect(results.bulk.seamRequestsPerDeletion).toBeGreaterThanOrEqual(results.lowerBound.total)
+
+    expect(results.goals.map((g) => g.goal)).toHaveLength(5)
+    for (const goal of results.goals) expect(typeof goal.met).toBe('boolean')
+    // The table prints from the file's contents alone.
+    expect(formatReport(results)).toContain('Goals')
+  })
+})
