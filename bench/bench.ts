@@ -42,8 +42,15 @@ export interface BenchConfig {
   readonly pageSize: number
   readonly shape: BenchShape
   readonly delays: readonly DelayPlan[]
-  /** A second run of our deletions with another poll policy ("with policy X"); none when undefined. */
-  readonly alternative?: { readonly label: string; readonly policy: Partial<PollPolicy> }
+  /**
+   * Our deletions once more at each delay with another poll policy ("with policy X", chosen per
+   * delay), each in a runtime synthesized with it; none when undefined.
+   */
+  readonly alternative?: {
+    readonly label: string
+    readonly description: string
+    readonly policyFor: (delaySeconds: number) => Partial<PollPolicy>
+  }
   /**
    * Both contenders once more at the first delay with this much latency added to every Seam request
    * (real ms, scaled like the delays): the sample's busy loop makes delay ÷ round-trip requests per wait.
@@ -68,6 +75,13 @@ export const FULL_CONFIG: Omit<BenchConfig, 'log'> = {
     { delaySeconds: 10, ours: 2, sample: 1 },
   ],
   latency: { realMs: 50, ours: 1, sample: 1 },
+  alternative: {
+    label: 'X',
+    description:
+      'every wait exactly the delay (firstWaitSeconds = maxWaitSeconds = delay): an oracle, the ' +
+      'best this state machine does when its waits match Seam’s pace with no rounding up',
+    policyFor: (delaySeconds) => ({ firstWaitSeconds: delaySeconds, maxWaitSeconds: delaySeconds }),
+  },
   sampleBound: (delayMs) => ({ maxPolls: 500_000, maxWaitMs: Math.max(5_000, 5 * delayMs) }),
   create: { samples: 60, warmup: 5, concurrentClients: 20, concurrentRequests: 400 },
   bulk: { identities: 200, delaySeconds: 2 },
@@ -81,7 +95,7 @@ export const SMOKE_CONFIG: Omit<BenchConfig, 'log'> = {
   mode: 'smoke',
   scale: 0.05,
   delays: [{ delaySeconds: 2, ours: 1, sample: 1 }],
-  latency: undefined,
+  latency: { realMs: 50, ours: 1, sample: 1 },
   create: { samples: 3, warmup: 1, concurrentClients: 20, concurrentRequests: 40 },
   bulk: { identities: 5, delaySeconds: 2 },
   bundles: { runs: 1, parallel: true },
@@ -158,8 +172,8 @@ export interface BenchResults {
   readonly withLatency?: DelayResult
   readonly alternative?: {
     readonly label: string
-    readonly pollPolicy: PollPolicy
-    readonly deletions: readonly DelayResult[]
+    readonly description: string
+    readonly deletions: readonly (DelayResult & { pollPolicy: PollPolicy })[]
   }
   readonly cost: {
     readonly prices: typeof PRICES
@@ -229,18 +243,17 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
 
   let alternative: BenchResults['alternative']
   if (config.alternative) {
-    const { label, policy } = config.alternative
-    log(`deletions with policy ${label}`)
-    const deletions = await withRuntime(config, policy, async (runtime, emulator) => {
-      const results: DelayResult[] = []
-      for (const plan of config.delays) {
-        results.push(
-          await measureDelay(config, runtime, emulator, { ...plan, sample: 0 }, bound, 0),
-        )
-      }
-      return results
-    })
-    alternative = { label, pollPolicy: { ...DEFAULT_POLL_POLICY, ...policy }, deletions }
+    const { label, description, policyFor } = config.alternative
+    const deletions: (DelayResult & { pollPolicy: PollPolicy })[] = []
+    for (const plan of config.delays) {
+      const policy = policyFor(plan.delaySeconds)
+      log(`deletions with policy ${label}: ${JSON.stringify(policy)}`)
+      const result = await withRuntime(config, policy, (runtime, emulator) =>
+        measureDelay(config, runtime, emulator, { ...plan, sample: 0 }, bound, 0),
+      )
+      deletions.push({ ...result, pollPolicy: { ...DEFAULT_POLL_POLICY, ...policy } })
+    }
+    alternative = { label, description, deletions }
   }
 
   const cost = {

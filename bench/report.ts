@@ -70,9 +70,19 @@ export function formatReport(r: BenchResults): string {
       [
         ...requestRows(r.deletions),
         ...(r.withLatency ? requestRows([r.withLatency]) : []),
-        ...(r.alternative ? requestRows(r.alternative.deletions, ` ($r.alternative.label)`) : []),
+        ...(r.alternative ? requestRows(r.alternative.deletions, ` (${r.alternative.label})`) : []),
       ],
     ),
+    ...(r.alternative
+      ? [
+          `   with policy ${r.alternative.label}: ${r.alternative.description}; ${r.alternative.deletions
+            .map(
+              (d) =>
+                `${d.delaySeconds} s: firstWaitSeconds ${d.pollPolicy.firstWaitSeconds}, maxWaitSeconds ${d.pollPolicy.maxWaitSeconds}`,
+            )
+            .join('; ')}`,
+        ]
+      : []),
     '',
     '2. Wall time per deletion vs ideal (sum of the delete delays of the 4 asynchronous stages)',
     ...table(
@@ -80,12 +90,12 @@ export function formatReport(r: BenchResults): string {
       [
         ...wallRows(r.deletions),
         ...(r.withLatency ? wallRows([r.withLatency]) : []),
-        ...(r.alternative ? wallRows(r.alternative.deletions, ` ($r.alternative.label)`) : []),
+        ...(r.alternative ? wallRows(r.alternative.deletions, ` (${r.alternative.label})`) : []),
       ],
     ),
     '',
     '3. State transitions, Lambda invocations and cost per million deletions',
-    `   prices: Standard $$(r.cost.prices.standardPerTransition * 1000).toFixed(3)/1,000 transitions; ` +
+    `   prices: Standard $${(r.cost.prices.standardPerTransition * 1000).toFixed(3)}/1,000 transitions; ` +
       `Lambda $${(r.cost.prices.lambdaPerRequest * 1e6).toFixed(2)}/M requests, ` +
       `$${r.cost.prices.lambdaArmPerGbSecond}/GB-s (arm64)`,
     `   ${r.cost.assumptions}`,
@@ -115,8 +125,8 @@ export function formatReport(r: BenchResults): string {
       }),
     ),
     '',
-    `4. Lambda bundles (esbuild $JSON.stringify({ format: r.bundles.esbuild.format, target: r.bundles.esbuild.target, minify: r.bundles.esbuild.minify, external: r.bundles.esbuild.external })), ` +
-      `cold import in a fresh $r.bundles.nodeVersionprocess with NODE_OPTIONS="${r.bundles.nodeOptions}", median of $r.bundles.runs`,
+    `4. Lambda bundles (esbuild ${JSON.stringify({ format: r.bundles.esbuild.format, target: r.bundles.esbuild.target, minify: r.bundles.esbuild.minify, external: r.bundles.esbuild.external })}), ` +
+      `cold import in a fresh ${r.bundles.nodeVersion} process with NODE_OPTIONS="${r.bundles.nodeOptions}", median of ${r.bundles.runs}`,
     ...table(
       ['entry', 'functions', 'minified', 'gzip', 'import', '×empty'],
       [
@@ -126,23 +136,23 @@ export function formatReport(r: BenchResults): string {
           kb(b.bytes),
           kb(b.gzipBytes),
           ms(b.importMs),
-          `$round(b.ratioToEmpty, 1)×`,
+          `${round(b.ratioToEmpty, 1)}×`,
         ]),
         ['(empty module)', '-', '0 KiB', '-', ms(r.bundles.emptyImportMs), '1×'],
       ],
     ),
     '',
-    `5. Create (1 ACS user each): local API vs SeamHttp directly, $r.create.api.sampleseach, alternating`,
+    `5. Create (1 ACS user each): local API vs SeamHttp directly, ${r.create.api.samples} each, alternating`,
     ...table(
       ['path', 'p50', 'p95'],
       [
         ['local API', ms(r.create.api.p50Ms), ms(r.create.api.p95Ms)],
         ['SeamHttp direct', ms(r.create.direct.p50Ms), ms(r.create.direct.p95Ms)],
-        ['ratio', `$r.create.ratioP50×`, `$r.create.ratioP95×`],
+        ['ratio', `${r.create.ratioP50}×`, `${r.create.ratioP95}×`],
       ],
     ),
-    `   $r.create.concurrent.clientsconcurrent clients, $r.create.concurrent.requestscreates: ` +
-      `$r.create.concurrent.throughputPerSecond/s, p50 ${ms(r.create.concurrent.p50Ms)}, ` +
+    `   ${r.create.concurrent.clients} concurrent clients, ${r.create.concurrent.requests} creates: ` +
+      `${r.create.concurrent.throughputPerSecond}/s, p50 ${ms(r.create.concurrent.p50Ms)}, ` +
       `p95 ${ms(r.create.concurrent.p95Ms)}, errors ${r.create.concurrent.errors}, ` +
       `${r.create.concurrent.seamRequestsPerCreate} Seam requests per create`,
     '',

@@ -1,4 +1,4 @@
-// `npm run bench [-- --smoke] [--scale F] [--out FILE]`: runs the benchmark (bench.ts), prints the
+// `npm run bench [-- --smoke] [--scale F] [--out FILE] [--report FILE]`: runs the benchmark (bench.ts), prints the
 // table and writes the results as JSON (bench/results.json unless --out).
 import { parseArgs } from 'node:util'
 
@@ -7,6 +7,7 @@ const { values } = parseArgs({
     smoke: { type: 'boolean', default: false },
     scale: { type: 'string' },
     out: { type: 'string' },
+    report: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -15,7 +16,8 @@ if (values.help) {
   --smoke    a tiny run (seconds) that exercises every section
   --scale F  multiply Seam's delete delays and the state machine's waits by F (default 1, real time;
              below 1 the adaptive first wait, sized from Seam's measured pace in real seconds, under-waits)
-  --out      where to write the results (default bench/results.json)`)
+  --out      where to write the results (default bench/results.json)
+  --report FILE  print the table of an earlier run's results file, run nothing`)
   process.exit(0)
 }
 
@@ -25,6 +27,12 @@ process.env.AWS_REGION ??= 'us-east-1'
 
 const { FULL_CONFIG, SMOKE_CONFIG, runBenchmark } = await import('./bench.js')
 const { formatReport } = await import('./report.js')
+
+if (values.report) {
+  const { readFile } = await import('node:fs/promises')
+  console.log(formatReport(JSON.parse(await readFile(values.report, 'utf8'))))
+  process.exit(0)
+}
 
 const base = values.smoke ? SMOKE_CONFIG : FULL_CONFIG
 const scale = values.scale === undefined ? base.scale : Number(values.scale)

@@ -82,6 +82,15 @@ describe('npm run bench --smoke', () => {
     expect(results.bulk.peakRequestsPerSecond).toBeGreaterThan(0)
     expect(results.bulk.seamRequestsPerDeletion).toBeGreaterThanOrEqual(results.lowerBound.total)
 
+    // The same deletions with added latency, and with the alternative policy.
+    expect(results.withLatency?.addedLatencyMs).toBeGreaterThan(0)
+    expect(results.withLatency?.ours.statuses).toEqual({ SUCCEEDED: 1 })
+    expect(results.withLatency?.sample?.statuses).toEqual({ SUCCEEDED: 1 })
+    const alternative = results.alternative?.deletions[0]
+    expect(alternative?.ours.statuses).toEqual({ SUCCEEDED: alternative?.ours.runs })
+    expect(alternative?.pollPolicy.firstWaitSeconds).toBe(first.delaySeconds)
+    expect(alternative?.ours.requests).toBeGreaterThanOrEqual(results.lowerBound.total)
+
     expect(results.goals.map((g) => g.goal)).toHaveLength(5)
     for (const goal of results.goals) expect(typeof goal.met).toBe('boolean')
     // The table prints from the file's contents alone.
