@@ -8,7 +8,7 @@
  * Choice states read `$.stages.<stage>.pending_count` and `.checks_left`.
  */
 import type { SeamClient } from '../seam/index.js'
-import { isNotFound } from '../seam/index.js'
+import { isNotFound, isSeamError, SEAM_TRANSIENT_ERROR_NAMES } from '../seam/index.js'
 import { nextPoll, type PollPolicy } from './poll.js'
 import type { StageDefinition, StageItem, StageName } from './stages.js'
 
@@ -19,6 +19,13 @@ export interface StageProgress {
   readonly deleted: number
   /** Items whose deletion Seam has not confirmed yet. */
   readonly pending: readonly StageItem[]
+  /**
+   * Items whose delete call Seam kept refusing with 429/5xx (after the Seam module's own retries): the
+   * next check calls delete again. Keeping them here instead of failing the task keeps the stage's
+   * progress, and so its count, when Seam is busy.
+   */
+  readonly to_delete?: readonly StageItem[]
+  /** pending + to_delete: what the stage still waits for. */
   readonly pending_count: number
   /** Checks done so far. */
   readonly checks: number
@@ -76,20 +83,18 @@ export async function deleteStage(
 ): Promise<DeletionState> {
   const startedAt = now()
   const items = await stage.list(seam, state.user_identity_id)
-  await forEachLimited(items, DELETE_CONCURRENCY, async (item) => {
-    try {
-      await stage.remove(seam, item.id)
-    } catch (error) {
-      if (!isNotFound(error)) throw error // already gone: a retry or a re-run is harmless
-    }
-  })
-  const pending = stage.confirmation ? items : []
+  const { done, refused } = await removeAll(seam, stage, items)
+  // Nothing deleted yet: fail the task and let Step Functions retry it with backoff; nothing is lost.
+  if (refused.length > 0 && done.length === 0) throw refused[0]?.error
+  const toDelete = refused.map((r) => r.item)
+  const pending = stage.confirmation ? done : []
   const poll = nextPoll(policy, 0, startedAt, now())
   return withProgress(state, stage.name, {
     started_at: startedAt.toISOString(),
     deleted: items.length,
     pending,
-    pending_count: pending.length,
+    ...(toDelete.length > 0 ? { to_delete: toDelete } : {}),
+    pending_count: pending.length + toDelete.length,
     checks: 0,
     wait_seconds: firstWait(policy, state.seam_latency_seconds, poll.waitSeconds),
     checks_left: poll.checksLeft,
@@ -119,6 +124,10 @@ export async function checkStage(
     throw new Error(`Check ${stage.title}: the stage has no progress in the execution state`)
   const confirmation = stage.confirmation
   const pending = new Map(progress.pending.map((item) => [item.id, item]))
+  // Deletes Seam refused with 429/5xx last time: try them again first.
+  const retried = await removeAll(seam, stage, progress.to_delete ?? [])
+  if (confirmation) for (const item of retried.done) pending.set(item.id, item)
+  const toDelete = retried.refused.map((r) => r.item)
   const startedAt = Date.parse(progress.started_at)
   let latestConfirmation = 0
   let capped = false
@@ -161,24 +170,27 @@ export async function checkStage(
   const stillPending = [...pending.values()]
   const poll = nextPoll(policy, checks, new Date(startedAt), now())
   const stuck =
-    stillPending.length > 0 && !poll.checksLeft
+    stillPending.length + toDelete.length > 0 && !poll.checksLeft
       ? stuckMessage(
           stage,
           state.user_identity_id,
           stillPending,
+          toDelete,
           progress.started_at,
           now(),
           checks,
         )
       : undefined
   const latency =
-    stillPending.length === 0 && latestConfirmation > 0
+    stillPending.length + toDelete.length === 0 && latestConfirmation > 0
       ? (latestConfirmation - startedAt) / 1000
       : undefined
+  const { to_delete: _retried, ...rest } = progress
   const next = withProgress(state, stage.name, {
-    ...progress,
+    ...rest,
     pending: stillPending,
-    pending_count: stillPending.length,
+    ...(toDelete.length > 0 ? { to_delete: toDelete } : {}),
+    pending_count: stillPending.length + toDelete.length,
     checks,
     wait_seconds: poll.waitSeconds,
     checks_left: poll.checksLeft,
@@ -214,24 +226,70 @@ export function summarize(state: DeletionState): DeletionSummary {
 function stuckMessage(
   stage: StageDefinition,
   userIdentityId: string,
-  stuck: readonly StageItem[],
+  unconfirmed: readonly StageItem[],
+  refused: readonly StageItem[],
   startedAt: string,
   now: Date,
   checks: number,
 ): string {
   const seconds = Math.round((now.getTime() - Date.parse(startedAt)) / 1000)
-  const shown = stuck
+  const parts: string[] = []
+  if (unconfirmed.length > 0) {
+    parts.push(
+      `Seam has not confirmed that ${unconfirmed.length} of the ${stage.title} ` +
+        `${unconfirmed.length === 1 ? 'was' : 'were'} ${stage.verb} ` +
+        `(${stage.confirmation?.eventType ?? 'no event'} not received, still listed): ${describeItems(unconfirmed)}`,
+    )
+  }
+  if (refused.length > 0) {
+    parts.push(
+      `Seam kept refusing (429/5xx) to delete ${refused.length} of the ${stage.title}: ${describeItems(refused)}`,
+    )
+  }
+  return (
+    `Stage ${stage.name}, after ${seconds} s and ${checks} checks: ${parts.join('; ')}. ` +
+    `Check in Seam Console why they are stuck (an offline ACS system or device is the usual cause), ` +
+    `then DELETE /user-identities/${userIdentityId} again: finished stages are quick no-ops.`
+  )
+}
+
+function describeItems(items: readonly StageItem[]): string {
+  const shown = items
     .slice(0, 20)
     .map((item) =>
       item.acs_system_id ? `${item.id} (acs_system_id ${item.acs_system_id})` : item.id,
     )
-  const more = stuck.length > shown.length ? ` and ${stuck.length - shown.length} more` : ''
+  const more = items.length > shown.length ? ` and ${items.length - shown.length} more` : ''
+  return `${shown.join(', ')}${more}`
+}
+
+/**
+ * Delete each item, a few at a time. Not found counts as done (a retry or a re-run is harmless); a delete
+ * Seam keeps refusing with 429/5xx is handed back to be tried again; anything else fails the task.
+ */
+async function removeAll(
+  seam: SeamClient,
+  stage: StageDefinition,
+  items: readonly StageItem[],
+): Promise<{ done: StageItem[]; refused: { item: StageItem; error: unknown }[] }> {
+  const done: StageItem[] = []
+  const refused: { item: StageItem; error: unknown }[] = []
+  await forEachLimited(items, DELETE_CONCURRENCY, async (item) => {
+    try {
+      await stage.remove(seam, item.id)
+      done.push(item)
+    } catch (error) {
+      if (isNotFound(error)) done.push(item)
+      else if (isTransient(error)) refused.push({ item, error })
+      else throw error
+    }
+  })
+  return { done, refused }
+}
+
+function isTransient(error: unknown): boolean {
   return (
-    `Stage ${stage.name}: Seam has not confirmed that ${stuck.length} of the ${stage.title} ` +
-    `${stuck.length === 1 ? 'was' : 'were'} ${stage.verb} after ${seconds} s and ${checks} checks ` +
-    `(${stage.confirmation?.eventType ?? 'no event'} not received, still listed): ${shown.join(', ')}${more}. ` +
-    `Check in Seam Console why they are stuck (an offline ACS system or device is the usual cause), ` +
-    `then DELETE /user-identities/${userIdentityId} again: finished stages are quick no-ops.`
+    isSeamError(error) && (SEAM_TRANSIENT_ERROR_NAMES as readonly string[]).includes(error.name)
   )
 }
 

@@ -149,8 +149,8 @@ export class DeletionWorkflow extends Construct {
     const failure = this.failure(stage.name, names)
     const deleteTask = this.task(names.delete, fn, payload('delete'))
     this.catchInto(deleteTask, failure)
-    if (!stage.confirmation) return deleteTask.next(next)
-
+    // Every stage loops, synchronous ones included: a check also retries the deletes Seam refused with
+    // 429/5xx, and for a synchronous stage with none the Choice goes straight on.
     const progress = `$.stages.${stage.name}`
     const check = this.task(names.check, fn, payload('check'))
     this.catchInto(check, failure)

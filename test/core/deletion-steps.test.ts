@@ -83,6 +83,81 @@ describe('deleteStage', () => {
   })
 })
 
+describe('deletes Seam keeps refusing (429/5xx after the Seam module retried)', () => {
+  const throttled = () =>
+    new SeamError({
+      name: 'SeamThrottledError',
+      type: 'seam_throttled',
+      message: 'busy',
+      status: 429,
+      retryable: true,
+    })
+  /** A client whose credential delete is refused for the ids in `refuse`. */
+  const refusing = (refuse: Set<string>): SeamClient => ({
+    ...seam,
+    acsCredentials: {
+      ...seam.acsCredentials,
+      delete: async (id: string) => {
+        if (refuse.has(id)) throw throttled()
+        return seam.acsCredentials.delete(id)
+      },
+    },
+  })
+
+  it('keeps the stage progress and count, and deletes the refused ones at the next check', async () => {
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 3 })
+    const refused = graph.acsCredentialIds[1] as string
+    const refuse = new Set([refused])
+    const state = await deleteStage(
+      refusing(refuse),
+      credentials,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+    )
+    const progress = state.stages?.acs_credentials
+    expect(progress?.deleted).toBe(3)
+    expect(progress?.to_delete?.map((i) => i.id)).toEqual([refused])
+    expect(progress?.pending).toHaveLength(2)
+    expect(progress?.pending_count).toBe(3)
+
+    refuse.clear()
+    await settle()
+    const next = await checkStage(refusing(refuse), credentials, state, policy)
+    expect(next.stages?.acs_credentials?.to_delete).toBeUndefined()
+    await settle()
+    const last = await checkStage(seam, credentials, next, policy)
+    expect(last.stages?.acs_credentials).toMatchObject({ pending_count: 0, deleted: 3 })
+    expect(emulator.inspect.remainingFor(graph.userIdentityId).acsCredentialIds).toEqual([])
+  })
+
+  it('fails the task when nothing could be deleted, so a plain retry loses nothing', async () => {
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 2 })
+    const all = new Set(graph.acsCredentialIds)
+    await expect(
+      deleteStage(refusing(all), credentials, { user_identity_id: graph.userIdentityId }, policy),
+    ).rejects.toMatchObject({ name: 'SeamThrottledError' })
+  })
+
+  it('names the refused items when the stage runs out of time', async () => {
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 2 })
+    const refused = graph.acsCredentialIds[0] as string
+    const client = refusing(new Set([refused]))
+    const state = await deleteStage(
+      client,
+      credentials,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+    )
+    await settle()
+    const later = () => new Date(Date.now() + 61_000)
+    const next = await checkStage(client, credentials, state, policy, later)
+    expect(next.stages?.acs_credentials?.checks_left).toBe(false)
+    expect(next.stages?.acs_credentials?.stuck).toMatch(
+      new RegExp(`kept refusing \\(429/5xx\\) to delete 1 of the ACS credentials: ${refused}`),
+    )
+  })
+})
+
 describe('checkStage', () => {
   async function deleted(graphShape = { acsSystems: 2, credentialsPerUser: 2 }) {
     const graph = emulator.seed.identityGraph(graphShape)

@@ -41,11 +41,10 @@ describe('DeletionWorkflow', () => {
     expect(definition.StartAt).toBe('Delete client sessions')
   })
 
-  it('has Delete, done?, Wait, Check and stuck states for every asynchronous stage, in table order', () => {
+  it('has Delete, done?, Wait, Check and stuck states for every stage, in table order', () => {
     for (const stage of STAGES) {
       const names = stateNames(stage)
       expect(state(names.delete).Type).toBe('Task')
-      if (!stage.confirmation) continue
       expect(state(names.delete).Next).toBe(names.done)
       expect(state(names.done).Type).toBe('Choice')
       expect(state(names.wait)).toMatchObject({
@@ -68,7 +67,7 @@ describe('DeletionWorkflow', () => {
         s.Type === 'Choice'
           ? (s.Choices as { Next: string; NumericEquals?: number }[])[0]?.Next
           : s.Next
-      expect(nextOf(state(STAGES[i]?.confirmation ? names.done : names.delete))).toBe(next)
+      expect(nextOf(state(names.done))).toBe(next)
     }
     expect(state('Delete user identity').Next).toBe('Deleted')
   })
@@ -85,7 +84,7 @@ describe('DeletionWorkflow', () => {
 
   it('retries transient errors with backoff and jitter, fails fast on permanent ones, and catches all', () => {
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task')
-    expect(tasks.length).toBe(STAGES.length + STAGES.filter((s) => s.confirmation).length + 1)
+    expect(tasks.length).toBe(2 * STAGES.length + 1)
     for (const [name, task] of tasks) {
       const retry = task.Retry as {
         ErrorEquals: string[]
