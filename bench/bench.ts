@@ -7,7 +7,9 @@ import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
+import { ROUTES } from '../functions/api/routes.js'
 import { DEFAULT_POLL_POLICY, type PollPolicy } from '../functions/core/poll.js'
 import { REPO_ROOT } from '../infra/constructs/seam-function.js'
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime.js'
@@ -105,6 +107,7 @@ export interface OursSummary {
   readonly runs: number
   readonly statuses: Record<string, number>
   readonly wallMs: number
+  readonly wallRunsMs: readonly number[]
   readonly wallToIdeal: number
   /** Seam requests per deletion, the DELETE route's existence check included. */
   readonly requests: number
@@ -124,8 +127,10 @@ export interface SampleSummary {
   readonly runs: number
   readonly statuses: Record<string, number>
   readonly wallMs: number
+  readonly wallRunsMs: readonly number[]
   readonly wallToIdeal: number
   readonly requests: number
+  readonly requestRuns: readonly number[]
   readonly eventPolls: number
   readonly boundHits: number
   readonly bound: SampleBound
@@ -205,9 +210,10 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
   log(`bundles: esbuild with HouseFunction's settings, ${config.bundles.runs} cold imports each`)
   const bundles = await measureBundles({ ...config.bundles, workDir: config.workDir })
   const memoryMb = Math.max(...bundles.functions.map((f) => f.memoryMb))
+  const entries = bundles.functions.map((f) => f.entry)
 
   log(`deletions: time scale ${config.scale}, page size ${config.pageSize}`)
-  const main = await withRuntime(config, undefined, async (runtime, emulator) => {
+  const main = await withRuntime(config, entries, undefined, async (runtime, emulator) => {
     const deletions: DelayResult[] = []
     for (const plan of config.delays) {
       deletions.push(await measureDelay(config, runtime, emulator, plan, bound, 0))
@@ -248,7 +254,7 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
     for (const plan of config.delays) {
       const policy = policyFor(plan.delaySeconds)
       log(`deletions with policy ${label}: ${JSON.stringify(policy)}`)
-      const result = await withRuntime(config, policy, (runtime, emulator) =>
+      const result = await withRuntime(config, entries, policy, (runtime, emulator) =>
         measureDelay(config, runtime, emulator, { ...plan, sample: 0 }, bound, 0),
       )
       deletions.push({ ...result, pollPolicy: { ...DEFAULT_POLL_POLICY, ...policy } })
@@ -303,6 +309,7 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
 
 async function withRuntime<T>(
   config: BenchConfig,
+  handlerEntries: readonly string[],
   pollPolicy: Partial<PollPolicy> | undefined,
   body: (runtime: LocalRuntime, emulator: SeamEmulator) => Promise<T>,
 ): Promise<T> {
@@ -314,6 +321,13 @@ async function withRuntime<T>(
   })
   try {
     if (!runtime.emulator) throw new Error('The runtime did not start the Seam emulator')
+    // Load every handler module now (the runtime imports each on its first invocation, into this
+    // process's module cache): the measured deletions see warm Lambdas, not one cold start each.
+    await Promise.all(
+      [...new Set([...ROUTES.map((r) => r.entry), ...handlerEntries])].map(
+        (entry) => import(pathToFileURL(join(REPO_ROOT, entry)).href),
+      ),
+    )
     return await body(runtime, runtime.emulator)
   } finally {
     await runtime.close()
@@ -391,6 +405,7 @@ function summarizeOurs(runs: OurDeletion[], idealMs: number, bound: LowerBound):
     runs: runs.length,
     statuses: tally(runs.map((r) => r.status)),
     wallMs: round(wallMs),
+    wallRunsMs: runs.map((r) => round(r.wallMs)),
     wallToIdeal: round(wallMs / idealMs),
     requests: round(requests.total),
     requestsToLowerBound: round(requests.total / bound.total),
@@ -420,8 +435,10 @@ function summarizeSample(
     runs: runs.length,
     statuses: tally(runs.map((r) => r.status)),
     wallMs: round(wallMs),
+    wallRunsMs: runs.map((r) => round(r.wallMs)),
     wallToIdeal: round(wallMs / idealMs),
     requests: median(runs.map((r) => r.requests.total)),
+    requestRuns: runs.map((r) => r.requests.total),
     eventPolls: median(runs.map((r) => r.eventPolls)),
     boundHits: runs.reduce((a, r) => a + r.boundHits, 0),
     bound,

@@ -6,6 +6,7 @@ import {
   historyStats,
   type RequestCounts,
   startDeletion,
+  waitForDeletion,
 } from './deletions.js'
 import type { BenchShape } from './lower-bound.js'
 import { mean, round } from './stats.js'
@@ -39,7 +40,7 @@ export async function measureBulk(
   const started = performance.now()
   const arns = await Promise.all(graphs.map((g) => startDeletion(runtime, g.userIdentityId)))
   const startedAllMs = performance.now() - started
-  const done = await Promise.all(arns.map((arn) => runtime.stepFunctions.waitForExecution(arn)))
+  const done = await Promise.all(arns.map((arn) => waitForDeletion(runtime, arn)))
   const totalMs = performance.now() - started
 
   const statuses: Record<string, number> = {}

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { SeamHttp } from '@seamapi/http/connect'
 import type { LocalRuntime } from '../local/runtime.js'
 import type { SeamEmulator } from '../local/seam-emulator/index.js'
+import { HTTP_TIMEOUT_MS } from './deletions.js'
 import { quantile, round } from './stats.js'
 
 export interface CreateOptions {
@@ -70,6 +71,7 @@ async function createThroughApi(url: string, input: Input): Promise<number> {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(input),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
   })
   await response.arrayBuffer()
   if (response.status !== 201) throw new Error(`POST /user-identities answered ${response.status}`)

@@ -119,10 +119,16 @@ function emulatorOf(runtime: LocalRuntime): SeamEmulator {
   return runtime.emulator
 }
 
+/** No HTTP request of the benchmark waits longer than this. */
+export const HTTP_TIMEOUT_MS = 30_000
+/** No deletion of the benchmark runs longer than this: past it the run fails instead of hanging. */
+export const DELETION_TIMEOUT_MS = 5 * 60_000
+
 /** DELETE over the local API; resolves with the execution ARN once the API answered 202. */
 export async function startDeletion(runtime: LocalRuntime, userIdentityId: string) {
   const response = await fetch(`${runtime.url}/user-identities/${userIdentityId}`, {
     method: 'DELETE',
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
   })
   const body = (await response.json()) as { deletion?: { deletion_id?: string } }
   const deletionId = body.deletion?.deletion_id
@@ -130,6 +136,22 @@ export async function startDeletion(runtime: LocalRuntime, userIdentityId: strin
     throw new Error(`DELETE answered ${response.status}: ${JSON.stringify(body)}`)
   }
   return executionArnFor(runtime.stepFunctions.stateMachineArn, deletionId)
+}
+
+/** The execution's final description, or an error once DELETION_TIMEOUT_MS has passed. */
+export async function waitForDeletion(runtime: LocalRuntime, executionArn: string) {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${executionArn} still running after ${DELETION_TIMEOUT_MS} ms`)),
+      DELETION_TIMEOUT_MS,
+    )
+  })
+  try {
+    return await Promise.race([runtime.stepFunctions.waitForExecution(executionArn), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /**
@@ -150,7 +172,7 @@ export async function measureOurDeletions(
       const started = performance.now()
       const executionArn = await startDeletion(runtime, graph.userIdentityId)
       const apiMs = performance.now() - started
-      const done = await runtime.stepFunctions.waitForExecution(executionArn)
+      const done = await waitForDeletion(runtime, executionArn)
       const wallMs = performance.now() - started
       return { graph, executionArn, status: done.status ?? 'UNKNOWN', wallMs, apiMs }
     }),
