@@ -57,6 +57,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   if (seam.endpoint) process.env.SEAM_ENDPOINT = seam.endpoint
   else delete process.env.SEAM_ENDPOINT
   resetSeamClientCache()
+  // The stage tasks measure time in the state machine's seconds: tell them how fast waits run here.
+  if (options.waitScale !== undefined && options.waitScale !== 1) {
+    process.env.DELETION_TIME_SCALE = String(options.waitScale)
+  } else {
+    delete process.env.DELETION_TIME_SCALE
+  }
 
   const stepFunctions = synthesizeAndBind(options)
   configureDeletionBackend({
@@ -84,6 +90,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await server.close()
       await stepFunctions.close()
       configureDeletionBackend(undefined)
+      delete process.env.DELETION_TIME_SCALE
       await emulator?.close()
     },
   }

@@ -15,6 +15,10 @@ import type { StageDefinition, StageItem, StageName } from './stages.js'
 export interface StageProgress {
   /** When the stage began deleting (ISO 8601); events are read from shortly before it. */
   readonly started_at: string
+  /** When its delete calls were done (ISO 8601): Seam's pace is measured from here. */
+  readonly deletes_done_at?: string
+  /** Some delete had to be retried by a check: this stage does not measure Seam's pace. */
+  readonly refusals?: boolean
   /** Items this stage deleted or deactivated (including ones Seam had already begun deleting). */
   readonly deleted: number
   /** Items whose deletion Seam has not confirmed yet. */
@@ -41,9 +45,9 @@ export interface DeletionState {
   readonly user_identity_id: string
   readonly stages?: Partial<Record<StageName, StageProgress>>
   /**
-   * How long Seam took to confirm the slowest delete of the last finished asynchronous stage, from the
-   * events' occurred_at. The next stage's first wait is sized to it, so once Seam's pace is known each
-   * stage needs one check instead of a backoff series.
+   * Seam's pace, in the state machine's seconds: from the last delete call of the last finished
+   * asynchronous stage to the last event confirming it (events' occurred_at). The next stage's first wait
+   * is sized to it, so once the pace is known each stage needs one check instead of a backoff series.
    */
   readonly seam_latency_seconds?: number
 }
@@ -71,7 +75,36 @@ const PER_ID_EVENT_QUERIES_MAX = 5
  */
 const LIST_FALLBACK_FROM_CHECK = 3
 
-type Clock = () => Date
+/**
+ * Seam's pace is taken a little under what was measured: a Wait lasts whole seconds and the check itself
+ * comes a moment after the Wait ends, so 2.003 s of Seam work is a 2 s wait, not 3.
+ */
+const PACE_TOLERANCE_SECONDS = 0.1
+
+export interface StepOptions {
+  /** Real time now (tests move it). */
+  readonly now?: () => Date
+  /**
+   * Locally, waits can run faster than real time (local/runtime.ts `waitScale`, e.g. 0.02); the
+   * durations the workflow reasons about — time spent in a stage, Seam's pace — are then divided by it so
+   * they are in the state machine's seconds. Always 1 in AWS.
+   */
+  readonly timeScale?: number
+}
+
+/** Real clock and time scale, and the workflow's view of elapsed time. */
+function clock(options: StepOptions) {
+  const now = options.now ?? (() => new Date())
+  const scale = options.timeScale && options.timeScale > 0 ? options.timeScale : 1
+  return {
+    now,
+    /** Seconds of workflow time between two real instants. */
+    seconds: (from: number, to: number) => (to - from) / 1000 / scale,
+    /** `now`, as far from `start` in workflow time as it is in scaled real time. */
+    workflowNow: (start: Date) =>
+      new Date(start.getTime() + (now().getTime() - start.getTime()) / scale),
+  }
+}
 
 /** List everything of the stage that remains for the identity and delete each item. */
 export async function deleteStage(
@@ -79,18 +112,22 @@ export async function deleteStage(
   stage: StageDefinition,
   state: DeletionState,
   policy: PollPolicy,
-  now: Clock = () => new Date(),
+  options: StepOptions = {},
 ): Promise<DeletionState> {
-  const startedAt = now()
+  const time = clock(options)
+  const startedAt = time.now()
   const items = await stage.list(seam, state.user_identity_id)
   const { done, refused } = await removeAll(seam, stage, items)
+  const deletesDoneAt = time.now()
   // Nothing deleted yet: fail the task and let Step Functions retry it with backoff; nothing is lost.
   if (refused.length > 0 && done.length === 0) throw refused[0]?.error
   const toDelete = refused.map((r) => r.item)
   const pending = stage.confirmation ? done : []
-  const poll = nextPoll(policy, 0, startedAt, now())
+  const poll = nextPoll(policy, 0, startedAt, time.workflowNow(startedAt))
   return withProgress(state, stage.name, {
     started_at: startedAt.toISOString(),
+    deletes_done_at: deletesDoneAt.toISOString(),
+    ...(toDelete.length > 0 ? { refusals: true } : {}),
     deleted: items.length,
     pending,
     ...(toDelete.length > 0 ? { to_delete: toDelete } : {}),
@@ -101,10 +138,10 @@ export async function deleteStage(
   })
 }
 
-/** The first wait of a stage: Seam's observed pace when known (a little over it), else the policy's. */
-function firstWait(policy: PollPolicy, latency: number | undefined, fallback: number): number {
-  if (latency === undefined || !Number.isFinite(latency) || latency <= 0) return fallback
-  return Math.min(policy.maxWaitSeconds, Math.max(1, Math.ceil(latency * 1.1)))
+/** The first wait of a stage: Seam's observed pace when known, else the policy's. */
+function firstWait(policy: PollPolicy, pace: number | undefined, fallback: number): number {
+  if (pace === undefined || !Number.isFinite(pace) || pace <= 0) return fallback
+  return Math.min(policy.maxWaitSeconds, Math.max(1, Math.ceil(pace - PACE_TOLERANCE_SECONDS)))
 }
 
 /**
@@ -117,8 +154,9 @@ export async function checkStage(
   stage: StageDefinition,
   state: DeletionState,
   policy: PollPolicy,
-  now: Clock = () => new Date(),
+  options: StepOptions = {},
 ): Promise<DeletionState> {
+  const time = clock(options)
   const progress = state.stages?.[stage.name]
   if (!progress)
     throw new Error(`Check ${stage.title}: the stage has no progress in the execution state`)
@@ -158,7 +196,12 @@ export async function checkStage(
     }
   }
   const checks = progress.checks + 1
-  const lastChance = !nextPoll(policy, checks, new Date(startedAt), now()).checksLeft
+  const lastChance = !nextPoll(
+    policy,
+    checks,
+    new Date(startedAt),
+    time.workflowNow(new Date(startedAt)),
+  ).checksLeft
   if (
     pending.size > 0 &&
     (!confirmation || capped || lastChance || checks >= LIST_FALLBACK_FROM_CHECK)
@@ -168,7 +211,7 @@ export async function checkStage(
   }
 
   const stillPending = [...pending.values()]
-  const poll = nextPoll(policy, checks, new Date(startedAt), now())
+  const poll = nextPoll(policy, checks, new Date(startedAt), time.workflowNow(new Date(startedAt)))
   const stuck =
     stillPending.length + toDelete.length > 0 && !poll.checksLeft
       ? stuckMessage(
@@ -176,14 +219,16 @@ export async function checkStage(
           state.user_identity_id,
           stillPending,
           toDelete,
-          progress.started_at,
-          now(),
+          time.seconds(startedAt, time.now().getTime()),
           checks,
         )
       : undefined
-  const latency =
-    stillPending.length + toDelete.length === 0 && latestConfirmation > 0
-      ? (latestConfirmation - startedAt) / 1000
+  // Seam's pace: from the last delete call to the last confirming event. Measured only on a stage whose
+  // deletes all went through at once (a delete retried later would be confirmed later).
+  const deletesDoneAt = Date.parse(progress.deletes_done_at ?? progress.started_at)
+  const pace =
+    stillPending.length + toDelete.length === 0 && latestConfirmation > 0 && !progress.refusals
+      ? time.seconds(deletesDoneAt, latestConfirmation)
       : undefined
   const { to_delete: _retried, ...rest } = progress
   const next = withProgress(state, stage.name, {
@@ -196,7 +241,7 @@ export async function checkStage(
     checks_left: poll.checksLeft,
     ...(stuck ? { stuck } : {}),
   })
-  return latency === undefined ? next : { ...next, seam_latency_seconds: latency }
+  return pace === undefined || pace <= 0 ? next : { ...next, seam_latency_seconds: pace }
 }
 
 /** The last task: delete the identity itself, then sum up what the stages did. */
@@ -228,11 +273,10 @@ function stuckMessage(
   userIdentityId: string,
   unconfirmed: readonly StageItem[],
   refused: readonly StageItem[],
-  startedAt: string,
-  now: Date,
+  elapsedSeconds: number,
   checks: number,
 ): string {
-  const seconds = Math.round((now.getTime() - Date.parse(startedAt)) / 1000)
+  const seconds = Math.round(elapsedSeconds)
   const parts: string[] = []
   if (unconfirmed.length > 0) {
     parts.push(

@@ -17,6 +17,15 @@ export interface StageTaskEvent {
   readonly state: DeletionState
 }
 
+/**
+ * Locally (local/runtime.ts) the state machine's waits may run faster than real time; this tells the
+ * steps by how much. Unset in AWS.
+ */
+function timeScale(): number {
+  const value = Number(process.env.DELETION_TIME_SCALE ?? '1')
+  return Number.isFinite(value) && value > 0 && value <= 1 ? value : 1
+}
+
 export async function handler(event: StageTaskEvent, context?: Context): Promise<DeletionState> {
   if (context) logger.addContext(context)
   const stage = stageByName(event.stage)
@@ -28,7 +37,7 @@ export async function handler(event: StageTaskEvent, context?: Context): Promise
   const seam = await seamClientFromEnvironment()
   const run = event.action === 'delete' ? deleteStage : event.action === 'check' ? checkStage : null
   if (!run) throw new Error(`Unknown action "${String(event.action)}": expected delete or check`)
-  const next = await run(seam, stage, event.state, event.policy)
+  const next = await run(seam, stage, event.state, event.policy, { timeScale: timeScale() })
   const progress = next.stages?.[stage.name]
   logger.info(`${event.action} ${stage.name}`, {
     user_identity_id: event.state.user_identity_id,

@@ -150,7 +150,7 @@ describe('deletes Seam keeps refusing (429/5xx after the Seam module retried)', 
     )
     await settle()
     const later = () => new Date(Date.now() + 61_000)
-    const next = await checkStage(client, credentials, state, policy, later)
+    const next = await checkStage(client, credentials, state, policy, { now: later })
     expect(next.stages?.acs_credentials?.checks_left).toBe(false)
     expect(next.stages?.acs_credentials?.stuck).toMatch(
       new RegExp(`kept refusing \\(429/5xx\\) to delete 1 of the ACS credentials: ${refused}`),
@@ -217,7 +217,7 @@ describe('checkStage', () => {
       { user_identity_id: graph.userIdentityId, seam_latency_seconds: 9.5 },
       policy,
     )
-    expect(slow.stages?.phones?.wait_seconds).toBe(11)
+    expect(slow.stages?.phones?.wait_seconds).toBe(10)
   })
 
   it('keeps what Seam has not finished pending, with a longer wait', async () => {
@@ -253,7 +253,7 @@ describe('checkStage', () => {
       policy,
     )
     const later = () => new Date(Date.now() + 61_000)
-    const next = await checkStage(seam, credentials, state, policy, later)
+    const next = await checkStage(seam, credentials, state, policy, { now: later })
     const progress = next.stages?.acs_credentials
     expect(progress?.checks_left).toBe(false)
     expect(progress?.stuck).toContain(stuck)

@@ -24,9 +24,9 @@ const progress: string[] = []
 beforeAll(async () => {
   runtime = await startLocalRuntime({
     emulator: { pageSize: 2, deleteDelayMs: 150 },
-    // Waits of 2 s, 3 s, … run 50 times faster; a stage gives up after 3 s of real time.
+    // Waits of 2 s, 3 s, … run 50 times faster; a stage gives up after 150 of those seconds (3 s).
     waitScale: 0.02,
-    pollPolicy: { stageTimeoutSeconds: 3, maxChecks: 500 },
+    pollPolicy: { stageTimeoutSeconds: 150, maxChecks: 500 }, // 3 s of real time at waitScale 0.02
     onProgress: (line) => progress.push(line),
   })
   seam = runtime.emulator as SeamEmulator

@@ -450,7 +450,7 @@ beforeAll(async () => {
     port: 0,
     emulator: { deleteDelayMs: 20 },
     waitScale: 0.02,
-    pollPolicy: { stageTimeoutSeconds: 5 },
+    pollPolicy: { stageTimeoutSeconds: 250 }, // 5 s of real time at waitScale 0.02
   })
   seam = runtime.emulator as SeamEmulator
 })

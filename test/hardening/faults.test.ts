@@ -36,7 +36,8 @@ beforeAll(async () => {
   runtime = await startLocalRuntime({
     emulator: { pageSize: 5, deleteDelayMs: 100, random: seeded(42) },
     waitScale: 0.02,
-    pollPolicy: { stageTimeoutSeconds: 30, maxChecks: 500 },
+    // In the state machine's seconds: 1500 s at waitScale 0.02 is 30 s of real time.
+    pollPolicy: { stageTimeoutSeconds: 1500, maxChecks: 500 },
   })
   seam = runtime.emulator as SeamEmulator
 })

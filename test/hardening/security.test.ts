@@ -63,7 +63,7 @@ beforeAll(async () => {
     port: 0,
     emulator: { pageSize: 2, deleteDelayMs: 100 },
     waitScale: 0.02,
-    pollPolicy: { stageTimeoutSeconds: 3, maxChecks: 500 },
+    pollPolicy: { stageTimeoutSeconds: 150, maxChecks: 500 }, // 3 s of real time at waitScale 0.02
   })
   seam = runtime.emulator as SeamEmulator
 })
