@@ -1,3 +1,4 @@
+import aslValidator from 'asl-validator'
 import { App, Stack } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager'
@@ -39,6 +40,13 @@ describe('DeletionWorkflow', () => {
     const asyncStages = STAGES.filter((s) => s.confirmation).length
     expect(definition.TimeoutSeconds).toBe(asyncStages * 120 + 30 * 60)
     expect(definition.StartAt).toBe('Delete client sessions')
+  })
+
+  it('is valid ASL for asl-validator, paths and ARNs included', () => {
+    // The validator annotates what it is given: hand it a copy.
+    const result = aslValidator(structuredClone(definition), { checkPaths: true, checkArn: true })
+    expect(result.errorsText('\n')).toBe('')
+    expect(result.isValid).toBe(true)
   })
 
   it('has Delete, done?, Wait, Check and stuck states for every stage, in table order', () => {
