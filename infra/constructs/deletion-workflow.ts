@@ -223,8 +223,9 @@ export class DeletionWorkflow extends Construct {
   private failure(stageName: string, names: { explainFailure: string; failed: string }): Pass {
     const explain = new Pass(this, names.explainFailure, {
       parameters: {
-        'error.$': '$.error.Error',
-        'cause.$': JsonPath.format(
+        // Keys without ".$": CDK marks JsonPath tokens itself (a "cause.$" key would become "cause.$.$").
+        error: JsonPath.stringAt('$.error.Error'),
+        cause: JsonPath.format(
           `Stage ${stageName} failed for user identity {} with {}: {}. Fix the cause (see the log of the task), then DELETE the user identity again: finished stages are quick no-ops.`,
           JsonPath.stringAt('$.user_identity_id'),
           JsonPath.stringAt('$.error.Error'),

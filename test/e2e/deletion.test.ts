@@ -5,6 +5,11 @@
  * both shortened; no assertion is loosened for it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import {
+  SeamError,
+  SeamUnauthorizedError,
+  seamClientFromEnvironment,
+} from '../../functions/seam/index.js'
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
 import type { IdentityGraphShape, SeamEmulator } from '../../local/seam-emulator/index.js'
 import { call, startDeletion, waitForDeletion } from './helpers.js'
@@ -126,6 +131,39 @@ describe('deletion workflow, end to end', () => {
     const done = await waitForDeletion(runtime.url, second.deletion_id)
     expect(done.status).toBe('SUCCEEDED')
     await expect.poll(() => seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+  })
+
+  it('ends FAILED with a Cause naming the stage, the error and what to do when a task fails for good', async () => {
+    const target = seam.seed.identityGraph(SHAPE)
+    // Seam rejects the key while the phones are listed (a revoked key): no retry can fix that.
+    const client = await seamClientFromEnvironment()
+    const realList = client.phones.list
+    client.phones.list = async () => {
+      throw new SeamError({
+        name: SeamUnauthorizedError,
+        type: 'unauthorized',
+        message: 'GET /phones/list: Seam rejected the API key',
+        status: 401,
+        retryable: false,
+      })
+    }
+    try {
+      const deletion = await startDeletion(runtime.url, target.userIdentityId)
+      const failed = await waitForDeletion(runtime.url, deletion.deletion_id)
+      expect(failed).toMatchObject({ status: 'FAILED', stage: 'phones' })
+      expect(failed.error?.type).toBe('deletion_failed')
+      expect(failed.error?.message).toContain('Stage phones failed')
+      expect(failed.error?.message).toContain('SeamUnauthorizedError')
+      expect(failed.error?.message).toContain('Seam rejected the API key')
+      expect(failed.error?.message).toContain('DELETE the user identity again')
+      // Permanent: the task ran once, no retry.
+      expect(progress.at(-1)).toContain('FAILED SeamUnauthorizedError')
+    } finally {
+      client.phones.list = realList
+    }
+    // With the key good again, a new DELETE finishes the job.
+    const second = await startDeletion(runtime.url, target.userIdentityId)
+    expect((await waitForDeletion(runtime.url, second.deletion_id)).status).toBe('SUCCEEDED')
   })
 
   it('answers 404 for an identity Seam does not know and for an unknown deletion', async () => {
