@@ -133,8 +133,10 @@ export async function deleteStage(
     ...(toDelete.length > 0 ? { to_delete: toDelete } : {}),
     pending_count: pending.length + toDelete.length,
     checks: 0,
-    wait_seconds: firstWait(policy, state.seam_latency_seconds, poll.waitSeconds),
-    checks_left: poll.checksLeft,
+    wait_seconds: firstWait(policy, state.seam_latency_seconds, Math.max(1, poll.waitSeconds)),
+    // At least one check follows the deletes, even when they used up the stage's time: the check is
+    // what confirms them, or words what is stuck.
+    checks_left: true,
   })
 }
 

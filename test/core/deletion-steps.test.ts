@@ -158,6 +158,30 @@ describe('deletes Seam keeps refusing (429/5xx after the Seam module retried)', 
   })
 })
 
+describe('a stage whose deletes outlast its time budget', () => {
+  it('still gets one check, which words what is stuck', async () => {
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 1 })
+    const stuck = graph.acsCredentialIds[0] as string
+    emulator.stickDeletion(stuck)
+    // The stage starts now; by the time its deletes are done, 61 s (past the 60 s budget) have gone.
+    let calls = 0
+    const slowDeletes = { now: () => new Date(Date.now() + (calls++ === 0 ? 0 : 61_000)) }
+    const state = await deleteStage(
+      seam,
+      credentials,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+      slowDeletes,
+    )
+    expect(state.stages?.acs_credentials).toMatchObject({ checks_left: true, wait_seconds: 1 })
+    const next = await checkStage(seam, credentials, state, policy, {
+      now: () => new Date(Date.now() + 122_000),
+    })
+    expect(next.stages?.acs_credentials?.checks_left).toBe(false)
+    expect(next.stages?.acs_credentials?.stuck).toContain(stuck)
+  })
+})
+
 describe('checkStage', () => {
   async function deleted(graphShape = { acsSystems: 2, credentialsPerUser: 2 }) {
     const graph = emulator.seed.identityGraph(graphShape)
