@@ -7,6 +7,7 @@
 import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn'
 import {
   type Deletion,
+  type ExecutionView,
   executionArnFor,
   executionName,
   isValidUserIdentityId,
@@ -14,7 +15,7 @@ import {
   parseDeletionId,
   toDeletion,
 } from '../core/deletions.js'
-import { isNotFound, type SeamClient } from '../seam/index.js'
+import { isNotFound, isSeamError, type SeamClient } from '../seam/index.js'
 import type { DeletionBackend } from './deletion-executions.js'
 import { ApiError } from './http.js'
 
@@ -27,7 +28,7 @@ export async function startDeletion(
     throw new ApiError(
       400,
       'invalid_input',
-      'user_identity_id must be a Seam id: 1 to 64 letters, digits, "-" or "_".',
+      'user_identity_id must be a Seam user identity id (a UUID).',
     )
   }
   try {
@@ -40,21 +41,26 @@ export async function startDeletion(
         `Seam has no user identity ${userIdentityId}.`,
       )
     }
+    if (isSeamError(error) && error.type === 'invalid_input') {
+      throw new ApiError(400, 'invalid_input', 'Seam does not accept this user_identity_id.')
+    }
     throw error
   }
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const name = executionName(userIdentityId, attempt)
-    const existing = await describe(backend, name)
+    const existing = await find(backend, name)
     if (!existing) {
       const started = await start(backend, name, userIdentityId)
       if (started) return started
       // Another DELETE started this very execution a moment ago: report it.
-      const raced = await describe(backend, name)
-      if (raced) return raced
+      const raced = await find(backend, name)
+      if (raced) return report(backend, raced)
       continue
     }
-    // A running deletion is this deletion; a finished one is final unless it failed.
-    if (existing.status === 'RUNNING' || existing.status === 'SUCCEEDED') return existing
+    // A running (or redriven) deletion is this deletion; a finished one is final unless it failed.
+    if (['RUNNING', 'PENDING_REDRIVE', 'SUCCEEDED'].includes(existing.status)) {
+      return report(backend, existing)
+    }
   }
   throw new ApiError(
     409,
@@ -71,13 +77,15 @@ export async function getDeletion(backend: DeletionBackend, deletionId: string):
       `There is no deletion ${deletionId.slice(0, 100)}.`,
     )
   }
-  const deletion = await describe(backend, deletionId)
-  if (!deletion)
+  const execution = await find(backend, deletionId)
+  if (!execution) {
     throw new ApiError(404, 'deletion_not_found', `There is no deletion ${deletionId}.`)
-  return deletion
+  }
+  return report(backend, execution)
 }
 
-async function describe(backend: DeletionBackend, name: string): Promise<Deletion | undefined> {
+/** The execution of that name, or undefined when there is none. */
+async function find(backend: DeletionBackend, name: string): Promise<ExecutionView | undefined> {
   const executionArn = executionArnFor(backend.stateMachineArn, name)
   let execution: Awaited<ReturnType<DeletionBackend['executions']['describeExecution']>>
   try {
@@ -86,27 +94,47 @@ async function describe(backend: DeletionBackend, name: string): Promise<Deletio
     if (isExecutionMissing(error)) return undefined
     throw error
   }
-  // The newest state entered tells the stage; one short history page suffices.
-  const history = await backend.executions.getExecutionHistory({
-    executionArn,
-    reverseOrder: true,
-    maxResults: 25,
-    includeExecutionData: false,
-  })
-  const entered = history.events?.find((e) => e.stateEnteredEventDetails?.name)
-  return toDeletion(
-    {
-      name: execution.name ?? name,
-      status: execution.status ?? 'RUNNING',
-      startDate: execution.startDate ?? new Date(),
-      stopDate: execution.stopDate,
-      input: execution.input,
-      output: execution.output,
-      error: execution.error,
-      cause: execution.cause,
-    },
-    entered?.stateEnteredEventDetails?.name,
-  )
+  return {
+    name: execution.name ?? name,
+    status: execution.status ?? 'RUNNING',
+    startDate: execution.startDate ?? new Date(),
+    stopDate: execution.stopDate,
+    input: execution.input,
+    output: execution.output,
+    error: execution.error,
+    cause: execution.cause,
+  }
+}
+
+/** The Deletion object of an execution: its history tells the stage. */
+async function report(backend: DeletionBackend, execution: ExecutionView): Promise<Deletion> {
+  const executionArn = executionArnFor(backend.stateMachineArn, execution.name)
+  return toDeletion(execution, await lastStateEntered(backend, executionArn))
+}
+
+/** Pages of history read, newest first, to find the last state entered (task retries add events). */
+const HISTORY_PAGES = 10
+
+/** The newest state the execution entered: it tells the deletion's stage. */
+async function lastStateEntered(
+  backend: DeletionBackend,
+  executionArn: string,
+): Promise<string | undefined> {
+  let nextToken: string | undefined
+  for (let page = 0; page < HISTORY_PAGES; page++) {
+    const history = await backend.executions.getExecutionHistory({
+      executionArn,
+      reverseOrder: true,
+      maxResults: 100,
+      includeExecutionData: false,
+      ...(nextToken ? { nextToken } : {}),
+    })
+    const entered = history.events?.find((e) => e.stateEnteredEventDetails?.name)
+    if (entered) return entered.stateEnteredEventDetails?.name
+    nextToken = history.nextToken
+    if (!nextToken) return undefined
+  }
+  return undefined
 }
 
 async function start(

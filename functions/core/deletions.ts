@@ -32,13 +32,14 @@ export interface ExecutionView {
 }
 
 /**
- * Seam ids are UUIDs; we accept any id Seam could plausibly issue, but nothing that could escape a path or
- * an execution name (Step Functions names: at most 80 of [A-Za-z0-9-_]).
+ * Seam's user_identity_id is a UUID (Seam answers invalid_input to anything else); anything that is not
+ * one is refused here with a 400 before Seam is asked. A UUID also fits an execution name (at most 80 of
+ * [A-Za-z0-9-_]) and cannot escape a path.
  */
-const ID = /^[A-Za-z0-9_-]{1,64}$/
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 
 export function isValidUserIdentityId(id: string): boolean {
-  return ID.test(id)
+  return UUID.test(id)
 }
 
 /** Attempt n (1, 2, …) of deleting an identity runs as the execution named `<id>--<n>`. */
@@ -50,7 +51,7 @@ export function executionName(userIdentityId: string, attempt: number): string {
 export function parseDeletionId(
   deletionId: string,
 ): { userIdentityId: string; attempt: number } | undefined {
-  const match = /^([A-Za-z0-9_-]{1,64})--([1-9][0-9]{0,3})$/.exec(deletionId)
+  const match = /^([0-9a-fA-F-]{36})--([1-9][0-9]{0,3})$/.exec(deletionId)
   if (!match?.[1] || !match[2] || !isValidUserIdentityId(match[1])) return undefined
   return { userIdentityId: match[1], attempt: Number(match[2]) }
 }
@@ -66,7 +67,10 @@ export function executionArnFor(stateMachineArn: string, name: string): string {
 /** The Deletion object for an execution; `lastStateName` is the last state it entered (history). */
 export function toDeletion(execution: ExecutionView, lastStateName: string | undefined): Deletion {
   const parsed = parseDeletionId(execution.name)
-  const status = execution.status as DeletionStatus
+  // PENDING_REDRIVE: an operator redrove the execution and it is about to run again.
+  const status = (
+    execution.status === 'PENDING_REDRIVE' ? 'RUNNING' : execution.status
+  ) as DeletionStatus
   const deletion: Deletion = {
     deletion_id: execution.name,
     user_identity_id: parsed?.userIdentityId ?? inputUserIdentityId(execution.input) ?? '',

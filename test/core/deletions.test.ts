@@ -16,17 +16,24 @@ describe('deletion ids', () => {
   })
 
   it('fits Step Functions execution names (80 chars of [A-Za-z0-9-_])', () => {
-    const name = executionName('a'.repeat(64), 9999)
+    const name = executionName(ID, 9999)
     expect(name.length).toBeLessThanOrEqual(80)
     expect(name).toMatch(/^[A-Za-z0-9_-]+$/)
   })
 
-  it.each(['', '../etc', 'a/b', 'a'.repeat(65), 'id with space', '%2F'])(
-    'rejects %j as a user identity id',
-    (id) => {
-      expect(isValidUserIdentityId(id)).toBe(false)
-    },
-  )
+  it.each([
+    '',
+    '../etc',
+    'a/b',
+    'a'.repeat(65),
+    'id with space',
+    '%2F',
+    'not-a-uuid',
+    'abc_def',
+    `${ID}x`,
+  ])('rejects %j as a user identity id', (id) => {
+    expect(isValidUserIdentityId(id)).toBe(false)
+  })
 
   it.each(['x', `${ID}--0`, `${ID}-1`, `${ID}--1/2`, '--1'])(
     'rejects %j as a deletion id',
