@@ -12,6 +12,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
 import { ZodError, type ZodIssue, type ZodTypeAny, type z } from 'zod'
 import {
+  SEAM_ERROR_NAMES,
   type SeamError,
   SeamThrottledError,
   SeamUnauthorizedError,
@@ -77,15 +78,7 @@ interface MappedError {
   unexpected: boolean
 }
 
-const SEAM_ERROR_NAMES: ReadonlySet<string> = new Set([
-  'SeamThrottledError',
-  'SeamUnavailableError',
-  'SeamNotFoundError',
-  'SeamUnauthorizedError',
-  'SeamRequestError',
-  'SeamInvalidResponseError',
-  'SeamConfigurationError',
-])
+const SEAM_NAMES: ReadonlySet<string> = new Set(SEAM_ERROR_NAMES)
 
 /**
  * A SeamError from functions/seam. Checked by shape as well as by class, so a second copy of the module
@@ -94,7 +87,7 @@ const SEAM_ERROR_NAMES: ReadonlySet<string> = new Set([
 export function looksLikeSeamError(err: unknown): err is SeamError {
   return (
     err instanceof Error &&
-    SEAM_ERROR_NAMES.has(err.name) &&
+    SEAM_NAMES.has(err.name) &&
     typeof (err as { type?: unknown }).type === 'string'
   )
 }

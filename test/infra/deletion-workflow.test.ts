@@ -122,5 +122,14 @@ describe('DeletionWorkflow', () => {
       TracingConfig: { Mode: 'Active' },
       Environment: { Variables: Match.objectLike({ DELETION_STAGE: 'acs_credentials' }) },
     })
+    // Each function reads the Seam key from the secret named in its environment, and may.
+    const functions = template.findResources('AWS::Lambda::Function')
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties.Environment.Variables.SEAM_API_KEY_SECRET_NAME).toBe('seam/test')
+    }
+    const grants = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy).includes('secretsmanager:GetSecretValue'),
+    )
+    expect(grants).toHaveLength(STAGES.length + 1)
   })
 })
