@@ -7,8 +7,10 @@
  * and an asynchronous delete), user_identities/create, one add_acs_user per ACS user. Nothing else: the
  * duplicate lookups run only after Seam rejected the create.
  */
+
 import type { Logger } from '@aws-lambda-powertools/logger'
 import { z } from 'zod'
+import { forEachLimited } from '../core/concurrency.js'
 import {
   isNotFound,
   type SeamClient,
@@ -169,19 +171,15 @@ function createParams(input: CreateUserIdentityInput) {
 
 /** acs/users/get for each id, four at a time; the first unknown one → 404 acs_user_not_found. */
 async function assertAcsUsersExist(seam: SeamClient, acsUserIds: readonly string[]) {
-  const queue = [...acsUserIds]
   const missing: string[] = []
-  const worker = async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      try {
-        await seam.acsUsers.get(id)
-      } catch (err) {
-        if (!isNotFound(err)) throw err
-        missing.push(id)
-      }
+  await forEachLimited(acsUserIds, 4, async (id) => {
+    try {
+      await seam.acsUsers.get(id)
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+      missing.push(id)
     }
-  }
-  await Promise.all(Array.from({ length: Math.min(4, acsUserIds.length) }, worker))
+  })
   const first = acsUserIds.find((id) => missing.includes(id))
   if (first !== undefined) throw acsUserNotFound(first, missing.length)
 }

@@ -9,6 +9,7 @@
  */
 import type { SeamClient } from '../seam/index.js'
 import { isNotFound, isSeamError, SEAM_TRANSIENT_ERROR_NAMES } from '../seam/index.js'
+import { forEachLimited } from './concurrency.js'
 import { nextPoll, type PollPolicy } from './poll.js'
 import type { StageDefinition, StageItem, StageName } from './stages.js'
 
@@ -345,19 +346,4 @@ function withProgress(
   progress: StageProgress,
 ): DeletionState {
   return { ...state, stages: { ...state.stages, [name]: progress } }
-}
-
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T
-      await task(item)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
