@@ -1,4 +1,5 @@
 /** DELETE /user-identities/{user_identity_id}: start (or find) the staged deletion. 202 + Location. */
+import type { APIGatewayProxyEvent } from 'aws-lambda'
 import { seamClientFromEnvironment } from '../seam/index.js'
 import { deletionBackend } from './deletion-executions.js'
 import { startDeletion } from './deletions.js'
@@ -11,9 +12,17 @@ export const handler = httpRoute(async (event) => {
     deletionBackend(),
     userIdentityId,
   )
-  return jsonResponse(
-    202,
-    { deletion },
-    { Location: `/deletions/${encodeURIComponent(deletion.deletion_id)}` },
-  )
+  const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
+  return jsonResponse(202, { deletion }, { Location: location })
 })
+
+/**
+ * What precedes the route's path in the URL the client called: `/prod` on API Gateway's own endpoint
+ * (requestContext.path is `/prod/user-identities/…` while path is `/user-identities/…`), a base path
+ * mapping on a custom domain, nothing locally. The Location then works wherever the API is served.
+ */
+export function basePath(event: Pick<APIGatewayProxyEvent, 'path' | 'requestContext'>): string {
+  const full = event.requestContext?.path
+  if (typeof full !== 'string' || !full.endsWith(event.path) || full === event.path) return ''
+  return full.slice(0, full.length - event.path.length).replace(/\/+$/, '')
+}

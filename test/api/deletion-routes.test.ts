@@ -16,6 +16,7 @@ import {
 import { getDeletion, startDeletion } from '../../functions/api/deletions.js'
 import { handler as getDeletionHandler } from '../../functions/api/get-deletion.js'
 import { ApiError } from '../../functions/api/http.js'
+import { basePath } from '../../functions/api/start-deletion.js'
 import { type SeamClient, SeamError, SeamNotFoundError } from '../../functions/seam/index.js'
 import { apiEvent, lambdaContext } from './events.js'
 
@@ -178,5 +179,20 @@ describe('deletion routes (SFN via aws-sdk-client-mock)', () => {
     expect(result.statusCode).toBe(404)
     expect(JSON.parse(result.body).error).toMatchObject({ type: 'deletion_not_found' })
     expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(1)
+  })
+})
+
+describe('the Location of a started deletion', () => {
+  const at = (path: string, requestPath: string) =>
+    basePath({ path, requestContext: { path: requestPath } } as never)
+
+  it('keeps the stage prefix of API Gateway’s own endpoint', () => {
+    expect(at(`/user-identities/${ID}`, `/prod/user-identities/${ID}`)).toBe('/prod')
+  })
+
+  it('keeps a custom domain’s base path mapping, and adds nothing locally', () => {
+    expect(at(`/user-identities/${ID}`, `/v1/seam/user-identities/${ID}`)).toBe('/v1/seam')
+    expect(at(`/user-identities/${ID}`, `/user-identities/${ID}`)).toBe('')
+    expect(at(`/user-identities/${ID}`, '/elsewhere')).toBe('')
   })
 })
