@@ -9,6 +9,7 @@ import { MAX_BODY_BYTES } from '../../functions/api/http.js'
 import type { UserIdentity } from '../../functions/seam/index.js'
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
 import type { SeamEmulator } from '../../local/seam-emulator/index.js'
+import { type Answer, send as sendTo } from './helpers.js'
 
 /**
  * The emulator's fault draws, cycling through throttled, fine, unavailable, fine, fine, fine (with
@@ -35,34 +36,11 @@ beforeEach(() => {
   draw = Math.random
 })
 
-interface Answer {
-  status: number
-  headers: Headers
-  text: string
-  // biome-ignore lint/suspicious/noExplicitAny: a parsed JSON response body, asserted field by field
-  body: any
-}
-
-async function send(
+const send = (
   method: string,
   path: string,
   init: { body?: string | Uint8Array; contentType?: string } = {},
-): Promise<Answer> {
-  const response = await fetch(`${runtime.url}${path}`, {
-    method,
-    // A Uint8Array body goes out with no Content-Type at all; a string one as text/plain unless set.
-    headers: init.contentType ? { 'Content-Type': init.contentType } : {},
-    ...(init.body === undefined ? {} : { body: init.body }),
-  })
-  const text = await response.text()
-  let body: unknown
-  try {
-    body = text ? JSON.parse(text) : undefined
-  } catch {
-    body = undefined
-  }
-  return { status: response.status, headers: response.headers, text, body }
-}
+): Promise<Answer> => sendTo(runtime.url, method, path, init)
 
 const post = (body: unknown) =>
   send('POST', '/user-identities', { body: JSON.stringify(body), contentType: 'application/json' })

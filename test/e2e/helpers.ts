@@ -2,19 +2,51 @@
 import { expect } from 'vitest'
 import type { Deletion } from '../../functions/core/deletions.js'
 
+export interface Answer {
+  status: number
+  headers: Headers
+  text: string
+  // biome-ignore lint/suspicious/noExplicitAny: a parsed JSON response body, asserted field by field
+  body: any
+}
+
+/** One HTTP request to the local server; `body` is the parsed JSON answer (undefined if none or not JSON). */
+export async function send(
+  base: string,
+  method: string,
+  path: string,
+  init: { body?: string | Uint8Array; contentType?: string } = {},
+): Promise<Answer> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    // A Uint8Array body goes out with no Content-Type at all; a string one as text/plain unless set.
+    headers: init.contentType ? { 'Content-Type': init.contentType } : {},
+    ...(init.body === undefined ? {} : { body: init.body }),
+  })
+  const text = await response.text()
+  let body: unknown
+  try {
+    body = text ? JSON.parse(text) : undefined
+  } catch {
+    body = undefined
+  }
+  return { status: response.status, headers: response.headers, text, body }
+}
+
+/** A JSON request; `json` is the parsed answer ({} when empty). */
 export async function call(
   base: string,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
-  const response = await fetch(`${base}${path}`, {
+  const answer = await send(
+    base,
     method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await response.text()
-  return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : {} }
+    path,
+    body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' },
+  )
+  return { status: answer.status, headers: answer.headers, json: answer.body ?? {} }
 }
 
 /** DELETE the identity, expecting 202, and return the deletion. */

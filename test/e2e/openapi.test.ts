@@ -19,6 +19,7 @@ import {
 import { ROUTES } from '../../functions/api/routes.js'
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
 import type { SeamEmulator } from '../../local/seam-emulator/index.js'
+import { type Answer, send } from './helpers.js'
 
 // ---------------------------------------------------------------------------------------------------
 // A small JSON Schema (2020-12) checker for the keywords the document uses, and $ref resolution.
@@ -456,25 +457,11 @@ beforeAll(async () => {
 })
 afterAll(() => runtime?.close())
 
-interface Answer {
-  status: number
-  headers: Headers
-  body: unknown
-}
-
-async function request(
+const request = (
   method: string,
   path: string,
   init: { body?: string | Uint8Array; contentType?: string } = {},
-): Promise<Answer> {
-  const response = await fetch(`${runtime.url}${path}`, {
-    method,
-    headers: init.contentType ? { 'Content-Type': init.contentType } : {},
-    ...(init.body === undefined ? {} : { body: init.body }),
-  })
-  const text = await response.text()
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : '' }
-}
+): Promise<Answer> => send(runtime.url, method, path, init)
 
 const postJson = (body: unknown) =>
   request('POST', '/user-identities', {
