@@ -7,6 +7,7 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn'
 import { executionArnFor } from '../functions/core/deletions.js'
 import type { LocalRuntime } from '../local/runtime.js'
 import type { RequestLogEntry, SeamEmulator } from '../local/seam-emulator/index.js'
+import { TASK_OUTCOMES } from '../local/stepfunctions/history.js'
 import type { LocalStepFunctions } from '../local/stepfunctions/runner.js'
 import type { BenchShape } from './lower-bound.js'
 import { deleteUserIdentityLikeTheGuide, type SampleBound } from './seam-sample.js'
@@ -74,14 +75,6 @@ export async function historyOf(
 
 const TASK_SCHEDULED = new Set(['TaskScheduled', 'LambdaFunctionScheduled'])
 const TASK_STARTED = new Set(['TaskStarted', 'LambdaFunctionStarted'])
-const TASK_ENDED = new Set([
-  'TaskSucceeded',
-  'TaskFailed',
-  'TaskTimedOut',
-  'LambdaFunctionSucceeded',
-  'LambdaFunctionFailed',
-  'LambdaFunctionTimedOut',
-])
 
 export function historyStats(events: readonly HistoryEvent[]): HistoryStats {
   let transitions = 0
@@ -96,7 +89,7 @@ export function historyStats(events: readonly HistoryEvent[]): HistoryStats {
     if (TASK_SCHEDULED.has(type)) lambdaInvocations++
     // No Parallel or Map state: at most one task runs at a time.
     if (TASK_STARTED.has(type)) startedAt = event.timestamp?.getTime()
-    if (TASK_ENDED.has(type) && startedAt !== undefined && event.timestamp) {
+    if (TASK_OUTCOMES.has(type) && startedAt !== undefined && event.timestamp) {
       durations.push(event.timestamp.getTime() - startedAt)
       startedAt = undefined
     }

@@ -33,7 +33,8 @@ export interface HistoryRecorderOptions {
   onLimitReached: () => void
 }
 
-const TASK_OUTCOMES = new Set<string>([
+/** History event types that end a task, either integration. */
+export const TASK_OUTCOMES: ReadonlySet<string> = new Set<string>([
   'TaskSucceeded',
   'TaskFailed',
   'TaskTimedOut',

@@ -54,7 +54,7 @@ import {
   isObject,
   UnsupportedDefinitionError,
 } from './asl.js'
-import { HistoryRecorder, type LibraryEvent, type TaskKind } from './history.js'
+import { type HistoryDraft, HistoryRecorder, type LibraryEvent, type TaskKind } from './history.js'
 import {
   type FunctionRef,
   invokeHandler,
@@ -727,14 +727,7 @@ export class LocalStepFunctions {
     if (!result.ok) {
       const error = result.error.errorType
       const cause = JSON.stringify(result.error)
-      record(
-        kind === 'invoke'
-          ? {
-              type: 'TaskFailed',
-              taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error, cause },
-            }
-          : { type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: { error, cause } },
-      )
+      record(taskFailedEvent(kind, error, cause))
       e.tracker.contextState.RetryCount += 1
       throw new TaskFailure(error, cause)
     }
@@ -747,14 +740,7 @@ export class LocalStepFunctions {
     if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
       const error = 'States.DataLimitExceeded'
       const cause = `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit.`
-      record(
-        kind === 'invoke'
-          ? {
-              type: 'TaskFailed',
-              taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error, cause },
-            }
-          : { type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: { error, cause } },
-      )
+      record(taskFailedEvent(kind, error, cause))
       // Not matched by States.ALL / States.TaskFailed; only a Catch naming it explicitly.
       const named = Array.isArray(e.tracker.current?.Catch)
         ? e.tracker.current.Catch.some(
@@ -1048,4 +1034,14 @@ function stripExecutionData(event: HistoryEvent): void {
       }
     }
   }
+}
+
+/** The history event of a failed task, as either Lambda integration records it. */
+function taskFailedEvent(kind: TaskKind, error: string, cause: string): HistoryDraft {
+  return kind === 'invoke'
+    ? {
+        type: 'TaskFailed',
+        taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error, cause },
+      }
+    : { type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: { error, cause } }
 }
