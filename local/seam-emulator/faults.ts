@@ -23,6 +23,20 @@ export const resolveFaults = (faults: Partial<FaultOptions> = {}): FaultOptions 
 }
 
 /**
+ * A deterministic random source (mulberry32) for `SeamEmulatorOptions.random`: the same seed gives
+ * the same fault draws on every run, so a test with injected faults does not depend on luck.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
  * Decides which fault, if any, a Seam API request gets. One draw from the random source picks
  * the outcome (below throttleRate: 429; below throttleRate + unavailableRate: 503); a 503 takes a
  * second draw for HTML-vs-JSON when 0 < nonJsonErrorRate < 1. No draw is taken when the rates make

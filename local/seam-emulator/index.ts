@@ -12,6 +12,7 @@ import { type Settings, Store } from './store.js'
 import type { RequestLogEntry, SeamEmulator, SeamEmulatorOptions } from './types.js'
 
 export { SeamApiError } from './errors.js'
+export { seededRandom } from './faults.js'
 export type * from './types.js'
 
 /** Starts a Seam Connect API emulator on 127.0.0.1 (see README.md in this folder). */

@@ -16,19 +16,12 @@ import {
   type UserIdentity,
 } from '../../functions/seam/index.js'
 import { logger } from '../../functions/shared/powertools.js'
-import { type SeamEmulator, startSeamEmulator } from '../../local/seam-emulator/index.js'
+import {
+  type SeamEmulator,
+  seededRandom,
+  startSeamEmulator,
+} from '../../local/seam-emulator/index.js'
 import { apiEvent, errorOf, jsonEvent, lambdaContext } from './events.js'
-
-/** Deterministic randomness for the emulator's fault injection (mulberry32). */
-function seededRandom(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * The emulator's fault draws, cycling through throttled, fine, unavailable, fine, fine, fine (with

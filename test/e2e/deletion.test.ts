@@ -11,7 +11,11 @@ import {
   seamClientFromEnvironment,
 } from '../../functions/seam/index.js'
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
-import type { IdentityGraphShape, SeamEmulator } from '../../local/seam-emulator/index.js'
+import {
+  type IdentityGraphShape,
+  type SeamEmulator,
+  seededRandom,
+} from '../../local/seam-emulator/index.js'
 import { call, startDeletion, waitForDeletion } from './helpers.js'
 
 const SHAPE: IdentityGraphShape = {
@@ -22,13 +26,31 @@ const SHAPE: IdentityGraphShape = {
   phones: 2,
 }
 
+/** The Seam routes the deletion's stage tasks call. */
+const STAGE_PATHS = [
+  '/client_sessions/list',
+  '/client_sessions/delete',
+  '/acs/credentials/list',
+  '/acs/credentials/delete',
+  '/acs/users/list',
+  '/acs/users/delete',
+  '/user_identities/enrollment_automations/list',
+  '/user_identities/enrollment_automations/delete',
+  '/phones/list',
+  '/phones/deactivate',
+  '/user_identities/delete',
+  '/events/list',
+]
+
 let runtime: LocalRuntime
 let seam: SeamEmulator
+/** The emulator's fault draws; a test that injects faults seeds it, so its faults are the same every run. */
+let draw: () => number = Math.random
 const progress: string[] = []
 
 beforeAll(async () => {
   runtime = await startLocalRuntime({
-    emulator: { pageSize: 2, deleteDelayMs: 150 },
+    emulator: { pageSize: 2, deleteDelayMs: 150, random: () => draw() },
     // Waits of 2 s, 3 s, … run 50 times faster; a stage gives up after 150 of those seconds (3 s).
     waitScale: 0.02,
     pollPolicy: { stageTimeoutSeconds: 150, maxChecks: 500 }, // 3 s of real time at waitScale 0.02
@@ -95,13 +117,24 @@ describe('deletion workflow, end to end', () => {
 
   it('retries through a burst of 429s and 503s', async () => {
     const target = seam.seed.identityGraph(SHAPE)
+    // The burst hits every Seam route the state machine's tasks call, from their first call on (the
+    // DELETE route's user_identities/get is spared: meeting the burst it would answer 503, retry later).
+    // Seeded draws, so the same requests fault on every run.
+    draw = seededRandom(20261127)
+    seam.setFaults({
+      throttleRate: 0.3,
+      unavailableRate: 0.1,
+      retryAfterSeconds: 0,
+      paths: STAGE_PATHS,
+    })
     const deletion = await startDeletion(runtime.url, target.userIdentityId)
-    // The burst hits the state machine's tasks (a DELETE meeting it would answer 503: retry later).
-    seam.setFaults({ throttleRate: 0.3, unavailableRate: 0.1, retryAfterSeconds: 0 })
     const done = await waitForDeletion(runtime.url, deletion.deletion_id)
     seam.setFaults({})
     expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED')
-    expect(seam.requests.filter((r) => r.fault === 'throttled').length).toBeGreaterThan(3)
+    const faulted = seam.requests.filter((r) => r.fault !== null)
+    // The seed's first ten draws give five 429s and a 503; the deletion makes more than 25 calls.
+    expect(faulted.filter((r) => r.fault === 'throttled').length).toBeGreaterThanOrEqual(5)
+    expect(faulted.filter((r) => r.fault === 'unavailable').length).toBeGreaterThanOrEqual(1)
     await expect.poll(() => seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
   })
 

@@ -7,7 +7,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Deletion } from '../../functions/core/deletions.js'
 import { seamClientFromEnvironment } from '../../functions/seam/index.js'
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
-import type { IdentityGraphShape, SeamEmulator } from '../../local/seam-emulator/index.js'
+import {
+  type IdentityGraphShape,
+  type SeamEmulator,
+  seededRandom,
+} from '../../local/seam-emulator/index.js'
 import { call, waitForDeletion } from '../e2e/helpers.js'
 
 const FULL_SHAPE: IdentityGraphShape = {
@@ -21,20 +25,9 @@ const FULL_SHAPE: IdentityGraphShape = {
 let runtime: LocalRuntime
 let seam: SeamEmulator
 
-/** A deterministic random source (mulberry32), so the injected faults are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 beforeAll(async () => {
   runtime = await startLocalRuntime({
-    emulator: { pageSize: 5, deleteDelayMs: 100, random: seeded(42) },
+    emulator: { pageSize: 5, deleteDelayMs: 100, random: seededRandom(42) },
     waitScale: 0.02,
     // In the state machine's seconds: 1500 s at waitScale 0.02 is 30 s of real time.
     pollPolicy: { stageTimeoutSeconds: 1500, maxChecks: 500 },
