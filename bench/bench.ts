@@ -31,7 +31,7 @@ import { mean, median, round } from './stats.js'
 export interface DelayPlan {
   /** Seam's asynchronous-delete delay being modelled, in real seconds (before scaling). */
   readonly delaySeconds: number
-  /** Our deletions, run together. */
+  /** Our deletions, run one after another. */
   readonly ours: number
   /** Sample-algorithm deletions, one after another (its busy loops would compete). */
   readonly sample: number
@@ -101,6 +101,8 @@ export const SMOKE_CONFIG: Omit<BenchConfig, 'log'> = {
   create: { samples: 3, warmup: 1, concurrentClients: 20, concurrentRequests: 40 },
   bulk: { identities: 5, delaySeconds: 2 },
   bundles: { runs: 1, parallel: true },
+  // Never over a full run's results.
+  outFile: join(REPO_ROOT, '.bench-tmp', 'results.smoke.json'),
 }
 
 export interface OursSummary {
@@ -109,8 +111,10 @@ export interface OursSummary {
   readonly wallMs: number
   readonly wallRunsMs: readonly number[]
   readonly wallToIdeal: number
-  /** Seam requests per deletion, the DELETE route's existence check included. */
+  /** Seam requests of the deletion that made the most, the DELETE route's existence check included. */
   readonly requests: number
+  /** Seam requests of each deletion, in the order they ran. */
+  readonly requestRuns: readonly number[]
   readonly requestsToLowerBound: number
   /** Without the DELETE route's user_identities/get (the state machine's requests only). */
   readonly workflowRequests: number
@@ -192,9 +196,14 @@ export interface BenchResults {
   readonly goals: readonly Goal[]
 }
 
-const ASYNC_STAGES = 4
-
 export async function runBenchmark(options: BenchConfig): Promise<BenchResults> {
+  // Lambda runs Node 24; figures from another Node (e.g. the machine's own Node 20) would mislead.
+  if (process.versions.node.split('.')[0] !== '24') {
+    throw new Error(
+      `The benchmark measures on Node 24, as Lambda runs it; this is Node ${process.versions.node}. ` +
+        'Run it with `npm run bench`, which uses node_modules/.bin/node.',
+    )
+  }
   const started = performance.now()
   // Every progress line says how far into the run it is.
   const config: BenchConfig = {
@@ -300,7 +309,7 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
     bundles,
     create: main.create,
     bulk: main.bulk,
-    goals: goals(main.deletions),
+    goals: goals(main.deletions, main.withLatency, bound),
   }
   await mkdir(dirname(config.outFile), { recursive: true })
   await writeFile(config.outFile, `${JSON.stringify(results, null, 2)}\n`)
@@ -343,11 +352,11 @@ async function measureDelay(
   addedLatencyMs: number,
 ): Promise<DelayResult> {
   const scaledDelayMs = plan.delaySeconds * 1000 * config.scale
-  const idealMs = ASYNC_STAGES * scaledDelayMs
+  const idealMs = bound.eventChecks * scaledDelayMs // one delete delay per asynchronous stage
   const latencyNote = addedLatencyMs > 0 ? `, +${round(addedLatencyMs)} ms per Seam request` : ''
   config.log(
     `  delay ${plan.delaySeconds} s (${round(scaledDelayMs)} ms scaled${latencyNote}): ` +
-      `${plan.ours} of ours together, ${plan.sample} of the sample one by one`,
+      `${plan.ours} of ours and ${plan.sample} of the sample, one by one`,
   )
   emulator.reset()
   emulator.setDeleteDelayMs(scaledDelayMs)
@@ -398,8 +407,11 @@ const tally = (statuses: readonly string[]): Record<string, number> => {
 function summarizeOurs(runs: OurDeletion[], idealMs: number, bound: LowerBound): OursSummary {
   const first = runs[0]
   if (!first) throw new Error('no deletion measured')
-  // Requests are shared out evenly among deletions run together: the same for each run.
-  const requests = first.requests
+  // The goal holds for every deletion, so the figure is the run that made the most requests.
+  const requests = runs.reduce(
+    (most, r) => (r.requests.total > most.requests.total ? r : most),
+    first,
+  ).requests
   const wallMs = median(runs.map((r) => r.wallMs))
   return {
     runs: runs.length,
@@ -408,6 +420,7 @@ function summarizeOurs(runs: OurDeletion[], idealMs: number, bound: LowerBound):
     wallRunsMs: runs.map((r) => round(r.wallMs)),
     wallToIdeal: round(wallMs / idealMs),
     requests: round(requests.total),
+    requestRuns: runs.map((r) => r.requests.total),
     requestsToLowerBound: round(requests.total / bound.total),
     workflowRequests: round(requests.total - requests.api),
     requestsByKind: {
@@ -464,10 +477,29 @@ function costOf(ours: OursSummary, memoryMb: number): CostPerMillion {
   }
 }
 
-function goals(deletions: readonly DelayResult[]): Goal[] {
+function goals(
+  deletions: readonly DelayResult[],
+  withLatency: DelayResult | undefined,
+  bound: LowerBound,
+): Goal[] {
   const each = (f: (d: DelayResult) => string) => deletions.map(f).join('; ')
   const maxOf = (f: (d: DelayResult) => number) => Math.max(...deletions.map(f))
   const withSample = deletions.filter((d) => d.sample)
+  const latencyGoals: Goal[] =
+    withLatency?.sample && withLatency.requestRatio !== undefined
+      ? [
+          {
+            // The sample polls events/list back to back, so its count is about the delays divided
+            // by the round trip: with a real network's round trip even the lower bound cannot be 20×.
+            goal: `… also at +${round(withLatency.addedLatencyMs)} ms per Seam request`,
+            met: withLatency.requestRatio >= 20 && (withLatency.wallRatio ?? 0) >= 1,
+            measured:
+              `${withLatency.requestRatio}× fewer (the lower bound itself: ` +
+              `${round(withLatency.sample.requests / bound.total, 1)}×); ` +
+              `ours ${ms(withLatency.ours.wallMs)} vs ${ms(withLatency.sample.wallMs)}`,
+          },
+        ]
+      : []
   return [
     {
       goal: 'Seam requests ≤ 1.15 × lower bound',
@@ -486,6 +518,7 @@ function goals(deletions: readonly DelayResult[]): Goal[] {
         .map((d) => `${d.delaySeconds} s: ours ${ms(d.ours.wallMs)} vs ${ms(d.sample?.wallMs)}`)
         .join('; '),
     },
+    ...latencyGoals,
     {
       goal: 'wall time ≤ 1.3 × ideal',
       met: maxOf((d) => d.ours.wallToIdeal) <= 1.3,
@@ -511,7 +544,7 @@ async function gitState(): Promise<{ gitHead: string; gitDirty: string[] }> {
     }
   }
   const head = (await git('rev-parse', '--short', 'HEAD')).trim()
-  const dirty = (await git('status', '--porcelain', '--', 'functions', 'infra', 'local'))
+  const dirty = (await git('status', '--porcelain', '--', 'functions', 'infra', 'local', 'bench'))
     .split('\n')
     .filter((line) => line.trim() !== '')
   return { gitHead: head, gitDirty: dirty }

@@ -72,6 +72,8 @@ export interface BundlesResult {
   readonly nodeOptions: string
   readonly esbuild: Record<string, unknown>
   readonly runs: number
+  /** Imports timed in parallel (smoke runs): the times are a check, not a measurement. */
+  readonly parallel: boolean
   readonly emptyImportMs: number
   readonly emptyImportRuns: readonly number[]
   readonly bundles: readonly BundleResult[]
@@ -178,6 +180,7 @@ export async function measureBundles(options: {
     nodeOptions,
     esbuild: { ...esbuildOptions },
     runs: options.runs,
+    parallel: options.parallel,
     emptyImportMs: emptyMs,
     emptyImportRuns: emptyRuns,
     bundles,

@@ -148,9 +148,10 @@ export async function waitForDeletion(runtime: LocalRuntime, executionArn: strin
 }
 
 /**
- * `count` deletions of freshly seeded identities through the runtime, started together (they spend
- * nearly all their time in Wait states, so they do not slow each other). Nothing else may use the
- * emulator meanwhile: the requests logged are shared out evenly (every deletion has the same shape).
+ * `count` deletions of freshly seeded identities through the runtime, one after another, so that each
+ * one's Seam requests are its own (events/list is workspace-wide: concurrent deletions' requests
+ * cannot be told apart) and its wall time is not shared with another. Nothing else may use the
+ * emulator meanwhile.
  */
 export async function measureOurDeletions(
   runtime: LocalRuntime,
@@ -158,47 +159,22 @@ export async function measureOurDeletions(
   count: number,
 ): Promise<OurDeletion[]> {
   const emulator = emulatorOf(runtime)
-  const graphs = Array.from({ length: count }, () => emulator.seed.identityGraph(shape))
-  const from = emulator.requests.length
-  const runs = await Promise.all(
-    graphs.map(async (graph) => {
-      const started = performance.now()
-      const executionArn = await startDeletion(runtime, graph.userIdentityId)
-      const apiMs = performance.now() - started
-      const done = await waitForDeletion(runtime, executionArn)
-      const wallMs = performance.now() - started
-      return { graph, executionArn, status: done.status ?? 'UNKNOWN', wallMs, apiMs }
-    }),
-  )
-  const requests = scaleCounts(countRequests(emulator.requests.slice(from)), 1 / count)
   const measured: OurDeletion[] = []
-  for (const run of runs) {
-    assertGone(emulator, run.graph.userIdentityId, run.status)
-    const stats = historyStats(await historyOf(runtime.stepFunctions, run.executionArn))
-    measured.push({
-      wallMs: run.wallMs,
-      apiMs: run.apiMs,
-      status: run.status,
-      requests,
-      executionArn: run.executionArn,
-      ...stats,
-    })
+  for (let i = 0; i < count; i++) {
+    const graph = emulator.seed.identityGraph(shape)
+    const from = emulator.requests.length
+    const started = performance.now()
+    const executionArn = await startDeletion(runtime, graph.userIdentityId)
+    const apiMs = performance.now() - started
+    const done = await waitForDeletion(runtime, executionArn)
+    const wallMs = performance.now() - started
+    const status = done.status ?? 'UNKNOWN'
+    const requests = countRequests(emulator.requests.slice(from))
+    assertGone(emulator, graph.userIdentityId, status)
+    const stats = historyStats(await historyOf(runtime.stepFunctions, executionArn))
+    measured.push({ wallMs, apiMs, status, requests, executionArn, ...stats })
   }
   return measured
-}
-
-function scaleCounts(counts: RequestCounts, factor: number): RequestCounts {
-  const byPath: Record<string, number> = {}
-  for (const [path, n] of Object.entries(counts.byPath)) byPath[path] = n * factor
-  return {
-    total: counts.total * factor,
-    api: counts.api * factor,
-    lists: counts.lists * factor,
-    deletes: counts.deletes * factor,
-    eventChecks: counts.eventChecks * factor,
-    other: counts.other * factor,
-    byPath,
-  }
 }
 
 export interface SampleDeletion {

@@ -1,5 +1,5 @@
 // `npm run bench [-- --smoke] [--scale F] [--out FILE] [--report FILE]`: runs the benchmark (bench.ts), prints the
-// table and writes the results as JSON (bench/results.json unless --out).
+// table and writes the results as JSON (bench/results.json, a smoke run .bench-tmp/results.smoke.json, unless --out).
 import { parseArgs } from 'node:util'
 
 const { values } = parseArgs({
@@ -16,7 +16,7 @@ if (values.help) {
   --smoke    a tiny run (seconds) that exercises every section
   --scale F  multiply Seam's delete delays and the state machine's waits by F (default 1, real time;
              below 1 the adaptive first wait, sized from Seam's measured pace in real seconds, under-waits)
-  --out      where to write the results (default bench/results.json)
+  --out      where to write the results (default bench/results.json; --smoke .bench-tmp/results.smoke.json)
   --report FILE  print the table of an earlier run's results file, run nothing`)
   process.exit(0)
 }
