@@ -112,11 +112,46 @@ function describeFailure(
       message: `The deletion was stopped by an operator during stage ${stage}. DELETE the user identity again to resume.`,
     }
   }
+  const clean = cause ? withoutLambdaErrorJson(cause) : ''
   return {
     type: error === 'StageStuck' ? 'deletion_stuck' : 'deletion_failed',
     message:
-      cause || `The deletion failed during stage ${stage} with ${error ?? 'an unknown error'}.`,
+      clean || `The deletion failed during stage ${stage} with ${error ?? 'an unknown error'}.`,
   }
+}
+
+/**
+ * A failed Lambda task's Cause is the runtime's JSON, `{"errorType","errorMessage","trace":[…]}`, and
+ * the state machine's Fail Cause quotes it whole. The API gives callers the message, never the trace:
+ * each such JSON object in the text is replaced by its errorMessage.
+ */
+export function withoutLambdaErrorJson(text: string): string {
+  let out = ''
+  let rest = text
+  for (;;) {
+    const start = rest.search(/\{\s*"error(Type|Message)"/)
+    if (start < 0) return out + rest
+    const found = lambdaErrorAt(rest, start)
+    if (!found) {
+      out += rest.slice(0, start + 1)
+      rest = rest.slice(start + 1)
+      continue
+    }
+    out += rest.slice(0, start) + found.message
+    rest = rest.slice(found.end)
+  }
+}
+
+/** The Lambda error object that starts at `start`, tried against each closing brace, longest last. */
+function lambdaErrorAt(text: string, start: number): { message: string; end: number } | undefined {
+  for (let end = text.indexOf('}', start); end >= 0; end = text.indexOf('}', end + 1)) {
+    const parsed = parseJson(text.slice(start, end + 1)) as { errorMessage?: unknown } | undefined
+    if (parsed && typeof parsed === 'object') {
+      const message = typeof parsed.errorMessage === 'string' ? parsed.errorMessage : ''
+      return { message: message.replace(/\.$/, ''), end: end + 1 }
+    }
+  }
+  return undefined
 }
 
 function inputUserIdentityId(input: string | undefined): string | undefined {
