@@ -75,3 +75,22 @@ export async function waitForDeletion(
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
+
+/**
+ * The Seam routes the deletion's stage tasks call: faults limited to these hit the workflow from its
+ * first call on and spare the DELETE route's user_identities/get (which would rightly answer 503).
+ */
+export const STAGE_SEAM_PATHS: readonly string[] = [
+  '/client_sessions/list',
+  '/client_sessions/delete',
+  '/acs/credentials/list',
+  '/acs/credentials/delete',
+  '/acs/users/list',
+  '/acs/users/delete',
+  '/user_identities/enrollment_automations/list',
+  '/user_identities/enrollment_automations/delete',
+  '/phones/list',
+  '/phones/deactivate',
+  '/user_identities/delete',
+  '/events/list',
+]

@@ -20,8 +20,8 @@ import { ROUTES } from '../../functions/api/routes.js'
 import { executionArnFor } from '../../functions/core/deletions.js'
 import { UserIdentityLifecycleStack } from '../../infra/stack.js'
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
-import type { SeamEmulator } from '../../local/seam-emulator/index.js'
-import { call, startDeletion, waitForDeletion } from '../e2e/helpers.js'
+import { type SeamEmulator, seededRandom } from '../../local/seam-emulator/index.js'
+import { call, STAGE_SEAM_PATHS, startDeletion, waitForDeletion } from '../e2e/helpers.js'
 
 // Hoisted above the imports by vitest, so before any handler module (and its logger) loads: log
 // everything, as JSON lines.
@@ -61,7 +61,8 @@ beforeAll(async () => {
   captureLogs()
   runtime = await startLocalRuntime({
     port: 0,
-    emulator: { pageSize: 2, deleteDelayMs: 100 },
+    // Seeded fault draws: the throttled deletions below meet the same 429s on every run.
+    emulator: { pageSize: 2, deleteDelayMs: 100, random: seededRandom(5150) },
     waitScale: 0.02,
     pollPolicy: { stageTimeoutSeconds: 150, maxChecks: 500 }, // 3 s of real time at waitScale 0.02
   })
@@ -388,11 +389,11 @@ describe('secrets and personal data', () => {
     })
     seam.stickDeletion(stuck.acsCredentialIds[0] ?? fail())
 
+    // Throttle the workflows from their first call (not the DELETEs' existence check).
+    seam.setFaults({ throttleRate: 0.15, retryAfterSeconds: 0, paths: STAGE_SEAM_PATHS })
     const first = await startDeletion(runtime.url, adaId)
     const second = await startDeletion(runtime.url, graph.userIdentityId)
     const third = await startDeletion(runtime.url, stuck.userIdentityId)
-    // Throttle the workflows (not the DELETEs, which would rightly answer 503 now and then).
-    seam.setFaults({ throttleRate: 0.15, retryAfterSeconds: 0 })
     const results = await Promise.all(
       [first, second, third].map((d) => waitForDeletion(runtime.url, d.deletion_id, 30_000)),
     )
