@@ -326,6 +326,8 @@ export const openApiDocument: OpenApiDocument = {
           '415': responseRef('UnsupportedMediaType'),
           '502': responseRef('SeamError'),
           '503': responseRef('SeamUnavailable'),
+          '403': responseRef('NotAuthorized'),
+          '429': responseRef('Throttled'),
           '504': responseRef('RequestTimeout'),
           default: responseRef('InternalError'),
         },
@@ -375,6 +377,8 @@ export const openApiDocument: OpenApiDocument = {
           ),
           '502': responseRef('SeamError'),
           '503': responseRef('SeamUnavailable'),
+          '403': responseRef('NotAuthorized'),
+          '429': responseRef('Throttled'),
           '504': responseRef('RequestTimeout'),
           default: responseRef('InternalError'),
         },
@@ -413,6 +417,8 @@ export const openApiDocument: OpenApiDocument = {
             type: 'deletion_not_found',
             message: `There is no deletion ${UUID_EXAMPLE}--1.`,
           }),
+          '403': responseRef('NotAuthorized'),
+          '429': responseRef('Throttled'),
           '504': responseRef('RequestTimeout'),
           default: responseRef('InternalError'),
         },
@@ -538,6 +544,22 @@ export const openApiDocument: OpenApiDocument = {
         ),
         headers: { 'Retry-After': { $ref: '#/components/headers/Retry-After' } },
       },
+      NotAuthorized: errorResponse(
+        'API Gateway only: the request is not signed with SigV4, its signature or credentials are ' +
+          'invalid or expired, or the caller may not invoke the API. API Gateway also answers this ' +
+          'to a path or method the API does not have (the local server answers 404 route_not_found ' +
+          'and 405 method_not_allowed there).',
+        ['not_authenticated', 'access_denied'],
+        {
+          type: 'not_authenticated',
+          message: 'Missing Authentication Token',
+        },
+      ),
+      Throttled: errorResponse(
+        "API Gateway only: the stage's request rate or burst limit was exceeded; retry with backoff.",
+        ['throttled'],
+        { type: 'throttled', message: 'Too Many Requests' },
+      ),
       RequestTimeout: errorResponse(
         'The request took too long and was stopped; retrying it is safe.',
         ['request_timeout'],

@@ -17,6 +17,7 @@ import {
   type OpenApiDocument,
 } from '../../functions/api/openapi.js'
 import { ROUTES } from '../../functions/api/routes.js'
+import { CONTRACT_GATEWAY_RESPONSES } from '../../infra/constructs/gateway-responses.js'
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
 import type { SeamEmulator } from '../../local/seam-emulator/index.js'
 import { type Answer, send } from './helpers.js'
@@ -483,6 +484,34 @@ function expectDocumented(template: string, method: string, answer: Answer) {
 
 /** A concrete path for a template: every `{param}` filled with a value. */
 const concrete = (template: string) => template.replace(/\{\w+\}/g, `x${Date.now()}`)
+
+describe('the document and API Gateway', () => {
+  /** The error types a component response documents (its `error.type` enum). */
+  const typesOf = (name: string): unknown => {
+    const response = doc.components.responses[name] as JsonObject
+    const content = response.content as JsonObject
+    const schema = (content['application/json'] as JsonObject).schema as JsonObject
+    const narrowed = (schema.allOf as JsonObject[])[1] as JsonObject
+    const error = (narrowed.properties as JsonObject).error as JsonObject
+    return ((error.properties as JsonObject).type as JsonObject).enum
+  }
+
+  it("documents the gateway's own 403 and 429 on every IAM-authorized operation, with its types", () => {
+    const gateway = (ids: string[]) =>
+      CONTRACT_GATEWAY_RESPONSES.filter((r) => ids.includes(r.id)).map((r) => r.type)
+    expect(typesOf('NotAuthorized')).toEqual(
+      expect.arrayContaining(gateway(['AccessDenied', 'MissingAuthenticationToken'])),
+    )
+    expect(typesOf('Throttled')).toEqual(gateway(['Throttled']))
+    const secured = operations().filter((o) => !['/health', '/openapi.json'].includes(o.path))
+    expect(secured).toHaveLength(ROUTES.length)
+    for (const { operation } of secured) {
+      const responses = operation.responses as JsonObject
+      expect(responses['403']).toEqual({ $ref: '#/components/responses/NotAuthorized' })
+      expect(responses['429']).toEqual({ $ref: '#/components/responses/Throttled' })
+    }
+  })
+})
 
 describe('the document and the server answer the same routes', () => {
   it('every route the server answers (ROUTES and /health) is in the document', () => {
