@@ -50,12 +50,18 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const server = createServer((req, res) => {
     const started = performance.now()
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
-    handle(req, res, routes, load, options.openapi)
+    // One id per request, made here so that even the fallback 500 below carries it (the contract).
+    const requestId = randomUUID()
+    handle(req, res, requestId, routes, load, options.openapi)
       .catch((error: unknown) => {
         // The handlers answer every error themselves; this is a bug in the adapter or a handler import.
-        console.error('local server error:', error instanceof Error ? error.message : error)
-        if (!res.headersSent) send(res, errorResult(500, 'internal_error', 'Internal error', ''))
-        else res.end()
+        console.error(
+          `local server error (request ${requestId}):`,
+          error instanceof Error ? error.message : error,
+        )
+        if (!res.headersSent) {
+          send(res, errorResult(500, 'internal_error', 'Internal error', requestId))
+        } else res.end()
       })
       .finally(() => {
         options.onRequest?.({
@@ -84,13 +90,13 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
+  requestId: string,
   routes: readonly RouteDefinition[],
   load: (route: RouteDefinition) => Promise<Handler>,
   openapi: object | undefined,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost')
   const method = (req.method ?? 'GET').toUpperCase()
-  const requestId = randomUUID()
 
   if (url.pathname === '/health' && method === 'GET') {
     return send(res, json(200, { ok: true }))

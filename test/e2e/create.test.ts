@@ -4,11 +4,12 @@
  * and the same flows again with the emulator injecting 429s and 503s.
  */
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { MAX_BODY_BYTES } from '../../functions/api/http.js'
 import type { UserIdentity } from '../../functions/seam/index.js'
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
 import type { SeamEmulator } from '../../local/seam-emulator/index.js'
+import { startLocalServer } from '../../local/server.js'
 import { type Answer, send as sendTo } from './helpers.js'
 
 /**
@@ -314,5 +315,40 @@ describe('routing', () => {
     expectContractError(answer, 405, 'method_not_allowed')
     expect(answer.headers.get('allow')).toBe(allow)
     expect(seam.requests).toHaveLength(0)
+  })
+})
+
+describe("the local server's own failure", () => {
+  it('a handler module that cannot be loaded: 500 internal_error, with a request id', async () => {
+    const server = await startLocalServer({
+      routes: [
+        {
+          method: 'GET',
+          path: '/broken',
+          entry: 'functions/api/no-such-handler.ts',
+          id: 'Broken',
+          description: 'a route whose module does not exist',
+          callsSeam: false,
+        },
+      ],
+    })
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    try {
+      const first = expectContractError(
+        await sendTo(server.url, 'GET', '/broken'),
+        500,
+        'internal_error',
+      )
+      const second = expectContractError(
+        await sendTo(server.url, 'GET', '/broken'),
+        500,
+        'internal_error',
+      )
+      expect(first.request_id).not.toBe(second.request_id)
+      expect(String(quiet.mock.calls[0]?.[0])).toContain(first.request_id)
+    } finally {
+      quiet.mockRestore()
+      await server.close()
+    }
   })
 })
