@@ -34,6 +34,7 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
   const store = new Store(settings)
   const faults = new FaultInjector(options.faults, options.random ?? Math.random)
   const log: RequestLogEntry[] = []
+  const hooks = new Map<string, () => void | Promise<void>>()
   let url = ''
   let closing: Promise<void> | undefined
 
@@ -54,6 +55,7 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
       store.reset()
       faults.set({})
       log.length = 0
+      hooks.clear()
       settings.delays = { ...initialDelays }
       settings.userIdentityDeleteMode = initialMode
     },
@@ -67,6 +69,9 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
     },
     stickDeletion: (id) => store.deletions.stick(id),
     releaseDeletion: (id) => store.deletions.release(id),
+    beforeNextRequest: (path, hook) => {
+      hooks.set(path, hook)
+    },
     get requests(): readonly RequestLogEntry[] {
       return log
     },
@@ -80,6 +85,7 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
       faults,
       apiKey,
       log,
+      hooks,
       control: createControlHandler(() => emulator),
       baseUrl: () => url,
     }),

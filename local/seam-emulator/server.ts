@@ -21,6 +21,8 @@ export interface ServerDeps {
   faults: FaultInjector
   apiKey: string
   log: RequestLogEntry[]
+  /** One-shot hooks by API path (SeamEmulator.beforeNextRequest). */
+  hooks: Map<string, () => void | Promise<void>>
   control: ControlHandler
   baseUrl(): string
 }
@@ -85,6 +87,11 @@ export const createRequestListener =
 
     const latency = deps.faults.latencyFor(path)
     if (latency > 0) await sleep(latency)
+    const hook = deps.hooks.get(path)
+    if (hook) {
+      deps.hooks.delete(path)
+      await hook()
+    }
 
     const fault = deps.faults.pick(path)
     let status: number

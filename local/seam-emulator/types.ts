@@ -231,6 +231,14 @@ export interface SeamEmulator {
   stickDeletion(id: string): void
   /** Lets a stuck deletion complete after the normal delay. */
   releaseDeletion(id: string): void
+  /**
+   * Runs `hook` once, when the next Seam API request to `path` (e.g. `/user_identities/add_acs_user`)
+   * arrives: after its latency, before its fault draw, auth and handling. For races the code under
+   * test must survive, e.g. an ACS user deleted between two of its calls, or a request Seam carries
+   * out although its answer is lost (the hook does the work, an injected fault answers). Replaces a
+   * hook already set for `path`; `reset()` drops them all.
+   */
+  beforeNextRequest(path: string, hook: () => void | Promise<void>): void
   readonly requests: readonly RequestLogEntry[]
   readonly seed: SeamEmulatorSeed
   readonly inspect: SeamEmulatorInspect

@@ -137,6 +137,62 @@ describe('fault injection (deterministic random source)', () => {
   })
 })
 
+describe('beforeNextRequest (races)', () => {
+  it('runs once, before the next request to its path is handled', async () => {
+    const { emulator, seam } = await boot()
+    const system = emulator.seed.acsSystem()
+    const acsUser = emulator.seed.acsUser({ acsSystemId: system.acs_system_id })
+    const identity = emulator.seed.userIdentity()
+    const seen: string[] = []
+    emulator.beforeNextRequest('/user_identities/add_acs_user', async () => {
+      seen.push(`hook: ${emulator.requests.length} requests so far`)
+      // The ACS user vanishes between the caller's check and its link.
+      await sdkFor(emulator).acs.users.delete({ acs_user_id: acsUser.acs_user_id })
+      emulator.setDeleteDelayMs(0)
+      while (emulator.inspect.exists(acsUser.acs_user_id)) await sleep(1)
+    })
+    await seam.acs.users.get({ acs_user_id: acsUser.acs_user_id })
+    const error = await errorOf(
+      seam.userIdentities.addAcsUser({
+        user_identity_id: identity.user_identity_id,
+        acs_user_id: acsUser.acs_user_id,
+      }),
+    )
+    expect(error).toMatchObject({ statusCode: 404, code: 'acs_user_not_found' })
+    expect(seen).toEqual(['hook: 1 requests so far'])
+    // Once only: the next request to the path is handled as usual.
+    const other = emulator.seed.acsUser({ acsSystemId: emulator.seed.acsSystem().acs_system_id })
+    await seam.userIdentities.addAcsUser({
+      user_identity_id: identity.user_identity_id,
+      acs_user_id: other.acs_user_id,
+    })
+    expect(seen).toHaveLength(1)
+  })
+
+  it('with an injected fault: Seam does the work, the caller gets a 503 (a lost answer)', async () => {
+    const { emulator, seam } = await boot({
+      faults: { unavailableRate: 1, paths: ['/user_identities/create'] },
+    })
+    emulator.beforeNextRequest('/user_identities/create', () => {
+      emulator.seed.userIdentity({ userIdentityKey: 'lost-answer' })
+    })
+    const error = await errorOf(seam.userIdentities.create({ user_identity_key: 'lost-answer' }))
+    expect(error).toMatchObject({ statusCode: 503 })
+    expect(emulator.inspect.counts().userIdentities).toBe(1)
+  })
+
+  it('reset() drops hooks not yet run', async () => {
+    const { emulator, seam } = await boot()
+    let ran = false
+    emulator.beforeNextRequest('/acs/systems/list', () => {
+      ran = true
+    })
+    emulator.reset()
+    await seam.acs.systems.list()
+    expect(ran).toBe(false)
+  })
+})
+
 describe('request log and reset', () => {
   it('logs method, path, params, status and time; reset clears state, faults, log and timers', async () => {
     const { emulator, seam } = await boot({ deleteDelayMs: 40, random: scripted(0.1) })
