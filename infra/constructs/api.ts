@@ -13,6 +13,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
 import { Construct } from 'constructs'
 import { ROUTES } from '../../functions/api/routes.js'
+import { DEFAULT_THROTTLING } from '../config.js'
 import { acknowledge, acknowledgeWildcardResources } from './nag.js'
 import { HouseFunction } from './seam-function.js'
 
@@ -20,7 +21,7 @@ export interface UserIdentityApiProps {
   readonly stageName: string
   readonly seamSecret: ISecret
   readonly deletionStateMachine: IStateMachine
-  /** Steady-state requests per second across the API (stage throttling). */
+  /** Steady-state requests per second across the API (stage throttling). Default: DEFAULT_THROTTLING. */
   readonly throttlingRateLimit?: number
   readonly throttlingBurstLimit?: number
   readonly logRetention?: RetentionDays
@@ -50,8 +51,8 @@ export class UserIdentityApi extends Construct {
       defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
       deployOptions: {
         stageName: props.stageName,
-        throttlingRateLimit: props.throttlingRateLimit ?? 50,
-        throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+        throttlingRateLimit: props.throttlingRateLimit ?? DEFAULT_THROTTLING.rateLimit,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? DEFAULT_THROTTLING.burstLimit,
         tracingEnabled: true,
         loggingLevel: MethodLoggingLevel.OFF,
         accessLogDestination: new LogGroupLogDestination(accessLogs),
