@@ -1,17 +1,19 @@
 /**
- * What each deletion task does, given a Seam client: delete a stage's items, check on the pending ones,
- * delete the identity. The Lambda handlers in functions/deletion are thin adapters over these.
+ * What each deletion task does, given a Seam client: delete a stage's items, check on the pending ones.
+ * The identity itself is the last stage (stages.ts). The Lambda handler in functions/deletion is a thin
+ * adapter over these.
  *
  * The execution state is one JSON document passed from task to task:
  *   { user_identity_id, stages: { <stage>: StageProgress, ... } }
  * Each task returns the whole document with its own stage's progress updated, so the state machine's
- * Choice states read `$.stages.<stage>.pending_count` and `.checks_left`.
+ * Choice states read `$.stages.<stage>.pending_count` and `.checks_left`, and its last state reads each
+ * stage's `deleted` into the summary.
  */
 import type { SeamClient } from '../seam/index.js'
 import { isNotFound, isSeamError, SEAM_TRANSIENT_ERROR_NAMES } from '../seam/index.js'
 import { forEachLimited } from './concurrency.js'
 import { nextPoll, type PollPolicy } from './poll.js'
-import type { StageDefinition, StageItem, StageName } from './stages.js'
+import type { Confirmation, StageDefinition, StageItem, StageName } from './stages.js'
 
 export interface StageProgress {
   /** When the stage began deleting (ISO 8601); events are read from shortly before it. */
@@ -53,6 +55,7 @@ export interface DeletionState {
   readonly seam_latency_seconds?: number
 }
 
+/** The execution's output on SUCCEEDED: each stage's `deleted` under its summaryKey (stages.ts). */
 export interface DeletionSummary {
   readonly client_sessions_deleted: number
   readonly acs_credentials_deleted: number
@@ -150,7 +153,8 @@ function firstWait(policy: PollPolicy, pace: number | undefined, fallback: numbe
 /**
  * Which pending items has Seam finished deleting? Events first (one events/list call for the whole
  * stage); whatever they do not confirm is looked up in the stage's list, since events can be missed:
- * an item no longer listed is gone.
+ * an item no longer listed is gone. A stage Seam sends no event for (the identity) is looked up at
+ * every check.
  */
 export async function checkStage(
   seam: SeamClient,
@@ -163,11 +167,11 @@ export async function checkStage(
   const progress = state.stages?.[stage.name]
   if (!progress)
     throw new Error(`Check ${stage.title}: the stage has no progress in the execution state`)
-  const confirmation = stage.confirmation
+  const confirmation = eventsOf(stage)
   const pending = new Map(progress.pending.map((item) => [item.id, item]))
   // Deletes Seam refused with 429/5xx last time: try them again first.
   const retried = await removeAll(seam, stage, progress.to_delete ?? [])
-  if (confirmation) for (const item of retried.done) pending.set(item.id, item)
+  if (stage.confirmation) for (const item of retried.done) pending.set(item.id, item)
   const toDelete = retried.refused.map((r) => r.item)
   const startedAt = Date.parse(progress.started_at)
   let latestConfirmation = 0
@@ -247,28 +251,9 @@ export async function checkStage(
   return pace === undefined || pace <= 0 ? next : { ...next, seam_latency_seconds: pace }
 }
 
-/** The last task: delete the identity itself, then sum up what the stages did. */
-export async function deleteUserIdentity(
-  seam: SeamClient,
-  state: DeletionState,
-): Promise<{ user_identity_id: string; summary: DeletionSummary }> {
-  try {
-    await seam.userIdentities.delete(state.user_identity_id)
-  } catch (error) {
-    if (!isNotFound(error)) throw error // deleted by an earlier attempt: the job is done
-  }
-  return { user_identity_id: state.user_identity_id, summary: summarize(state) }
-}
-
-export function summarize(state: DeletionState): DeletionSummary {
-  const count = (name: StageName) => state.stages?.[name]?.deleted ?? 0
-  return {
-    client_sessions_deleted: count('client_sessions'),
-    acs_credentials_deleted: count('acs_credentials'),
-    acs_users_deleted: count('acs_users'),
-    enrollment_automations_deleted: count('enrollment_automations'),
-    phones_deactivated: count('phones'),
-  }
+/** The event that confirms the stage's deletes, if Seam sends one. */
+function eventsOf(stage: StageDefinition): Confirmation | undefined {
+  return typeof stage.confirmation === 'object' ? stage.confirmation : undefined
 }
 
 function stuckMessage(
@@ -281,11 +266,17 @@ function stuckMessage(
 ): string {
   const seconds = Math.round(elapsedSeconds)
   const parts: string[] = []
-  if (unconfirmed.length > 0) {
+  const confirmation = eventsOf(stage)
+  if (unconfirmed.length > 0 && confirmation) {
     parts.push(
       `Seam has not confirmed that ${unconfirmed.length} of the ${stage.title} ` +
         `${unconfirmed.length === 1 ? 'was' : 'were'} ${stage.verb} ` +
-        `(${stage.confirmation?.eventType ?? 'no event'} not received, still listed): ${describeItems(unconfirmed)}`,
+        `(${confirmation.eventType} not received, still listed): ${describeItems(unconfirmed)}`,
+    )
+  } else if (unconfirmed.length > 0) {
+    parts.push(
+      `Seam has not finished deleting the ${stage.title} ${describeItems(unconfirmed)} ` +
+        '(Seam sends no event for it, and it is still found)',
     )
   }
   if (refused.length > 0) {

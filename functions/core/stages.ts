@@ -1,13 +1,15 @@
 /**
  * The deletion stages, as data. One entry per stage says how to list what remains of a user identity
- * (every page), how to delete one item, and — for asynchronous deletes — which Seam event confirms it.
- * The CDK construct iterates this table to build the state machine; the stage task handler reads the same
+ * (every page), how to delete one item, and — for asynchronous deletes — how Seam confirms it. The CDK
+ * construct iterates this table to build the state machine; the stage task handler reads the same
  * entry. Adding or reordering a stage is one edit here.
  *
  * Order follows Seam's guide: sessions first (so the app stops acting for the user), then credentials
- * (the keys to doors), then the ACS users holding them, then enrollment automations, then phones.
+ * (the keys to doors), then the ACS users holding them, then enrollment automations, then phones; the
+ * identity itself last, so a failed deletion leaves it in place to be retried.
  */
 import type { SeamClient } from '../seam/index.js'
+import { isNotFound } from '../seam/index.js'
 
 export type StageName =
   | 'client_sessions'
@@ -15,6 +17,7 @@ export type StageName =
   | 'acs_users'
   | 'enrollment_automations'
   | 'phones'
+  | 'user_identity'
 
 /** One thing a stage deletes: its id, plus the ACS system it lives in where Seam says so (for messages). */
 export interface StageItem {
@@ -40,17 +43,32 @@ export interface StageDefinition {
   readonly title: string
   /** Past-tense verb for the summary: "deleted" or "deactivated". */
   readonly verb: 'deleted' | 'deactivated'
-  /** Key in the Deletion summary (api-contract.md). */
-  readonly summaryKey: string
   /** Everything of this kind that remains for the identity, every page. */
   list(seam: SeamClient, userIdentityId: string): Promise<StageItem[]>
   /** Delete (or deactivate) one item. A not-found error means it is already gone. */
   remove(seam: SeamClient, id: string): Promise<void>
-  /** Undefined for synchronous deletes (done when the call returns). */
-  readonly confirmation?: Confirmation
+  /**
+   * How Seam confirms an asynchronous delete: the event that says an item is gone (checks read
+   * events/list, and look in the list only for what events did not confirm), or 'lookup' where Seam
+   * sends no event (every check looks the item up: gone once no longer listed). Undefined for
+   * synchronous deletes (done when the call returns).
+   */
+  readonly confirmation?: Confirmation | 'lookup'
+  /**
+   * The stage deletes one item that exists when it starts, whose delete Seam always finishes later: its
+   * `Delete` goes straight to its first wait, without a `<Stage> done?` that would only cost a state
+   * transition. (An item already gone is then confirmed by the first check.)
+   */
+  readonly waitsAfterDelete?: boolean
 }
 
-export const STAGES: readonly StageDefinition[] = [
+/** A stage of what the identity holds; what it deletes is counted in the Deletion summary. */
+export interface DependantStage extends StageDefinition {
+  /** Key in the Deletion summary (api-contract.md). */
+  readonly summaryKey: string
+}
+
+export const STAGES: readonly DependantStage[] = [
   {
     name: 'client_sessions',
     title: 'client sessions',
@@ -127,14 +145,40 @@ export const STAGES: readonly StageDefinition[] = [
   },
 ]
 
-/** The last step, after every stage: the identity itself. Named like a stage in Deletion.stage. */
+/** The name of the last stage, the identity itself (Deletion.stage). */
 export const USER_IDENTITY_STAGE = 'user_identity'
 
+/**
+ * The identity itself, after every other stage. In Seam's cascade mode `user_identities/delete` only
+ * marks it (warning `being_deleted`) and Seam deletes it later; Seam has no `user_identity.*` event, so
+ * each check looks it up (`user_identities/get`): gone once not found.
+ */
+export const USER_IDENTITY: StageDefinition = {
+  name: USER_IDENTITY_STAGE,
+  title: 'user identity',
+  verb: 'deleted',
+  list: async (seam, user_identity_id) => {
+    try {
+      await seam.userIdentities.get({ user_identity_id })
+      return [{ id: user_identity_id }]
+    } catch (error) {
+      if (isNotFound(error)) return []
+      throw error
+    }
+  },
+  remove: (seam, id) => seam.userIdentities.delete(id),
+  confirmation: 'lookup',
+  waitsAfterDelete: true,
+}
+
+/** Every stage the state machine runs, in order: what the identity holds, then the identity. */
+export const DELETION_STAGES: readonly StageDefinition[] = [...STAGES, USER_IDENTITY]
+
 export function stageByName(name: string): StageDefinition {
-  const stage = STAGES.find((s) => s.name === name)
+  const stage = DELETION_STAGES.find((s) => s.name === name)
   if (!stage) {
     throw new Error(
-      `Unknown deletion stage "${name}"; known: ${STAGES.map((s) => s.name).join(', ')}`,
+      `Unknown deletion stage "${name}"; known: ${DELETION_STAGES.map((s) => s.name).join(', ')}`,
     )
   }
   return stage
@@ -157,19 +201,14 @@ export function stateNames(stage: Pick<StageDefinition, 'title'>) {
   }
 }
 
-export const USER_IDENTITY_STATE_NAMES = {
-  delete: 'Delete user identity',
-  explainFailure: 'Explain user identity failure',
-  failed: 'User identity failed',
-  succeeded: 'Deleted',
-} as const
+/** The last state, after the identity is confirmed gone: it outputs the summary. */
+export const DELETED_STATE_NAME = 'Deleted'
 
 /** The stage a state belongs to, or undefined for states of no stage. */
 export function stageOfState(stateName: string): string | undefined {
-  for (const stage of STAGES) {
+  if (stateName === DELETED_STATE_NAME) return USER_IDENTITY_STAGE
+  for (const stage of DELETION_STAGES) {
     if (Object.values(stateNames(stage)).includes(stateName)) return stage.name
   }
-  return (Object.values(USER_IDENTITY_STATE_NAMES) as string[]).includes(stateName)
-    ? USER_IDENTITY_STAGE
-    : undefined
+  return undefined
 }

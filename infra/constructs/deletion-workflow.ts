@@ -14,7 +14,6 @@ import {
   QueryLanguage,
   StateMachine,
   StateMachineType,
-  Succeed,
   TaskInput,
   type TaskStateBase,
   Timeout,
@@ -29,10 +28,11 @@ import {
   validatePollPolicy,
 } from '../../functions/core/poll.js'
 import {
+  DELETED_STATE_NAME,
+  DELETION_STAGES,
   STAGES,
   type StageDefinition,
   stateNames,
-  USER_IDENTITY_STATE_NAMES,
 } from '../../functions/core/stages.js'
 import { SEAM_ERROR_NAMES, SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
 import { acknowledgeWildcardResources } from './nag.js'
@@ -62,8 +62,9 @@ const SRC = 'functions/deletion'
 
 /**
  * The staged deletion of one Seam user identity, built from the stage table (functions/core/stages.ts):
- * per stage `Delete <stage>` → `<Stage> done?` → (`Wait for <stage>` → `Check <stage>` → back), then
- * `Delete user identity` → `Deleted`. Standard workflow, JSONPath (the local runner runs JSONPath only).
+ * per stage `Delete <stage>` → `<Stage> done?` → (`Wait for <stage>` → `Check <stage>` → back); the
+ * last stage, the identity itself, goes from `Delete user identity` straight to its first wait; then
+ * `Deleted` outputs the summary. Standard workflow, JSONPath (the local runner runs JSONPath only).
  */
 export class DeletionWorkflow extends Construct {
   readonly stateMachine: StateMachine
@@ -78,20 +79,22 @@ export class DeletionWorkflow extends Construct {
     const policy = validatePollPolicy({ ...DEFAULT_POLL_POLICY, ...props.pollPolicy })
     this.pollPolicy = policy
 
-    const identityFn = this.addFunction('DeleteUserIdentityFunction', {
-      entry: `${SRC}/delete-user-identity.ts`,
-      description: 'Deletes the Seam user identity once every stage has finished',
-      environment: {},
+    // The output on SUCCEEDED: what each stage deleted, under its summary key (read from the table).
+    const deleted = new Pass(this, DELETED_STATE_NAME, {
+      parameters: {
+        user_identity_id: JsonPath.stringAt('$.user_identity_id'),
+        summary: Object.fromEntries(
+          STAGES.map((stage) => [
+            stage.summaryKey,
+            JsonPath.numberAt(`$.stages.${stage.name}.deleted`),
+          ]),
+        ),
+      },
     })
-    const deleteIdentity = this.task(USER_IDENTITY_STATE_NAMES.delete, identityFn, {
-      'state.$': '$',
-    })
-    this.catchInto(deleteIdentity, this.failure('user_identity', USER_IDENTITY_STATE_NAMES))
-    deleteIdentity.next(new Succeed(this, USER_IDENTITY_STATE_NAMES.succeeded))
 
     // Built back to front: each stage's "done" branch leads to the stage after it.
-    let next: IChainable = deleteIdentity
-    for (const stage of [...STAGES].reverse()) next = this.stageStates(stage, next, policy)
+    let next: IChainable = deleted
+    for (const stage of [...DELETION_STAGES].reverse()) next = this.stageStates(stage, next, policy)
 
     const logGroup = new LogGroup(this, 'ExecutionLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -137,7 +140,7 @@ export class DeletionWorkflow extends Construct {
     const names = stateNames(stage)
     const fn = this.addFunction(`${pascal(stage.name)}Function`, {
       entry: `${SRC}/stage-task.ts`,
-      description: `Deletes and checks the ${stage.title} of a Seam user identity`,
+      description: `Deletion stage ${stage.name}: deletes the ${stage.title} and checks Seam finished`,
       environment: { DELETION_STAGE: stage.name },
     })
     const payload = (action: 'delete' | 'check') => ({
@@ -162,7 +165,7 @@ export class DeletionWorkflow extends Construct {
       error: 'StageStuck',
       causePath: `${progress}.stuck`,
     })
-    deleteTask.next(done)
+    deleteTask.next(stage.waitsAfterDelete ? wait : done)
     done
       .when(Condition.numberEquals(`${progress}.pending_count`, 0), next)
       .when(Condition.booleanEquals(`${progress}.checks_left`, true), wait.next(check.next(done)))

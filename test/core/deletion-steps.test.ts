@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import {
-  checkStage,
-  type DeletionState,
-  deleteStage,
-  deleteUserIdentity,
-} from '../../functions/core/deletion-steps.js'
+import { checkStage, type DeletionState, deleteStage } from '../../functions/core/deletion-steps.js'
 import { DEFAULT_POLL_POLICY } from '../../functions/core/poll.js'
-import { stageByName } from '../../functions/core/stages.js'
+import { stageByName, USER_IDENTITY } from '../../functions/core/stages.js'
 import {
   createSeamClient,
   type SeamClient,
@@ -286,28 +281,68 @@ describe('checkStage', () => {
   })
 })
 
-describe('deleteUserIdentity', () => {
-  it('succeeds when the identity is already gone (a re-run) and sums the stages', async () => {
-    const result = await deleteUserIdentity(seam, {
-      user_identity_id: '00000000-0000-4000-8000-000000000000',
-      stages: {
-        acs_credentials: {
-          started_at: new Date().toISOString(),
-          deleted: 4,
-          pending: [],
-          pending_count: 0,
-          checks: 1,
-          wait_seconds: 3,
-          checks_left: true,
-        },
-      },
+describe('the user identity stage', () => {
+  /** An identity with nothing left to hold it back, as the earlier stages leave it. */
+  const bare = () => emulator.seed.userIdentity().user_identity_id
+
+  it('in cascade mode: the delete only marks the identity, a check confirms it once Seam is done', async () => {
+    const id = bare()
+    const state = await deleteStage(seam, USER_IDENTITY, { user_identity_id: id }, policy)
+    expect(state.stages?.user_identity).toMatchObject({
+      deleted: 1,
+      pending: [{ id }],
+      pending_count: 1,
+      checks: 0,
+      checks_left: true,
     })
-    expect(result.summary).toEqual({
-      client_sessions_deleted: 0,
-      acs_credentials_deleted: 4,
-      acs_users_deleted: 0,
-      enrollment_automations_deleted: 0,
-      phones_deactivated: 0,
+    // Seam has not finished: still found (being_deleted), still pending.
+    expect(emulator.inspect.remainingFor(id).userIdentity).not.toBeNull()
+    const early = await checkStage(seam, USER_IDENTITY, state, policy)
+    expect(early.stages?.user_identity).toMatchObject({ pending_count: 1, checks: 1 })
+    await settle()
+    const gets = seamCalls('/user_identities/get')
+    const done = await checkStage(seam, USER_IDENTITY, early, policy)
+    expect(done.stages?.user_identity).toMatchObject({ pending_count: 0, checks: 2 })
+    expect(emulator.inspect.remainingFor(id).isEmpty).toBe(true)
+    // No event exists for it: each check is one user_identities/get, never events/list.
+    expect(seamCalls('/user_identities/get')).toBe(gets + 1)
+    expect(seamCalls('/events/list')).toBe(0)
+  })
+
+  it('in documented mode (deleted at once): the first check confirms it', async () => {
+    emulator.setUserIdentityDeleteMode('documented')
+    const id = bare()
+    const state = await deleteStage(seam, USER_IDENTITY, { user_identity_id: id }, policy)
+    const next = await checkStage(seam, USER_IDENTITY, state, policy)
+    expect(next.stages?.user_identity).toMatchObject({ pending_count: 0, checks: 1 })
+  })
+
+  it('is a quick no-op when the identity is already gone (a re-run or a redrive)', async () => {
+    const state = await deleteStage(
+      seam,
+      USER_IDENTITY,
+      { user_identity_id: '00000000-0000-4000-8000-000000000000' },
+      policy,
+    )
+    expect(state.stages?.user_identity).toMatchObject({ deleted: 0, pending_count: 0 })
+    expect(seamCalls('/user_identities/delete')).toBe(0)
+  })
+
+  it('fails at the deadline with a Cause naming the identity when Seam never finishes', async () => {
+    const id = bare()
+    emulator.stickDeletion(id)
+    const state = await deleteStage(seam, USER_IDENTITY, { user_identity_id: id }, policy)
+    await settle()
+    const next = await checkStage(seam, USER_IDENTITY, state, policy, {
+      now: () => new Date(Date.now() + 61_000),
     })
+    const progress = next.stages?.user_identity
+    expect(progress).toMatchObject({ pending_count: 1, checks_left: false })
+    expect(progress?.stuck).toMatch(
+      new RegExp(
+        `^Stage user_identity, after 61 s and 1 checks: Seam has not finished deleting the user identity ${id} \\(Seam sends no event for it, and it is still found\\)\\.`,
+      ),
+    )
+    expect(progress?.stuck).toContain(`DELETE /user-identities/${id}`)
   })
 })

@@ -6,7 +6,7 @@ import {
   parseDeletionId,
   toDeletion,
 } from '../../functions/core/deletions.js'
-import { STAGES, stageOfState, stateNames } from '../../functions/core/stages.js'
+import { DELETION_STAGES, stageOfState, stateNames } from '../../functions/core/stages.js'
 
 const ID = '4d5a1c3e-58b0-4c1c-9a1e-6f1f3f0a9b21'
 
@@ -103,14 +103,17 @@ describe('toDeletion', () => {
 })
 
 describe('state names', () => {
-  it('are unique and map back to their stage', () => {
-    const all = STAGES.flatMap((stage) => Object.values(stateNames(stage)))
+  it('are unique and map back to their stage, the identity and Deleted included', () => {
+    const all = [...DELETION_STAGES.flatMap((stage) => Object.values(stateNames(stage))), 'Deleted']
     expect(new Set(all).size).toBe(all.length)
-    for (const stage of STAGES) {
+    for (const stage of DELETION_STAGES) {
       for (const name of Object.values(stateNames(stage)))
         expect(stageOfState(name)).toBe(stage.name)
     }
-    expect(stageOfState('Delete user identity')).toBe('user_identity')
+    for (const name of ['Delete user identity', 'Wait for user identity', 'Check user identity']) {
+      expect(stageOfState(name)).toBe('user_identity')
+    }
+    expect(stageOfState('Deleted')).toBe('user_identity')
     expect(stageOfState('nonsense')).toBeUndefined()
   })
 })

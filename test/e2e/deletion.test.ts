@@ -93,7 +93,8 @@ describe('deletion workflow, end to end', () => {
       },
     })
     expect(done.stopped_at).toBeDefined()
-    await expect.poll(() => seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+    // SUCCEEDED means gone: the identity (Seam deletes it after the call) and all it held, no waiting.
+    expect(seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
     expect(seam.inspect.remainingFor(bystander.userIdentityId)).toEqual(before)
     // One progress line per stage, in order, then the outcome.
     expect(progress.map((line) => line.replace(/^deletion \S+: /, ''))).toEqual([
@@ -112,7 +113,7 @@ describe('deletion workflow, end to end', () => {
     const target = seam.seed.identityGraph(SHAPE)
     const deletion = await startDeletion(runtime.url, target.userIdentityId)
     expect((await waitForDeletion(runtime.url, deletion.deletion_id)).status).toBe('SUCCEEDED')
-    await expect.poll(() => seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+    expect(seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
   })
 
   it('retries through a burst of 429s and 503s', async () => {
@@ -135,7 +136,7 @@ describe('deletion workflow, end to end', () => {
     // The seed's first ten draws give five 429s and a 503; the deletion makes more than 25 calls.
     expect(faulted.filter((r) => r.fault === 'throttled').length).toBeGreaterThanOrEqual(5)
     expect(faulted.filter((r) => r.fault === 'unavailable').length).toBeGreaterThanOrEqual(1)
-    await expect.poll(() => seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+    expect(seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
   })
 
   it('fails within the bound naming a credential that never finishes, and a new DELETE finishes the job', async () => {
@@ -145,12 +146,12 @@ describe('deletion workflow, end to end', () => {
     const startedAt = Date.now()
     const first = await startDeletion(runtime.url, target.userIdentityId)
     const failed = await waitForDeletion(runtime.url, first.deletion_id)
-    const took = (Date.now() - startedAt) / 1000
     expect(failed.status).toBe('FAILED')
     expect(failed.stage).toBe('acs_credentials')
     expect(failed.error?.type).toBe('deletion_stuck')
     expect(failed.error?.message).toContain(stuckId)
     expect(failed.error?.message).toContain('DELETE /user-identities/')
+    const took = (Date.now() - startedAt) / 1000
     expect(took).toBeGreaterThanOrEqual(2.5)
     expect(took).toBeLessThan(8)
     // The other credentials went; the stuck one and everything after its stage remain.
@@ -163,7 +164,35 @@ describe('deletion workflow, end to end', () => {
     expect(second.deletion_id).toBe(`${target.userIdentityId}--2`)
     const done = await waitForDeletion(runtime.url, second.deletion_id)
     expect(done.status).toBe('SUCCEEDED')
-    await expect.poll(() => seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+    expect(seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+  })
+
+  it('fails naming the identity when Seam never finishes deleting it', async () => {
+    const target = seam.seed.identityGraph(SHAPE)
+    seam.stickDeletion(target.userIdentityId)
+    const deletion = await startDeletion(runtime.url, target.userIdentityId)
+    const failed = await waitForDeletion(runtime.url, deletion.deletion_id)
+    expect(failed).toMatchObject({ status: 'FAILED', stage: 'user_identity' })
+    expect(failed.error?.type).toBe('deletion_stuck')
+    expect(failed.error?.message).toMatch(
+      new RegExp(
+        `^Stage user_identity, after \\d+ s and \\d+ checks: Seam has not finished deleting the user identity ${target.userIdentityId} `,
+      ),
+    )
+    // Everything it held is gone; the identity is still there (being deleted) for a new DELETE.
+    const left = seam.inspect.remainingFor(target.userIdentityId)
+    expect(left.userIdentity?.user_identity_id).toBe(target.userIdentityId)
+    expect(left).toMatchObject({
+      clientSessionIds: [],
+      acsUserIds: [],
+      acsCredentialIds: [],
+      enrollmentAutomationIds: [],
+      phoneIds: [],
+    })
+    seam.releaseDeletion(target.userIdentityId)
+    const second = await startDeletion(runtime.url, target.userIdentityId)
+    expect((await waitForDeletion(runtime.url, second.deletion_id)).status).toBe('SUCCEEDED')
+    expect(seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
   })
 
   it('ends FAILED with a Cause naming the stage, the error and what to do when a task fails for good', async () => {
@@ -197,6 +226,7 @@ describe('deletion workflow, end to end', () => {
     // With the key good again, a new DELETE finishes the job.
     const second = await startDeletion(runtime.url, target.userIdentityId)
     expect((await waitForDeletion(runtime.url, second.deletion_id)).status).toBe('SUCCEEDED')
+    expect(seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
   })
 
   it('answers 404 for an identity Seam does not know and for an unknown deletion', async () => {

@@ -2,14 +2,28 @@ import aslValidator from 'asl-validator'
 import { App, Stack } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DeletionState } from '../../functions/core/deletion-steps.js'
 import { DEFAULT_POLL_POLICY } from '../../functions/core/poll.js'
-import { STAGES, stateNames } from '../../functions/core/stages.js'
+import {
+  DELETION_STAGES,
+  STAGES,
+  type StageName,
+  stageByName,
+  stateNames,
+} from '../../functions/core/stages.js'
+import type { StageTaskEvent } from '../../functions/deletion/stage-task.js'
 import { DeletionWorkflow } from '../../infra/constructs/deletion-workflow.js'
 import type { AslDefinition, AslState } from '../../local/stepfunctions/asl.js'
-import { extractStateMachine } from '../../local/stepfunctions/definition.js'
+import {
+  type ExtractedStateMachine,
+  extractStateMachine,
+} from '../../local/stepfunctions/definition.js'
+import { LocalStepFunctions } from '../../local/stepfunctions/runner.js'
+import { NamedError } from '../stepfunctions/helpers.js'
 
 let template: Template
+let extracted: ExtractedStateMachine
 let definition: AslDefinition
 
 beforeAll(() => {
@@ -20,7 +34,8 @@ beforeAll(() => {
     pollPolicy: { stageTimeoutSeconds: 120 },
   })
   template = Template.fromStack(stack)
-  definition = extractStateMachine(template.toJSON()).definition
+  extracted = extractStateMachine(template.toJSON())
+  definition = extracted.definition
 })
 
 const state = (name: string): AslState => {
@@ -49,11 +64,10 @@ describe('DeletionWorkflow', () => {
     expect(result.isValid).toBe(true)
   })
 
-  it('has Delete, done?, Wait, Check and stuck states for every stage, in table order', () => {
-    for (const stage of STAGES) {
+  it('has Delete, done?, Wait, Check and stuck states for every stage, the identity last, in table order', () => {
+    for (const stage of DELETION_STAGES) {
       const names = stateNames(stage)
       expect(state(names.delete).Type).toBe('Task')
-      expect(state(names.delete).Next).toBe(names.done)
       expect(state(names.done).Type).toBe('Choice')
       expect(state(names.wait)).toMatchObject({
         Type: 'Wait',
@@ -67,17 +81,35 @@ describe('DeletionWorkflow', () => {
         CausePath: `$.stages.${stage.name}.stuck`,
       })
     }
-    // The "done" branch of each stage leads to the next stage, and the last to the identity.
-    const order = STAGES.map((s) => stateNames(s))
+    // The "done" branch of each stage leads to the next stage, and the identity's to Deleted.
+    const order = DELETION_STAGES.map((s) => stateNames(s))
+    expect(order.at(-1)?.delete).toBe('Delete user identity')
     for (const [i, names] of order.entries()) {
-      const next = order[i + 1]?.delete ?? 'Delete user identity'
-      const nextOf = (s: AslState) =>
-        s.Type === 'Choice'
-          ? (s.Choices as { Next: string; NumericEquals?: number }[])[0]?.Next
-          : s.Next
-      expect(nextOf(state(names.done))).toBe(next)
+      const choices = state(names.done).Choices as { Next: string; NumericEquals?: number }[]
+      expect(choices[0]).toMatchObject({
+        NumericEquals: 0,
+        Next: order[i + 1]?.delete ?? 'Deleted',
+      })
     }
-    expect(state('Delete user identity').Next).toBe('Deleted')
+    // Stages of what the identity holds go from Delete to done? (nothing found: straight on); the
+    // identity's delete only marks it, so its Delete goes straight to its first wait.
+    for (const stage of STAGES)
+      expect(state(stateNames(stage).delete).Next).toBe(stateNames(stage).done)
+    expect(state('Delete user identity').Next).toBe('Wait for user identity')
+    expect(state('Check user identity').Next).toBe('User identity done?')
+  })
+
+  it('ends in Deleted, which outputs the summary of every stage of the table', () => {
+    expect(state('Deleted')).toEqual({
+      Type: 'Pass',
+      Parameters: {
+        'user_identity_id.$': '$.user_identity_id',
+        summary: Object.fromEntries(
+          STAGES.map((stage) => [`${stage.summaryKey}.$`, `$.stages.${stage.name}.deleted`]),
+        ),
+      },
+      End: true,
+    })
   })
 
   it('passes the poll policy from props to every task', () => {
@@ -92,7 +124,7 @@ describe('DeletionWorkflow', () => {
 
   it('retries transient errors with backoff and jitter, fails fast on permanent ones, and catches all', () => {
     const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task')
-    expect(tasks.length).toBe(2 * STAGES.length + 1)
+    expect(tasks.length).toBe(2 * DELETION_STAGES.length)
     for (const [name, task] of tasks) {
       const retry = task.Retry as {
         ErrorEquals: string[]
@@ -114,8 +146,8 @@ describe('DeletionWorkflow', () => {
     }
   })
 
-  it('deploys one Lambda per stage plus one for the identity, each reading the Seam secret', () => {
-    template.resourceCountIs('AWS::Lambda::Function', STAGES.length + 1)
+  it('deploys one Lambda per stage, the identity included, each reading the Seam secret', () => {
+    template.resourceCountIs('AWS::Lambda::Function', DELETION_STAGES.length)
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
@@ -130,6 +162,82 @@ describe('DeletionWorkflow', () => {
     const grants = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
       JSON.stringify(policy).includes('secretsmanager:GetSecretValue'),
     )
-    expect(grants).toHaveLength(STAGES.length + 1)
+    expect(grants).toHaveLength(DELETION_STAGES.length)
+  })
+})
+
+describe('history events of a run of the definition', () => {
+  const runners: LocalStepFunctions[] = []
+  afterAll(() => Promise.all(runners.map((runner) => runner.close())))
+
+  /**
+   * Runs the synthesized definition with stub stage tasks: every asynchronous stage deletes one item
+   * that Seam confirms at check number `checks`; `throttleOnce` fails one task once with a transient
+   * Seam error.
+   */
+  async function historyLength(
+    checks: number,
+    throttleOnce?: string,
+    onStateEntered?: (name: string) => void,
+  ) {
+    let throttled = false
+    const stub = async (event: unknown) => {
+      const { action, stage, state } = event as StageTaskEvent
+      if (`${action} ${stage}` === throttleOnce && !throttled) {
+        throttled = true
+        throw new NamedError('SeamThrottledError', 'busy')
+      }
+      const done = action === 'check' ? (state.stages?.[stage as StageName]?.checks ?? 0) + 1 : 0
+      const progress = {
+        started_at: new Date().toISOString(),
+        deleted: 1,
+        pending: [],
+        // A synchronous stage (client sessions) has nothing to wait for once its deletes are done.
+        pending_count: done >= checks || !stageByName(stage).confirmation ? 0 : 1,
+        checks: done,
+        wait_seconds: 1,
+        checks_left: true,
+      }
+      return { ...state, stages: { ...state.stages, [stage]: progress } } satisfies DeletionState
+    }
+    const runner = new LocalStepFunctions({
+      definition,
+      stateMachineArn: extracted.stateMachineArn,
+      taskHandlers: Object.fromEntries(Object.keys(extracted.lambdaArns).map((arn) => [arn, stub])),
+      waitScale: 0.001,
+      onEvent: (_arn, event) => {
+        const name = event.stateEnteredEventDetails?.name
+        if (name && event.type?.endsWith('StateEntered')) onStateEntered?.(name)
+      },
+    })
+    runners.push(runner)
+    const { executionArn } = await runner.startExecution({
+      stateMachineArn: extracted.stateMachineArn,
+      input: JSON.stringify({ user_identity_id: 'ui-1' }),
+    })
+    const final = await runner.waitForExecution(executionArn as string)
+    expect(final.status).toBe('SUCCEEDED')
+    expect(JSON.parse(final.output as string)).toEqual({
+      user_identity_id: 'ui-1',
+      summary: Object.fromEntries(STAGES.map((stage) => [stage.summaryKey, 1])),
+    })
+    const { events = [] } = await runner.getExecutionHistory({ executionArn, maxResults: 1000 })
+    return events.length
+  }
+
+  it('costs 27 state transitions when Seam confirms every stage at its first check', async () => {
+    // The states entered, as Standard workflows bill them: 2 for client sessions (Delete, done?), 5 for
+    // each asynchronous stage (Delete, done?, Wait, Check, done?), 4 for the identity (Delete, Wait,
+    // Check, done?: its delete only marks it, so no done? before the wait), and Deleted.
+    const entered: string[] = []
+    await historyLength(1, undefined, (name) => entered.push(name))
+    expect(entered.slice(-5)).toEqual([
+      'Delete user identity',
+      'Wait for user identity',
+      'Check user identity',
+      'User identity done?',
+      'Deleted',
+    ])
+    expect(entered).toHaveLength(2 + 4 * 5 + 4 + 1)
   })
 })

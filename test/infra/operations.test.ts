@@ -8,7 +8,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns'
 import { describe, expect, it } from 'vitest'
 import { ROUTES } from '../../functions/api/routes.js'
 import { DEFAULT_POLL_POLICY } from '../../functions/core/poll.js'
-import { STAGES } from '../../functions/core/stages.js'
+import { DELETION_STAGES, STAGES } from '../../functions/core/stages.js'
 import { ConfigError, DEFAULT_THROTTLING, parseConfig } from '../../infra/config.js'
 import { CONTRACT_GATEWAY_RESPONSES } from '../../infra/constructs/gateway-responses.js'
 import {
@@ -73,7 +73,7 @@ describe('alarms', () => {
 
   it('on the errors of every Lambda', () => {
     const functions = Object.keys(template.findResources('AWS::Lambda::Function'))
-    expect(functions).toHaveLength(ROUTES.length + STAGES.length + 1)
+    expect(functions).toHaveLength(ROUTES.length + DELETION_STAGES.length)
     for (const fn of functions) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
