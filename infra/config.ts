@@ -2,7 +2,12 @@
  * The deployment's settings, from CDK context values (`-c key=value` or cdk.json), checked with messages
  * that name the key and the accepted values. Pure: infra/app.ts reads the context and hands it in.
  */
-import { DEFAULT_POLL_POLICY, type PollPolicy, validatePollPolicy } from '../functions/core/poll.js'
+import {
+  DEFAULT_POLL_POLICY,
+  MAX_STAGE_TIMEOUT_SECONDS,
+  type PollPolicy,
+  validatePollPolicy,
+} from '../functions/core/poll.js'
 
 export interface DeploymentConfig {
   readonly stageName: string
@@ -27,6 +32,7 @@ export const CONTEXT_KEYS = [
 ] as const
 export type ContextKey = (typeof CONTEXT_KEYS)[number]
 
+/** API stage throttling when not configured; the API construct applies the same defaults. */
 export const DEFAULT_THROTTLING = { rateLimit: 50, burstLimit: 100 } as const
 
 /** Thrown for a bad context value; `message` lists every problem found. */
@@ -78,7 +84,10 @@ export function parseConfig(context: Partial<Record<ContextKey, unknown>>): Depl
 
   const poll: Partial<Record<keyof PollPolicy, number>> = {}
   const pollKeys = {
-    stageTimeoutSeconds: [positiveInteger, 'a whole number of seconds, at least 1'],
+    stageTimeoutSeconds: [
+      (n: number) => positiveInteger(n) && n <= MAX_STAGE_TIMEOUT_SECONDS,
+      `a whole number of seconds from 1 to ${MAX_STAGE_TIMEOUT_SECONDS}`,
+    ],
     firstWaitSeconds: [positiveInteger, 'a whole number of seconds, at least 1'],
     maxWaitSeconds: [positiveInteger, 'a whole number of seconds, at least 1'],
     backoffRate: [(n: number) => n >= 1, 'a number of at least 1'],

@@ -3,6 +3,7 @@
  * Pure functions; the state machine's Choice reads what they return, and the construct's props set the
  * policy (see infra/constructs/deletion-workflow.ts).
  */
+import { DELETION_STAGES } from './stages.js'
 
 export interface PollPolicy {
   /** The first wait after a stage's deletes, sized to how long Seam typically takes. */
@@ -25,7 +26,92 @@ export const DEFAULT_POLL_POLICY: PollPolicy = {
   maxChecks: 60,
 }
 
-/** Reject a policy that could loop without bound or wait zero seconds; messages name the field. */
+/** Step Functions' hard limit on the events of one execution's history. */
+export const HISTORY_EVENT_LIMIT = 25_000
+/** The longest a stage may wait: seconds to minutes, not hours. */
+export const MAX_STAGE_TIMEOUT_SECONDS = 1800
+/** The execution's time beyond the stages' wait budgets: deletes, checks, retries and their backoff. */
+export const EXECUTION_TIMEOUT_MARGIN_SECONDS = 30 * 60
+
+/**
+ * How often the state machine retries one task, per kind of error (the construct's Retry fields; each
+ * retrier counts on its own): Lambda's transient errors, Seam's throttled/unavailable errors, anything
+ * else (a crash, a timeout). Permanent Seam errors are not retried.
+ */
+export const TASK_RETRIES = { lambdaTransient: 6, seamTransient: 6, other: 2 } as const
+
+/**
+ * History events per state, as the definition makes them. A Task: TaskStateEntered, TaskScheduled,
+ * TaskStarted, TaskSucceeded (or TaskFailed), TaskStateExited; each retry adds TaskFailed (or
+ * TaskTimedOut), TaskScheduled, TaskStarted. A Wait, a Choice or a Pass: entered, exited. The execution:
+ * ExecutionStarted and its end; the last states: `Deleted` (a Pass), or `Explain … failure` (a Pass)
+ * and a Fail (entered only).
+ */
+export const HISTORY_EVENTS = {
+  task: 5,
+  retry: 3,
+  wait: 2,
+  choice: 2,
+  execution: 2,
+  end: 3,
+} as const
+
+/** One loop of a stage: its Wait, its Check task (every retry taken) and its `done?` Choice. */
+export const HISTORY_EVENTS_PER_CHECK =
+  HISTORY_EVENTS.wait + taskEvents(totalRetries()) + HISTORY_EVENTS.choice
+
+function totalRetries(): number {
+  return TASK_RETRIES.lambdaTransient + TASK_RETRIES.seamTransient + TASK_RETRIES.other
+}
+
+function taskEvents(retries: number): number {
+  return HISTORY_EVENTS.task + retries * HISTORY_EVENTS.retry
+}
+
+/**
+ * The most checks one stage can make: maxChecks, or fewer when its waits use up stageTimeoutSeconds
+ * first. Waits are whole seconds, at least 1 (the first may be Seam's measured pace, so 1 s here);
+ * the time tasks take only makes the count smaller. At least one check follows the deletes.
+ */
+export function maxChecksPerStage(policy: PollPolicy): number {
+  const start = new Date(0)
+  let elapsedSeconds = 1
+  for (let checks = 1; ; checks++) {
+    const next = nextPoll(policy, checks, start, new Date(elapsedSeconds * 1000))
+    if (!next.checksLeft) return checks
+    elapsedSeconds += next.waitSeconds
+  }
+}
+
+/**
+ * The most history events one execution can have under the policy: every stage (each loops) making
+ * its most checks, every task retried to its limit, ending in the longest of the last states.
+ * `retriesPerTask` is there for tests that count a run without retries.
+ */
+export function worstCaseHistoryEvents(
+  policy: PollPolicy,
+  retriesPerTask = totalRetries(),
+): number {
+  const stages = DELETION_STAGES.length
+  const task = taskEvents(retriesPerTask)
+  const perCheck = HISTORY_EVENTS.wait + task + HISTORY_EVENTS.choice
+  const perStage = task + HISTORY_EVENTS.choice + maxChecksPerStage(policy) * perCheck
+  return HISTORY_EVENTS.execution + stages * perStage + HISTORY_EVENTS.end
+}
+
+/**
+ * The execution's TimeoutSeconds: every stage may use its whole wait budget (all of them loop), plus a
+ * margin for the work itself, so a stage that waits too long fails as stuck, naming what is stuck,
+ * before the execution times out.
+ */
+export function executionTimeoutSeconds(policy: PollPolicy): number {
+  return DELETION_STAGES.length * policy.stageTimeoutSeconds + EXECUTION_TIMEOUT_MARGIN_SECONDS
+}
+
+/**
+ * Reject a policy that could loop without bound, wait zero seconds, let a stage wait hours, or let an
+ * execution reach Step Functions' history limit; messages name the field or the limit.
+ */
 export function validatePollPolicy(policy: PollPolicy): PollPolicy {
   const problems: string[] = []
   if (!(policy.firstWaitSeconds >= 1)) problems.push('firstWaitSeconds must be at least 1')
@@ -33,13 +119,31 @@ export function validatePollPolicy(policy: PollPolicy): PollPolicy {
   if (!(policy.maxWaitSeconds >= policy.firstWaitSeconds)) {
     problems.push('maxWaitSeconds must be at least firstWaitSeconds')
   }
-  if (!(policy.stageTimeoutSeconds >= 1)) problems.push('stageTimeoutSeconds must be at least 1')
+  if (
+    !(policy.stageTimeoutSeconds >= 1 && policy.stageTimeoutSeconds <= MAX_STAGE_TIMEOUT_SECONDS)
+  ) {
+    problems.push(`stageTimeoutSeconds must be from 1 to ${MAX_STAGE_TIMEOUT_SECONDS} seconds`)
+  }
   if (!(Number.isInteger(policy.maxChecks) && policy.maxChecks >= 1 && policy.maxChecks <= 500)) {
     problems.push('maxChecks must be an integer between 1 and 500')
+  }
+  if (problems.length === 0) {
+    const worst = worstCaseHistoryEvents(policy)
+    if (worst >= HISTORY_EVENT_LIMIT) {
+      problems.push(
+        `one execution could reach ${count(worst)} history events (${DELETION_STAGES.length} stages × ` +
+          `up to ${maxChecksPerStage(policy)} checks × ${HISTORY_EVENTS_PER_CHECK} events per check, ` +
+          `every task retried to its limit), not below Step Functions' limit of ${count(HISTORY_EVENT_LIMIT)} ` +
+          'events per execution: lower maxChecks or stageTimeoutSeconds, or raise firstWaitSeconds, ' +
+          'maxWaitSeconds or backoffRate',
+      )
+    }
   }
   if (problems.length > 0) throw new Error(`Invalid poll policy: ${problems.join('; ')}`)
   return policy
 }
+
+const count = (n: number) => n.toLocaleString('en-US')
 
 export interface PollDecision {
   /** Seconds to wait before the next check (whole seconds: a Wait state's SecondsPath takes integers). */

@@ -24,7 +24,9 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks'
 import { Construct } from 'constructs'
 import {
   DEFAULT_POLL_POLICY,
+  executionTimeoutSeconds,
   type PollPolicy,
+  TASK_RETRIES,
   validatePollPolicy,
 } from '../../functions/core/poll.js'
 import {
@@ -100,14 +102,13 @@ export class DeletionWorkflow extends Construct {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
     })
-    const asyncStages = STAGES.filter((s) => s.confirmation).length
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,
       queryLanguage: QueryLanguage.JSON_PATH,
       comment: 'Deletes a Seam user identity in stages, waiting for Seam to confirm each stage',
       definitionBody: DefinitionBody.fromChainable(next),
       // Every stage may use its whole wait budget, plus time for the deletes and retries themselves.
-      timeout: Duration.seconds(asyncStages * policy.stageTimeoutSeconds + 30 * 60),
+      timeout: Duration.seconds(executionTimeoutSeconds(policy)),
       tracingEnabled: true,
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
     })
@@ -200,23 +201,24 @@ export class DeletionWorkflow extends Construct {
       maxDelay: Duration.minutes(1),
     }
     task.addRetry({ errors: PERMANENT, maxAttempts: 0 })
+    // How many times: TASK_RETRIES, which the poll policy validation counts against the history limit.
     task.addRetry({
       errors: LAMBDA_TRANSIENT,
       interval: Duration.seconds(2),
-      maxAttempts: 6,
+      maxAttempts: TASK_RETRIES.lambdaTransient,
       ...backoff,
     })
     task.addRetry({
       errors: SEAM_TRANSIENT,
       interval: Duration.seconds(5),
-      maxAttempts: 6,
+      maxAttempts: TASK_RETRIES.seamTransient,
       ...backoff,
     })
     // Anything else (a crash, a timeout) is retried a little: every task is safe to run again.
     task.addRetry({
       errors: ['States.ALL'],
       interval: Duration.seconds(2),
-      maxAttempts: 2,
+      maxAttempts: TASK_RETRIES.other,
       ...backoff,
     })
     return task

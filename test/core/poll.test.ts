@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_POLL_POLICY, nextPoll, validatePollPolicy } from '../../functions/core/poll.js'
+import {
+  DEFAULT_POLL_POLICY,
+  EXECUTION_TIMEOUT_MARGIN_SECONDS,
+  executionTimeoutSeconds,
+  HISTORY_EVENT_LIMIT,
+  HISTORY_EVENTS_PER_CHECK,
+  MAX_STAGE_TIMEOUT_SECONDS,
+  maxChecksPerStage,
+  nextPoll,
+  validatePollPolicy,
+  worstCaseHistoryEvents,
+} from '../../functions/core/poll.js'
+import { DELETION_STAGES } from '../../functions/core/stages.js'
 
 const policy = { ...DEFAULT_POLL_POLICY, firstWaitSeconds: 2, backoffRate: 2, maxWaitSeconds: 10 }
 const start = new Date('2026-01-01T00:00:00Z')
@@ -33,19 +45,48 @@ describe('nextPoll', () => {
     }
   })
 
-  it('bounds the checks of a stage so no execution nears the 25,000-event history limit', () => {
-    // Each check costs at most ~10 history events (Wait, Task with retries, Choice).
-    const worst = validatePollPolicy({ ...DEFAULT_POLL_POLICY })
-    let checks = 0
-    let elapsed = 0
-    for (;;) {
-      const decision = nextPoll(worst, checks, start, at(elapsed))
-      if (!decision.checksLeft) break
-      elapsed += decision.waitSeconds
-      checks++
+  it('makes at most maxChecksPerStage checks in a stage, however short the first wait', () => {
+    for (const tried of [
+      DEFAULT_POLL_POLICY,
+      { ...DEFAULT_POLL_POLICY, maxChecks: 500, stageTimeoutSeconds: 150 },
+      { ...DEFAULT_POLL_POLICY, maxChecks: 7 },
+    ]) {
+      // The first wait at its shortest (Seam's measured pace can make it 1 s), then the policy's.
+      let checks = 0
+      let elapsed = 1
+      for (;;) {
+        checks++
+        const decision = nextPoll(tried, checks, start, at(elapsed))
+        if (!decision.checksLeft) break
+        elapsed += decision.waitSeconds
+      }
+      expect(checks).toBe(maxChecksPerStage(tried))
+      expect(checks).toBeLessThanOrEqual(tried.maxChecks)
     }
-    expect(checks).toBeLessThanOrEqual(worst.maxChecks)
-    expect(checks * 10 * 5).toBeLessThan(25_000)
+    expect(maxChecksPerStage(DEFAULT_POLL_POLICY)).toBe(25) // 10 min: 1 + 3 + 5 + 7 + 11 + 16 + 23 s, then 30 s
+    expect(maxChecksPerStage({ ...DEFAULT_POLL_POLICY, maxChecks: 7 })).toBe(7)
+  })
+
+  it('keeps every execution far below the 25,000-event history limit with the defaults', () => {
+    // 6 stages, each up to 25 checks of 51 events (Wait 2, Check task 5 + 14 retries × 3, Choice 2).
+    expect(HISTORY_EVENTS_PER_CHECK).toBe(51)
+    expect(worstCaseHistoryEvents(DEFAULT_POLL_POLICY)).toBe(2 + 6 * (47 + 2 + 25 * 51) + 3)
+    expect(worstCaseHistoryEvents(DEFAULT_POLL_POLICY)).toBeLessThan(HISTORY_EVENT_LIMIT / 3)
+  })
+})
+
+describe('executionTimeoutSeconds', () => {
+  it('gives every stage its whole wait budget (all of them loop), plus the margin', () => {
+    expect(DELETION_STAGES.map((s) => s.name)).toEqual([
+      'client_sessions',
+      'acs_credentials',
+      'acs_users',
+      'enrollment_automations',
+      'phones',
+      'user_identity',
+    ])
+    expect(executionTimeoutSeconds(DEFAULT_POLL_POLICY)).toBe(6 * 600 + 30 * 60)
+    expect(EXECUTION_TIMEOUT_MARGIN_SECONDS).toBe(30 * 60)
   })
 })
 
@@ -60,5 +101,48 @@ describe('validatePollPolicy', () => {
         maxChecks: 0,
       }),
     ).toThrow(/firstWaitSeconds.*backoffRate.*maxWaitSeconds.*stageTimeoutSeconds.*maxChecks/)
+  })
+})
+
+describe('validatePollPolicy against the history limit', () => {
+  /** One check a second: the most checks a stage's time allows. */
+  const everySecond = {
+    ...DEFAULT_POLL_POLICY,
+    firstWaitSeconds: 1,
+    backoffRate: 1,
+    maxWaitSeconds: 1,
+  }
+
+  it('accepts a policy whose worst case stays below 25,000 events and refuses one more check', () => {
+    // 2 + 6 × (49 + 80 × 51) + 3 = 24,779 < 25,000; with 81 checks 25,085.
+    const most = { ...everySecond, stageTimeoutSeconds: MAX_STAGE_TIMEOUT_SECONDS, maxChecks: 80 }
+    expect(worstCaseHistoryEvents(most)).toBe(24_779)
+    expect(validatePollPolicy(most)).toBe(most)
+    expect(() => validatePollPolicy({ ...most, maxChecks: 81 })).toThrow(
+      /one execution could reach 25,085 history events \(6 stages × up to 81 checks × 51 events per check, every task retried to its limit\), not below Step Functions' limit of 25,000 events per execution: lower maxChecks or stageTimeoutSeconds/,
+    )
+  })
+
+  it('counts the checks the stage time allows when that is fewer than maxChecks', () => {
+    // maxChecks 500 is fine when the waits fill the stage's time first.
+    expect(() =>
+      validatePollPolicy({ ...everySecond, maxChecks: 500, stageTimeoutSeconds: 80 }),
+    ).not.toThrow()
+    expect(() =>
+      validatePollPolicy({ ...everySecond, maxChecks: 500, stageTimeoutSeconds: 81 }),
+    ).toThrow(/25,000/)
+    const longWaits = { ...DEFAULT_POLL_POLICY, maxChecks: 500, stageTimeoutSeconds: 1800 }
+    expect(maxChecksPerStage(longWaits)).toBe(65)
+    expect(() => validatePollPolicy(longWaits)).not.toThrow()
+  })
+
+  it('caps a stage at 30 minutes: minutes, not hours', () => {
+    expect(MAX_STAGE_TIMEOUT_SECONDS).toBe(1800)
+    expect(() =>
+      validatePollPolicy({ ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 1800 }),
+    ).not.toThrow()
+    expect(() => validatePollPolicy({ ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 1801 })).toThrow(
+      /stageTimeoutSeconds must be from 1 to 1800 seconds/,
+    )
   })
 })

@@ -4,7 +4,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DeletionState } from '../../functions/core/deletion-steps.js'
-import { DEFAULT_POLL_POLICY } from '../../functions/core/poll.js'
+import {
+  DEFAULT_POLL_POLICY,
+  HISTORY_EVENTS,
+  worstCaseHistoryEvents,
+} from '../../functions/core/poll.js'
 import {
   DELETION_STAGES,
   STAGES,
@@ -52,8 +56,9 @@ describe('DeletionWorkflow', () => {
       LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
     })
     expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath')
-    const asyncStages = STAGES.filter((s) => s.confirmation).length
-    expect(definition.TimeoutSeconds).toBe(asyncStages * 120 + 30 * 60)
+    // Every stage loops (the synchronous client_sessions and the identity too): six wait budgets.
+    expect(DELETION_STAGES).toHaveLength(6)
+    expect(definition.TimeoutSeconds).toBe(6 * 120 + 30 * 60)
     expect(definition.StartAt).toBe('Delete client sessions')
   })
 
@@ -239,5 +244,22 @@ describe('history events of a run of the definition', () => {
       'Deleted',
     ])
     expect(entered).toHaveLength(2 + 4 * 5 + 4 + 1)
+  })
+
+  it('makes the events per check, per retry and in all that the poll policy validation counts', async () => {
+    const one = await historyLength(1)
+    const two = await historyLength(2)
+    const perCheck = HISTORY_EVENTS.wait + HISTORY_EVENTS.task + HISTORY_EVENTS.choice
+    const looping = DELETION_STAGES.filter((stage) => stage.confirmation).length
+    expect(two - one).toBe(looping * perCheck)
+    expect(await historyLength(1, 'check acs_users')).toBe(one + HISTORY_EVENTS.retry)
+    // The worst case counted for a policy allowing exactly that many checks bounds the real runs.
+    for (const [checks, events] of [
+      [1, one],
+      [2, two],
+    ] as const) {
+      const bound = worstCaseHistoryEvents({ ...DEFAULT_POLL_POLICY, maxChecks: checks }, 0)
+      expect(events).toBeLessThanOrEqual(bound)
+    }
   })
 })

@@ -8,7 +8,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns'
 import { describe, expect, it } from 'vitest'
 import { ROUTES } from '../../functions/api/routes.js'
 import { DEFAULT_POLL_POLICY } from '../../functions/core/poll.js'
-import { DELETION_STAGES, STAGES } from '../../functions/core/stages.js'
+import { DELETION_STAGES } from '../../functions/core/stages.js'
 import { ConfigError, DEFAULT_THROTTLING, parseConfig } from '../../infra/config.js'
 import { CONTRACT_GATEWAY_RESPONSES } from '../../infra/constructs/gateway-responses.js'
 import {
@@ -196,7 +196,11 @@ describe('configuration from context (infra/config.ts)', () => {
     [{ seamSecretName: 'seam key' }, /seamSecretName must be a Secrets Manager secret name/],
     [
       { stageTimeoutSeconds: '0' },
-      /stageTimeoutSeconds must be a whole number of seconds, at least 1, got "0"/,
+      /stageTimeoutSeconds must be a whole number of seconds from 1 to 1800, got "0"/,
+    ],
+    [
+      { stageTimeoutSeconds: '1801' },
+      /stageTimeoutSeconds must be a whole number of seconds from 1 to 1800, got "1801"/,
     ],
     [{ stageTimeoutSeconds: 'ten' }, /stageTimeoutSeconds/],
     [{ firstWaitSeconds: '1.5' }, /firstWaitSeconds/],
@@ -213,6 +217,21 @@ describe('configuration from context (infra/config.ts)', () => {
   ] as const)('refuses %o naming the key', ([context, message]) => {
     expect(() => parseConfig(context)).toThrow(ConfigError)
     expect(() => parseConfig(context)).toThrow(message)
+  })
+
+  it('refuses a poll policy that could reach the 25,000-event history limit, naming the limit', () => {
+    // One check a second for 30 minutes, capped at 81 checks: 6 stages × 81 × 51 events and more.
+    const everySecond = {
+      firstWaitSeconds: '1',
+      backoffRate: '1',
+      maxWaitSeconds: '1',
+      stageTimeoutSeconds: '1800',
+    }
+    expect(() => parseConfig({ ...everySecond, maxChecks: '81' })).toThrow(ConfigError)
+    expect(() => parseConfig({ ...everySecond, maxChecks: '81' })).toThrow(
+      /25,085 history events[\s\S]*Step Functions' limit of 25,000 events per execution/,
+    )
+    expect(parseConfig({ ...everySecond, maxChecks: '80' }).pollPolicy.maxChecks).toBe(80)
   })
 
   it('lists every problem at once', () => {
@@ -242,8 +261,9 @@ describe('configuration from context (infra/config.ts)', () => {
     })
     const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))
     const definition = JSON.stringify(machine?.Properties.DefinitionString)
-    const asyncStages = STAGES.filter((s) => s.confirmation).length
-    expect(definition).toContain(`\\"TimeoutSeconds\\":${asyncStages * 120 + 30 * 60}`)
+    // Every stage loops, so each gets its wait budget: 6 × 120 s + 30 min.
+    expect(DELETION_STAGES).toHaveLength(6)
+    expect(definition).toContain(`\\"TimeoutSeconds\\":${6 * 120 + 30 * 60}`)
     expect(definition).toContain('\\"stageTimeoutSeconds\\":120')
     expect(definition).toContain('\\"maxChecks\\":30')
   })
