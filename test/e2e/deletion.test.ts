@@ -5,6 +5,7 @@
  * both shortened; no assertion is loosened for it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { DEFAULT_POLL_POLICY, maxChecksPerStage } from '../../functions/core/poll.js'
 import {
   SeamError,
   SeamUnauthorizedError,
@@ -42,6 +43,9 @@ const STAGE_PATHS = [
   '/events/list',
 ]
 
+/** A stage gives up after 150 s of the state machine's time: 3 s of real time at waitScale 0.02. */
+const POLL_POLICY = { ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 150, maxChecks: 500 }
+
 let runtime: LocalRuntime
 let seam: SeamEmulator
 /** The emulator's fault draws; a test that injects faults seeds it, so its faults are the same every run. */
@@ -53,7 +57,7 @@ beforeAll(async () => {
     emulator: { pageSize: 2, deleteDelayMs: 150, random: () => draw() },
     // Waits of 2 s, 3 s, … run 50 times faster; a stage gives up after 150 of those seconds (3 s).
     waitScale: 0.02,
-    pollPolicy: { stageTimeoutSeconds: 150, maxChecks: 500 }, // 3 s of real time at waitScale 0.02
+    pollPolicy: POLL_POLICY,
     onProgress: (line) => progress.push(line),
   })
   seam = runtime.emulator as SeamEmulator
@@ -149,11 +153,21 @@ describe('deletion workflow, end to end', () => {
     expect(failed.status).toBe('FAILED')
     expect(failed.stage).toBe('acs_credentials')
     expect(failed.error?.type).toBe('deletion_stuck')
-    expect(failed.error?.message).toContain(stuckId)
-    expect(failed.error?.message).toContain('DELETE /user-identities/')
-    const took = (Date.now() - startedAt) / 1000
-    expect(took).toBeGreaterThanOrEqual(2.5)
-    expect(took).toBeLessThan(8)
+    const cause = failed.error?.message ?? ''
+    expect(cause).toContain(stuckId)
+    expect(cause).toContain('DELETE /user-identities/')
+    // The Cause says how long the stage waited and how often it checked, in the state machine's
+    // seconds: its whole budget and no less (it gave up at the deadline, not before), then at most the
+    // last check's own time; and no more checks than the policy allows.
+    const said = /^Stage acs_credentials, after (\d+) s and (\d+) checks: /.exec(cause)
+    expect(said, cause).not.toBeNull()
+    const [seconds, checks] = [Number(said?.[1]), Number(said?.[2])]
+    expect(seconds).toBeGreaterThanOrEqual(POLL_POLICY.stageTimeoutSeconds)
+    expect(seconds).toBeLessThan(POLL_POLICY.stageTimeoutSeconds + 100) // + 2 s of real time
+    expect(checks).toBeGreaterThanOrEqual(3)
+    expect(checks).toBeLessThanOrEqual(maxChecksPerStage(POLL_POLICY))
+    // A generous ceiling on real time only: the bound is 3 s of it per stage, at most 6 stages.
+    expect(Date.now() - startedAt).toBeLessThan(20_000)
     // The other credentials went; the stuck one and everything after its stage remain.
     const left = seam.inspect.remainingFor(target.userIdentityId)
     expect(left.acsCredentialIds).toEqual([stuckId])
