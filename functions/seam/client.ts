@@ -9,16 +9,19 @@ import {
   SeamConfigurationError,
   SeamError,
   SeamInvalidResponseError,
+  SeamUnavailableError,
   toSeamError,
 } from './errors.js'
 import { DEFAULT_MAX_PAGES, readAllPages } from './pagination.js'
 import {
   DEFAULT_RETRY_POLICY,
   DEFAULT_TIMEOUT_MS,
+  isSafeToRepeat,
   type RetryPolicy,
   type RetryRuntime,
   realSleep,
   runWithRetry,
+  seamDeadline,
 } from './retry-policy.js'
 import type {
   AcsCredential,
@@ -67,6 +70,8 @@ export interface SeamClientOptions {
 interface LazyRequest<T> {
   readonly method: string
   readonly pathname: string
+  /** The JSON body (POST, PUT, PATCH), for isSafeToRepeat. */
+  readonly body?: unknown
   execute(): Promise<T>
   fetchResponse(): Promise<unknown>
 }
@@ -77,21 +82,23 @@ export function createSeamClient(
 ): SeamClient {
   const endpoint = (config.endpoint ?? DEFAULT_SEAM_ENDPOINT).replace(/\/+$/, '')
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
-  const seam = createSdk(config.apiKey, endpoint, timeoutMs)
+  const now = options.now ?? Date.now
+  const seam = createSdk(config.apiKey, endpoint, timeoutMs, now)
   const runtime: RetryRuntime = {
     policy: { ...DEFAULT_RETRY_POLICY, ...options.retry },
     sleep: options.sleep ?? realSleep,
     random: options.random ?? Math.random,
-    now: options.now ?? Date.now,
+    now,
   }
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES
   const stats: SeamClientStats = { requests: 0, retries: 0 }
 
-  /** One logical call: attempts until success or the policy gives up. */
+  /** One logical call: attempts until success or the policy (deadline included) gives up. */
   const call = <T>(
     method: string,
     pathname: string,
     attempt: (n: number) => Promise<T>,
+    body?: unknown,
   ): Promise<T> => {
     const ctx: CallContext = {
       method: method.toUpperCase(),
@@ -99,14 +106,19 @@ export function createSeamClient(
       endpoint,
       timeoutMs,
       now: runtime.now,
+      safeToRepeat: isSafeToRepeat(method, pathname, body),
+      deadline: seamDeadline(),
     }
     return runWithRetry(
       (n) => {
+        if (ctx.deadline !== undefined && runtime.now() >= ctx.deadline) {
+          throw pastDeadline(ctx)
+        }
         stats.requests++
         return attempt(n)
       },
       (raw) => toSeamError(raw, ctx),
-      ctx.method,
+      { safeToRepeat: ctx.safeToRepeat ?? false, deadline: ctx.deadline },
       runtime,
       {
         onRetry: ({ error, attempt: failed, delayMs }) => {
@@ -132,7 +144,12 @@ export function createSeamClient(
   /** An SDK route: a fresh request per attempt, because a SeamHttpRequest executes only once. */
   const send = <T>(make: () => LazyRequest<T>): Promise<T> => {
     const first = make()
-    return call(first.method, first.pathname, (n) => (n === 1 ? first : make()).execute())
+    return call(
+      first.method,
+      first.pathname,
+      (n) => (n === 1 ? first : make()).execute(),
+      first.body,
+    )
   }
 
   /** A paginated SDK route, every page through `call`. */
@@ -253,7 +270,25 @@ export function createSeamClient(
   }
 }
 
-function createSdk(apiKey: string, endpoint: string, timeoutMs: number): SeamHttp {
+/** The error of a call not sent because the deadline of its request had passed. */
+function pastDeadline(ctx: CallContext): SeamError {
+  const route = `${ctx.method} ${ctx.pathname}`
+  return new SeamError({
+    name: SeamUnavailableError,
+    type: 'seam_timeout',
+    message: `Seam ${route} was not called: the deadline of this request had passed (Seam answered too slowly before it).`,
+    retryable: false,
+    route,
+    failure: 'deadline_passed',
+  })
+}
+
+function createSdk(
+  apiKey: string,
+  endpoint: string,
+  timeoutMs: number,
+  now: () => number,
+): SeamHttp {
   if (typeof apiKey !== 'string' || apiKey.trim() === '') {
     throw new SeamError({
       name: SeamConfigurationError,
@@ -264,12 +299,21 @@ function createSdk(apiKey: string, endpoint: string, timeoutMs: number): SeamHtt
     })
   }
   try {
-    return SeamHttp.fromApiKey(apiKey.trim(), {
+    const sdk = SeamHttp.fromApiKey(apiKey.trim(), {
       endpoint,
       timeout: timeoutMs,
       // retry-policy.ts is the only retrier: SDK retries would multiply attempts.
       axiosRetryOptions: { retries: 0 },
     })
+    // Under a deadline (withSeamDeadline), an attempt may take only the time left before it.
+    sdk.client.interceptors.request.use((config) => {
+      const deadline = seamDeadline()
+      if (deadline !== undefined) {
+        config.timeout = Math.max(1, Math.min(config.timeout || timeoutMs, deadline - now()))
+      }
+      return config
+    })
+    return sdk
   } catch (err) {
     // The SDK's message describes the key's format, never the key itself.
     const reason = err instanceof Error ? err.message : String(err)

@@ -12,7 +12,7 @@ import {
   SeamHttpInvalidResponseError,
   SeamHttpUnauthorizedError,
 } from '@seamapi/http/connect'
-import { type FailureKind, isRetryable, parseRetryAfterMs } from './retry-policy.js'
+import { type FailureKind, isRetryable, isSafeToRepeat, parseRetryAfterMs } from './retry-policy.js'
 
 // The names Step Functions Retry/Catch match on (ErrorEquals). Keep them stable.
 export const SeamThrottledError = 'SeamThrottledError'
@@ -120,6 +120,10 @@ export interface CallContext {
   endpoint?: string | undefined
   timeoutMs?: number | undefined
   now?: () => number
+  /** isSafeToRepeat of the request (retry-policy.ts); default: judged by the method alone. */
+  safeToRepeat?: boolean | undefined
+  /** The deadline (epoch ms) the call ran under, if any (retry-policy.ts, withSeamDeadline). */
+  deadline?: number | undefined
 }
 
 const NETWORK_CODES = new Set([
@@ -148,6 +152,7 @@ export function toSeamError(raw: unknown, ctx: CallContext): SeamError {
   if (raw instanceof SeamError) return raw
   const route = `${ctx.method} ${ctx.pathname}`
   const now = ctx.now ?? Date.now
+  const safeToRepeat = ctx.safeToRepeat ?? isSafeToRepeat(ctx.method)
 
   if (raw instanceof SeamHttpInvalidResponseError) {
     return new SeamError({
@@ -171,7 +176,7 @@ export function toSeamError(raw: unknown, ctx: CallContext): SeamError {
       requestId: raw.requestId,
       headers: axiosError?.response?.headers,
       seam: { type, message: raw.message, data: asRecord(raw.data) },
-      method: ctx.method,
+      safeToRepeat,
       nowMs: now(),
     })
   }
@@ -187,11 +192,11 @@ export function toSeamError(raw: unknown, ctx: CallContext): SeamError {
         requestId: header(headers, 'seam-request-id'),
         headers,
         seam: body,
-        method: ctx.method,
+        safeToRepeat,
         nowMs: now(),
       })
     }
-    return fromNetworkError(raw, route, ctx)
+    return fromNetworkError(raw, route, { ...ctx, safeToRepeat })
   }
 
   if (raw instanceof TypeError && /parameter/i.test(raw.message)) {
@@ -229,10 +234,10 @@ function fromHttpResponse(args: {
   requestId: string | undefined
   headers: unknown
   seam: SeamBody | undefined
-  method: string
+  safeToRepeat: boolean
   nowMs: number
 }): SeamError {
-  const { route, status, requestId, seam, method } = args
+  const { route, status, requestId, seam, safeToRepeat } = args
   const seamSays = seam ? `: ${redact(seam.message)}` : ''
   const base = { status, requestId, route, data: seam?.data }
 
@@ -246,7 +251,7 @@ function fromHttpResponse(args: {
       type: seam?.type ?? 'seam_throttled',
       message: `Seam rate-limited ${route} (HTTP 429${after})${seamSays}. Retry later; Seam limits calls per device and per workspace.`,
       failure: 'throttled',
-      retryable: isRetryable('throttled', method),
+      retryable: isRetryable('throttled', safeToRepeat),
       retryAfterMs,
     })
   }
@@ -262,7 +267,7 @@ function fromHttpResponse(args: {
       type: seam?.type ?? 'seam_unavailable',
       message: `${what}. This is on Seam's side: retry later${requestId ? `, or give Seam support request id ${requestId}` : ''}.`,
       failure,
-      retryable: isRetryable(failure, method),
+      retryable: isRetryable(failure, safeToRepeat),
       retryAfterMs,
     })
   }
@@ -319,7 +324,13 @@ function fromNetworkError(raw: Error, route: string, ctx: CallContext): SeamErro
   } else if (codes.some((c) => TIMEOUT_CODES.has(c)) || /timeout/i.test(raw.message)) {
     failure = 'timeout'
     type = 'seam_timeout'
-    const limit = ctx.timeoutMs === undefined ? '' : ` within ${ctx.timeoutMs} ms`
+    const now = ctx.now ?? Date.now
+    const limit =
+      ctx.deadline !== undefined && now() >= ctx.deadline
+        ? " before this request's deadline"
+        : ctx.timeoutMs === undefined
+          ? ''
+          : ` within ${ctx.timeoutMs} ms`
     message = `Seam${where} did not answer ${route}${limit}. Retry later; a timed-out call may still have taken effect.`
   } else if (codes.some((c) => NETWORK_CODES.has(c)) || codes.length > 0) {
     failure = 'network'
@@ -335,7 +346,7 @@ function fromNetworkError(raw: Error, route: string, ctx: CallContext): SeamErro
     name: SeamUnavailableError,
     type,
     message,
-    retryable: isRetryable(failure, ctx.method),
+    retryable: isRetryable(failure, ctx.safeToRepeat ?? isSafeToRepeat(ctx.method)),
     route,
     failure,
   })

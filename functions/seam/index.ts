@@ -39,5 +39,6 @@ export {
   DEFAULT_TIMEOUT_MS,
   type FailureKind,
   type RetryPolicy,
+  withSeamDeadline,
 } from './retry-policy.js'
 export type * from './types.js'

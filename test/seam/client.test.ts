@@ -10,7 +10,9 @@ import {
   SeamInvalidResponseError,
   type SeamRetryInfo,
   SeamUnavailableError,
+  withSeamDeadline,
 } from '../../functions/seam/index.js'
+import { realSleep } from '../../functions/seam/retry-policy.js'
 import {
   fakeSleep,
   freePort,
@@ -98,21 +100,33 @@ describe('retries through the facade', () => {
     expect(waits).toEqual([2_000, 4_000])
   })
 
-  it('does not retry user_identities/create (POST) on 503: it may have been created', async () => {
+  it('repeats user_identities/create with a key on 503: Seam would reject a repeat as a duplicate', async () => {
+    const server = await stub((_req, res, i) =>
+      i === 0 ? unavailable(res) : json(res, 200, { user_identity: identity('ui_new') }),
+    )
+    const { seam } = client(server.url)
+    await expect(seam.userIdentities.create({ email_address: 'a@example.com' })).resolves.toEqual(
+      identity('ui_new'),
+    )
+    expect(server.requests.map((r) => r.body)).toEqual([
+      { email_address: 'a@example.com' },
+      { email_address: 'a@example.com' },
+    ])
+  })
+
+  it('does not repeat a create without key, email or phone on 503: it may have been created', async () => {
     const server = await stub((_req, res) => unavailable(res))
     const { seam } = client(server.url)
-    const err = await seam.userIdentities
-      .create({ user_identity_key: 'k1' })
-      .catch((e: unknown) => e)
+    const err = await seam.userIdentities.create({ full_name: 'A' }).catch((e: unknown) => e)
     expect(err).toMatchObject({ name: SeamUnavailableError, status: 503, retryable: false })
     expect(server.requests).toHaveLength(1)
     expect(seam.stats).toEqual({ requests: 1, retries: 0 })
   })
 
-  it('does not retry a POST that timed out', async () => {
+  it('does not repeat such a POST that timed out', async () => {
     const server = await stub(() => undefined) // never answers
     const { seam } = client(server.url, { timeoutMs: 200 })
-    const err = await seam.userIdentities.create({ user_identity_key: 'k1' }).catch((e) => e)
+    const err = await seam.userIdentities.create({ full_name: 'A' }).catch((e) => e)
     expect(err).toMatchObject({ type: 'seam_timeout', retryable: false })
     expect(server.requests).toHaveLength(1)
   })
@@ -170,6 +184,48 @@ describe('retries through the facade', () => {
       'DELETE /user_identities/delete',
     ])
     expect(server.requests[3]?.query).toEqual({ user_identity_id: 'ui_1' })
+  })
+})
+
+describe('under the deadline of a whole request (withSeamDeadline)', () => {
+  it('cuts an attempt short at the deadline and retries no further', async () => {
+    const server = await stub(() => undefined) // never answers
+    const { seam } = client(server.url, { timeoutMs: 5_000, sleep: realSleep })
+    const started = Date.now()
+    const err = await withSeamDeadline(started + 300, () =>
+      seam.acsUsers.get('au_1').catch((e: unknown) => e),
+    )
+    const took = Date.now() - started
+    expect(took).toBeGreaterThanOrEqual(250)
+    expect(took).toBeLessThan(1_500)
+    expect(err).toMatchObject({ name: SeamUnavailableError, type: 'seam_timeout' })
+    expect((err as Error).message).toMatch(/before this request's deadline/)
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it('sends nothing once the deadline has passed', async () => {
+    const server = await stub((_req, res) => json(res, 200, { acs_user: { acs_user_id: 'au_1' } }))
+    const { seam } = client(server.url)
+    const err = await withSeamDeadline(Date.now() - 1, () =>
+      seam.acsUsers.get('au_1').catch((e: unknown) => e),
+    )
+    expect(err).toMatchObject({
+      name: SeamUnavailableError,
+      type: 'seam_timeout',
+      failure: 'deadline_passed',
+    })
+    expect((err as Error).message).toMatch(/deadline of this request had passed/)
+    expect(server.requests).toHaveLength(0)
+    expect(seam.stats.requests).toBe(0)
+  })
+
+  it('leaves calls outside the scope alone', async () => {
+    const server = await stub((_req, res, i) =>
+      i === 0 ? unavailable(res) : json(res, 200, { acs_user: { acs_user_id: 'au_1' } }),
+    )
+    const { seam } = client(server.url)
+    await withSeamDeadline(Date.now() - 1, async () => undefined)
+    await expect(seam.acsUsers.get('au_1')).resolves.toEqual({ acs_user_id: 'au_1' })
   })
 })
 

@@ -246,11 +246,21 @@ describe('retries through injected faults', () => {
     expect(emulator.inspect.counts().userIdentities).toBe(1)
   })
 
-  it('never retries create on 503', async () => {
+  it('retries a create carrying a key on 503 (a repeat is rejected as a duplicate), one identity', async () => {
+    emulator.setFaults({ unavailableRate: 0.5 })
+    draws.push(0.1, 0.9)
+    const seam = client()
+    const created = await seam.userIdentities.create({ user_identity_key: 'after-a-503' })
+    expect(created.user_identity_key).toBe('after-a-503')
+    expect(requestsTo('/user_identities/create').map((r) => r.status)).toEqual([503, 200])
+    expect(emulator.inspect.counts().userIdentities).toBe(1)
+  })
+
+  it('never retries a create without key, email or phone on 503: a repeat could make a twin', async () => {
     emulator.setFaults({ unavailableRate: 1 })
     const seam = client()
     const err = await seam.userIdentities
-      .create({ user_identity_key: 'not-twice' })
+      .create({ full_name: 'Only A Name' })
       .catch((e: unknown) => e)
     expect(err).toMatchObject({ name: SeamUnavailableError, status: 503, retryable: false })
     expect(requestsTo('/user_identities/create')).toHaveLength(1)

@@ -6,10 +6,13 @@ import {
   decideRetry,
   type FailureKind,
   isRetryable,
+  isSafeToRepeat,
   parseRetryAfterMs,
   type RetryPolicy,
   retryDelayMs,
   runWithRetry,
+  seamDeadline,
+  withSeamDeadline,
 } from '../../functions/seam/retry-policy.js'
 
 const policy: RetryPolicy = {
@@ -103,18 +106,19 @@ describe('Retry-After', () => {
   })
 })
 
-describe('which failures are retried', () => {
-  const kinds: FailureKind[] = [
-    'throttled',
-    'server_error',
-    'connection_refused',
-    'network',
-    'timeout',
-    'permanent',
-  ]
+const kinds: FailureKind[] = [
+  'throttled',
+  'server_error',
+  'connection_refused',
+  'network',
+  'timeout',
+  'deadline_passed',
+  'permanent',
+]
 
+describe('which failures are retried', () => {
   it.each(['GET', 'DELETE', 'PUT', 'get'])('%s (idempotent): every transient failure', (method) => {
-    expect(kinds.filter((k) => isRetryable(k, method))).toEqual([
+    expect(kinds.filter((k) => isRetryable(k, isSafeToRepeat(method)))).toEqual([
       'throttled',
       'server_error',
       'connection_refused',
@@ -124,23 +128,115 @@ describe('which failures are retried', () => {
   })
 
   it.each(['POST', 'PATCH'])('%s: only 429 and a refused connection', (method) => {
-    expect(kinds.filter((k) => isRetryable(k, method))).toEqual(['throttled', 'connection_refused'])
+    expect(kinds.filter((k) => isRetryable(k, isSafeToRepeat(method)))).toEqual([
+      'throttled',
+      'connection_refused',
+    ])
   })
 
   it('never retries a POST on 503', () => {
     const decision = decideRetry(
       policy,
-      { kind: 'server_error', method: 'POST', attempt: 1, elapsedMs: 0 },
+      { kind: 'server_error', safeToRepeat: false, attempt: 1, elapsedMs: 0 },
       Math.random,
     )
     expect(decision).toEqual({ retry: false, reason: 'not_retryable' })
   })
 })
 
+describe('the POSTs safe to repeat', () => {
+  it('user_identities/create with a key, email or phone: Seam rejects a repeat as a duplicate', () => {
+    for (const field of ['user_identity_key', 'email_address', 'phone_number']) {
+      expect(isSafeToRepeat('POST', '/user_identities/create', { [field]: 'x' }), field).toBe(true)
+    }
+  })
+
+  it('not a create without any of them (a repeat could make a twin), nor one with them null', () => {
+    expect(isSafeToRepeat('POST', '/user_identities/create', { full_name: 'A' })).toBe(false)
+    expect(isSafeToRepeat('POST', '/user_identities/create', { user_identity_key: null })).toBe(
+      false,
+    )
+    expect(isSafeToRepeat('POST', '/user_identities/create')).toBe(false)
+  })
+
+  it('user_identities/add_acs_user sets a link: safe whatever the method', () => {
+    expect(isSafeToRepeat('POST', '/user_identities/add_acs_user', { acs_user_id: 'a' })).toBe(true)
+    expect(isSafeToRepeat('PUT', '/user_identities/add_acs_user')).toBe(true)
+  })
+
+  it('no other POST', () => {
+    expect(isSafeToRepeat('POST', '/acs/users/create', { user_identity_key: 'x' })).toBe(false)
+    expect(isSafeToRepeat('POST', '/user_identities/delete', { user_identity_id: 'x' })).toBe(false)
+  })
+
+  it('a create safe to repeat is retried on 503, reset and timeout like a GET', () => {
+    const safe = isSafeToRepeat('POST', '/user_identities/create', { email_address: 'a@b.co' })
+    expect(kinds.filter((k) => isRetryable(k, safe))).toEqual([
+      'throttled',
+      'server_error',
+      'connection_refused',
+      'network',
+      'timeout',
+    ])
+  })
+})
+
+describe('the deadline of a whole request', () => {
+  it('no retry whose wait would reach the deadline', () => {
+    const failed = { kind: 'server_error', safeToRepeat: true, attempt: 1, elapsedMs: 0 } as const
+    expect(decideRetry(policy, { ...failed, msLeft: 50 }, () => 0.5)).toEqual({
+      retry: false,
+      reason: 'deadline_reached',
+    })
+    expect(decideRetry(policy, { ...failed, msLeft: 51 }, () => 0.5)).toEqual({
+      retry: true,
+      delayMs: 50,
+    })
+    expect(decideRetry(policy, { ...failed, msLeft: -5 }, () => 0)).toEqual({
+      retry: false,
+      reason: 'deadline_reached',
+    })
+  })
+
+  it('runWithRetry stops at the deadline, well before attempts or budget run out', async () => {
+    const time = fakeTime()
+    let calls = 0
+    const gaveUp: string[] = []
+    const promise = runWithRetry(
+      async () => {
+        calls++
+        await time.sleep(450) // each attempt takes 450 ms
+        throw new Failure('server_error')
+      },
+      (raw) => raw as Failure,
+      { safeToRepeat: true, deadline: time.now() + 1_000 },
+      { policy, ...time, random: () => 0.5 },
+      { onGiveUp: ({ reason }) => gaveUp.push(reason) },
+    )
+    await expect(promise).rejects.toBeInstanceOf(Failure)
+    // 450 ms, a 50 ms wait, 450 ms (950 ms): the next wait (100 ms) would reach the deadline.
+    expect(calls).toBe(2)
+    expect(gaveUp).toEqual(['deadline_reached'])
+  })
+
+  it('withSeamDeadline scopes the deadline to what runs inside it, nested scopes included', async () => {
+    expect(seamDeadline()).toBeUndefined()
+    const seen = await withSeamDeadline(1_000, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      const outer = seamDeadline()
+      const inner = await withSeamDeadline(2_000, async () => seamDeadline())
+      return [outer, inner, seamDeadline()]
+    })
+    expect(seen).toEqual([1_000, 2_000, 1_000])
+    expect(seamDeadline()).toBeUndefined()
+    await expect(withSeamDeadline(undefined, async () => seamDeadline())).resolves.toBeUndefined()
+  })
+})
+
 describe('runWithRetry', () => {
   const run = (
     outcomes: (FailureKind | 'ok')[],
-    method: string,
+    method: 'GET' | 'POST',
     overrides: Partial<RetryPolicy> = {},
     retryAfterMs?: number,
   ) => {
@@ -154,7 +250,7 @@ describe('runWithRetry', () => {
         throw new Failure(outcome ?? 'permanent', retryAfterMs)
       },
       (raw) => raw as Failure,
-      method,
+      { safeToRepeat: isSafeToRepeat(method) },
       { policy: { ...policy, ...overrides }, sleep: time.sleep, now: time.now, random: () => 0.5 },
     )
     return { promise, time, calls: () => calls }
@@ -224,7 +320,7 @@ describe('runWithRetry', () => {
         throw new Failure('timeout')
       },
       (raw) => raw as Failure,
-      'GET',
+      { safeToRepeat: true },
       { policy: { ...policy, totalBudgetMs: 12_000 }, ...time, random: () => 0 },
     )
     await expect(promise).rejects.toBeInstanceOf(Failure)
@@ -241,7 +337,7 @@ describe('runWithRetry', () => {
           throw new Failure('server_error')
         },
         (raw) => raw as Failure,
-        'DELETE',
+        { safeToRepeat: isSafeToRepeat('DELETE') },
         { policy: { ...policy, maxAttempts: 3 }, ...time, random: () => 0 },
         {
           onRetry: ({ attempt }) => retried.push(attempt),
