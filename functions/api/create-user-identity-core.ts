@@ -1,11 +1,13 @@
 /**
- * POST /user-identities, the logic without HTTP: validate the ACS users, create the identity in Seam,
- * tell a duplicate from other rejections, link the ACS users, undo the identity on an unknown ACS user.
- * Throws ApiError for the client's mistakes and lets SeamError through for Seam's (http.ts maps both).
+ * POST /user-identities, the logic without HTTP: check the ACS users, create the identity in Seam, tell a
+ * duplicate from other rejections, link the ACS users, undo the identity when linking fails for good or
+ * Seam is too slow for the request's deadline. Throws ApiError for the client's mistakes (and for the
+ * deadline) and lets SeamError through for Seam's (http.ts maps both).
  *
  * Seam calls on the happy path: one acs/users/get per ACS user (so an unknown one never costs a create
  * and an asynchronous delete), user_identities/create, one add_acs_user per ACS user. Nothing else: the
- * duplicate lookups run only after Seam rejected the create.
+ * duplicate lookups run only after Seam rejected the create. Repeating a call Seam may not have
+ * answered is the Seam client's business (functions/seam/retry-policy.ts), the create included.
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger'
@@ -19,6 +21,7 @@ import {
   SeamUnauthorizedError,
   SeamUnavailableError,
   type UserIdentity,
+  withSeamDeadline,
 } from '../seam/index.js'
 import { ApiError, looksLikeSeamError, seamLogFields } from './http.js'
 
@@ -73,24 +76,36 @@ export type Log = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>
 export const UNIQUE_FIELDS = ['user_identity_key', 'email_address', 'phone_number'] as const
 export type UniqueField = (typeof UNIQUE_FIELDS)[number]
 
-export interface CreateOptions {
-  /** Attempts of a POST that failed with a 5xx or a lost connection (the Seam client does not repeat those). */
-  postAttempts?: number
-  sleep?: (ms: number) => Promise<void>
-  /** Largest wait between those attempts, Retry-After included. */
-  maxPostRetryDelayMs?: number
-}
+/** Of the time before the deadline, the last part kept for undoing what the request created. */
+export const DEFAULT_UNDO_RESERVE_MS = 4_000
 
-const DEFAULTS: Required<CreateOptions> = {
-  postAttempts: 3,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  maxPostRetryDelayMs: 2_000,
+export interface CreateOptions {
+  /**
+   * Epoch ms by which createUserIdentity must have returned, undo included (the handler derives it
+   * from the Lambda's remaining time). Seam calls stop `undoReserveMs` before it; what this request
+   * created is then undone in the time left. Undefined: only the Seam client's per-call limits.
+   */
+  deadline?: number | undefined
+  /** Default DEFAULT_UNDO_RESERVE_MS. */
+  undoReserveMs?: number | undefined
+  now?: () => number
 }
 
 export interface CreateResult {
   userIdentity: UserIdentity
   /** False when a previous attempt of this same request had created it (a retry after a lost response). */
   created: boolean
+}
+
+/** How far the request got, for the answer when its time runs out. */
+interface Progress {
+  phase: 'checking' | 'creating' | 'linking'
+  userIdentityId?: string
+  created: boolean
+  /** ACS users this request linked (Seam confirmed it). */
+  linked: string[]
+  /** The ACS user whose add_acs_user was sent but not confirmed: it may still take effect. */
+  inDoubt?: string
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -102,53 +117,87 @@ export async function createUserIdentity(
   log: Log,
   options: CreateOptions = {},
 ): Promise<CreateResult> {
-  const opts = { ...DEFAULTS, ...options }
+  const now = options.now ?? Date.now
+  const { deadline } = options
+  const workDeadline =
+    deadline === undefined
+      ? undefined
+      : deadline - (options.undoReserveMs ?? DEFAULT_UNDO_RESERVE_MS)
+  const progress: Progress = { phase: 'checking', created: false, linked: [] }
+  try {
+    return await withSeamDeadline(workDeadline, () =>
+      createAndLink(seam, input, log, progress, deadline),
+    )
+  } catch (err) {
+    if (workDeadline === undefined || now() < workDeadline || !isTransient(err)) throw err
+    throw await answerOutOfTime(seam, progress, log, deadline)
+  }
+}
+
+async function createAndLink(
+  seam: SeamClient,
+  input: CreateUserIdentityInput,
+  log: Log,
+  progress: Progress,
+  deadline: number | undefined,
+): Promise<CreateResult> {
   const acsUserIds = [...new Set(input.acs_user_ids ?? [])]
 
   // 1. Every ACS user must exist: found before anything is created, nothing needs undoing.
   await assertAcsUsersExist(seam, acsUserIds)
 
   // 2. Create, or recognize this request's own identity from an earlier attempt.
+  progress.phase = 'creating'
   const params = createParams(input)
   let identity: UserIdentity
   let created = true
   try {
-    identity = await retryPost(() => seam.userIdentities.create(params), opts, log, 'create')
+    identity = await seam.userIdentities.create(params)
   } catch (err) {
     if (!isSeamRejection(err)) throw err
-    const existing = await explainRejection(seam, input, err, log)
-    identity = existing
+    identity = await explainRejection(seam, input, err, log)
     created = false
   }
   const userIdentityId = identity.user_identity_id
+  Object.assign(progress, { phase: 'linking', userIdentityId, created })
   log.info(created ? 'User identity created' : 'User identity already created by this request', {
     user_identity_id: userIdentityId,
     acs_user_count: acsUserIds.length,
   })
 
   // 3. Link.
-  const linked: string[] = []
+  const { linked } = progress
   for (const acsUserId of acsUserIds) {
     try {
-      await retryPost(
-        () =>
-          seam.userIdentities.addAcsUser({
-            user_identity_id: userIdentityId,
-            acs_user_id: acsUserId,
-          }),
-        opts,
-        log,
-        'add_acs_user',
-      )
+      await seam.userIdentities.addAcsUser({
+        user_identity_id: userIdentityId,
+        acs_user_id: acsUserId,
+      })
       linked.push(acsUserId)
     } catch (err) {
-      await undoAfterLinkFailure(seam, { userIdentityId, created, linked, acsUserId, err }, log)
+      const ids = { user_identity_id: userIdentityId, acs_user_id: acsUserId }
+      if (!isNotFound(err) && !isSeamRejection(err)) {
+        // Seam unavailable: the identity stays; repeating the request finds it (same fields) and
+        // finishes. Seam too slow for the deadline: see answerOutOfTime.
+        log.warn('Linking an ACS user failed: Seam unavailable or too slow', ids)
+        if (!looksLikeSeamError(err) || err.failure !== 'deadline_passed') {
+          progress.inDoubt = acsUserId
+        }
+        throw err
+      }
+      if (created) {
+        await withSeamDeadline(deadline, () => undoCreate(seam, userIdentityId, linked, log))
+      } else {
+        log.warn('Linking an ACS user failed on an identity an earlier attempt created; kept', ids)
+      }
       if (isNotFound(err)) throw acsUserNotFound(acsUserId)
-      if (isSeamRejection(err)) throw passOn(err, `linking ACS user ${acsUserId}`)
-      throw err
+      throw passOn(err as SeamError, `linking ACS user ${acsUserId}`)
     }
   }
-  log.info('User identity ready', { user_identity_id: userIdentityId, acs_user_ids: acsUserIds })
+  log.info('User identity ready', {
+    user_identity_id: userIdentityId,
+    acs_user_ids: acsUserIds,
+  })
 
   // Linking does not change the identity's fields; its acs_user_ids now include the linked users.
   const acsUserIdsNow = [...new Set([...(identity.acs_user_ids ?? []), ...linked])]
@@ -168,6 +217,9 @@ function createParams(input: CreateUserIdentityInput) {
   if (input.full_name != null) params.full_name = input.full_name
   return params
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The ACS users
 
 /** acs/users/get for each id, four at a time; the first unknown one → 404 acs_user_not_found. */
 async function assertAcsUsersExist(seam: SeamClient, acsUserIds: readonly string[]) {
@@ -370,86 +422,95 @@ function passOn(err: SeamError, doing: string): ApiError {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Undo and retries
+// Undo, and the answer when time runs out
+
+/** Seam was busy, slow or unreachable (not wrong): what a deadline running out looks like. */
+function isTransient(err: unknown): boolean {
+  return (
+    looksLikeSeamError(err) &&
+    (err.name === SeamUnavailableError || err.name === SeamThrottledError)
+  )
+}
 
 /**
- * A link failed. The identity is deleted again when this request created it and the failure is
- * permanent (an unknown ACS user, a rejection), after the ACS users already linked are unlinked: Seam's
- * user_identities/delete cascades to linked ACS users, and those belong to the caller. On an outage it
- * stays: repeating the request finds it (same fields) and finishes the linking.
+ * Deletes the identity this request created, after unlinking `acsUserIds` from it: Seam's
+ * user_identities/delete cascades to linked ACS users, and those belong to the caller. An ACS user
+ * already gone needs no unlinking; any other failure stops the undo before the delete, so a caller's
+ * ACS user is never deleted with it. True when the identity was deleted.
  */
-async function undoAfterLinkFailure(
+async function undoCreate(
   seam: SeamClient,
-  state: {
-    userIdentityId: string
-    created: boolean
-    linked: readonly string[]
-    acsUserId: string
-    err: unknown
-  },
+  userIdentityId: string,
+  acsUserIds: readonly string[],
   log: Log,
-): Promise<void> {
-  const { userIdentityId, created, linked, acsUserId, err } = state
-  const permanent = isNotFound(err) || isSeamRejection(err)
-  const ids = { user_identity_id: userIdentityId, acs_user_id: acsUserId }
-  if (!permanent) {
-    log.warn('Linking an ACS user failed; the identity stays for a retry to finish', ids)
-    return
-  }
-  if (!created) {
-    log.warn('Linking an ACS user failed on an identity an earlier attempt created; kept', ids)
-    return
-  }
+): Promise<boolean> {
   try {
-    // Seam's user_identities/delete cascades to linked ACS users, and those are the caller's: unlink
-    // them first so that only what this request created goes.
-    for (const acs_user_id of linked) {
-      await seam.userIdentities.removeAcsUser({ user_identity_id: userIdentityId, acs_user_id })
+    for (const acs_user_id of acsUserIds) {
+      try {
+        await seam.userIdentities.removeAcsUser({ user_identity_id: userIdentityId, acs_user_id })
+      } catch (err) {
+        if (!isNotFound(err)) throw err
+      }
     }
     await seam.userIdentities.delete(userIdentityId)
-    log.info('User identity deleted again after a failed link', ids)
-  } catch (deleteErr) {
-    log.error('Could not delete the user identity after a failed link', {
-      ...ids,
-      seam: looksLikeSeamError(deleteErr) ? seamLogFields(deleteErr) : undefined,
+    log.info('User identity deleted again', { user_identity_id: userIdentityId })
+    return true
+  } catch (err) {
+    log.error('Could not delete the user identity again', {
+      user_identity_id: userIdentityId,
+      seam: looksLikeSeamError(err) ? seamLogFields(err) : undefined,
     })
+    return false
   }
 }
 
 /**
- * A POST Seam may have acted on (5xx, lost connection) is not repeated by the Seam client. These two
- * are safe to repeat here: a repeated create that had succeeded is rejected as a duplicate and then
- * recognized as this request's own identity; add_acs_user sets a link that may already be set (the
- * SDK sends it as PUT today, which the client retries itself; this covers a POST-sending SDK).
+ * Seam was too slow for the request to finish before its deadline: 504 request_timeout saying what was
+ * left behind. An identity this request created is deleted again (in the time kept for it), unless a
+ * link Seam did not confirm may still take effect: deleting the identity would then delete that ACS user
+ * with it (Seam's delete cascades). When it is kept, or the undo cannot finish, the answer names it. A
+ * repeat of the same request is always safe: it recognizes an identity it created (same fields) and
+ * finishes the linking.
  */
-async function retryPost<T>(
-  call: () => Promise<T>,
-  opts: Required<CreateOptions>,
+async function answerOutOfTime(
+  seam: SeamClient,
+  progress: Progress,
   log: Log,
-  what: string,
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call()
-    } catch (err) {
-      // retryable === false: the Seam client judged a repeat unsafe (a POST Seam may have acted on)
-      // and made one attempt; a retryable error has been through the client's own retries already.
-      const retry =
-        attempt < opts.postAttempts &&
-        looksLikeSeamError(err) &&
-        err.name === SeamUnavailableError &&
-        !err.retryable &&
-        err.failure !== 'permanent'
-      if (!retry) throw err
-      const backoff = 100 * 2 ** attempt * (0.5 + Math.random() / 2)
-      const delay = Math.min(opts.maxPostRetryDelayMs, Math.max(backoff, err.retryAfterMs ?? 0))
-      log.warn('Repeating a Seam POST after a transient failure', {
-        call: what,
-        attempt,
-        delay_ms: Math.round(delay),
-        seam: seamLogFields(err),
-      })
-      await opts.sleep(delay)
-    }
+  deadline: number | undefined,
+): Promise<ApiError> {
+  const { phase, userIdentityId: id, created } = progress
+  log.warn('Seam too slow for the deadline', { phase, user_identity_id: id, created })
+  const slow = 'Seam answered too slowly for this request to finish in time'
+  const timeout = (message: string, extras: Record<string, unknown> = {}) =>
+    new ApiError(504, 'request_timeout', `${slow}: ${message}`, { extras })
+  if (phase === 'checking') return timeout('no user identity was created. Retry later.')
+  if (phase === 'creating' || id === undefined) {
+    return timeout(
+      'the user identity may have been created. Repeating the same request is safe: it answers with that identity, not a conflict.',
+    )
   }
+  if (!created) {
+    return timeout(
+      `user identity ${id}, created by an earlier attempt of this request, is kept, with only some of the ACS users linked. Repeat the same request to finish the linking.`,
+      { user_identity_id: id },
+    )
+  }
+  const repeat =
+    'Repeating the same request is safe: it answers with that identity and finishes the linking.'
+  if (progress.inDoubt !== undefined) {
+    return timeout(
+      `user identity ${id}, which it created, is kept: Seam may still link ACS user ${progress.inDoubt} to it, and deleting the identity would delete that ACS user too. ${repeat}`,
+      { user_identity_id: id },
+    )
+  }
+  const undone = await withSeamDeadline(deadline, () => undoCreate(seam, id, progress.linked, log))
+  if (undone) {
+    return timeout(
+      'the user identity it had created was deleted again, with no ACS user linked. Retry later (until Seam has finished deleting it, the same request answers 409 user_identity_conflict).',
+    )
+  }
+  return timeout(
+    `user identity ${id}, which it created, could not be deleted again in time and may have some of the ACS users linked. ${repeat}`,
+    { user_identity_id: id },
+  )
 }

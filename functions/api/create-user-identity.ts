@@ -1,42 +1,61 @@
 /**
  * POST /user-identities — Lambda handler (API Gateway REST proxy). Thin: the shared middy stack
- * (http.ts) checks and parses the body, createUserIdentity (create-user-identity-core.ts) does the work.
+ * (http.ts) checks and parses the body, createUserIdentity (create-user-identity-core.ts) does the work
+ * before a deadline taken from the Lambda's remaining time, so that the caller always gets this
+ * handler's answer, never API Gateway's 29 s integration timeout.
  *
  *   201 {"user_identity": <Seam user_identity>}   400 invalid_input   404 acs_user_not_found
- *   409 user_identity_conflict   413   415   502 seam_error / seam_misconfigured   503 seam_unavailable
+ *   409 user_identity_conflict   413   415
+ *   502 seam_error / seam_misconfigured   503 seam_unavailable   504 request_timeout
  */
 import type { SeamClient } from '../seam/index.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
 import { logger } from '../shared/powertools.js'
+import { createUserIdentity, createUserIdentityBody } from './create-user-identity-core.js'
 import {
-  type CreateOptions,
-  createUserIdentity,
-  createUserIdentityBody,
-} from './create-user-identity-core.js'
-import { type ApiHandler, httpRoute, jsonResponse, requestIdOf } from './http.js'
+  type ApiHandler,
+  DEFAULT_TIMEOUT_EARLY_MS,
+  httpRoute,
+  jsonResponse,
+  requestIdOf,
+} from './http.js'
 
 export { createUserIdentityBody, LIMITS } from './create-user-identity-core.js'
 
-export interface CreateHandlerOptions extends CreateOptions {
+/**
+ * Time kept between the create's deadline and the end of the Lambda: middy's early timeout answer
+ * (DEFAULT_TIMEOUT_EARLY_MS) and one more second to write the answer.
+ */
+export const DEADLINE_MARGIN_MS = DEFAULT_TIMEOUT_EARLY_MS + 1_000
+
+export interface CreateHandlerOptions {
   /** Where the Seam client comes from; default the process-wide one, built once per cold start. */
   seam?: () => Promise<SeamClient>
   /** middy's timeoutEarlyInMillis (tests: 0). */
   timeoutEarlyInMillis?: number
+  /** Default DEADLINE_MARGIN_MS. */
+  deadlineMarginMs?: number
+  /** Of the create's time, the last part kept for undoing (default DEFAULT_UNDO_RESERVE_MS). */
+  undoReserveMs?: number
 }
 
 export function createUserIdentityHandler(options: CreateHandlerOptions = {}): ApiHandler {
-  const { seam = seamClientFromEnvironment, timeoutEarlyInMillis, ...createOptions } = options
+  const {
+    seam = seamClientFromEnvironment,
+    timeoutEarlyInMillis,
+    deadlineMarginMs = DEADLINE_MARGIN_MS,
+    undoReserveMs,
+  } = options
   return httpRoute(
     async (event, context) => {
+      const deadline = Date.now() + context.getRemainingTimeInMillis() - deadlineMarginMs
       const requestId = requestIdOf(event, context)
       const log = logger.createChild({ persistentKeys: { request_id: requestId } })
       const client = await seam()
-      const { userIdentity, created } = await createUserIdentity(
-        client,
-        event.body,
-        log,
-        createOptions,
-      )
+      const { userIdentity, created } = await createUserIdentity(client, event.body, log, {
+        deadline,
+        undoReserveMs,
+      })
       // 201 either way: a retry after a lost response gets the answer the first attempt would have had.
       return jsonResponse(
         201,

@@ -24,6 +24,14 @@ export const HOUSE_BUNDLING = {
   externalModules: ['@aws-sdk/*'],
 } satisfies BundlingOptions
 
+/**
+ * Default timeout: that of the API's Lambdas, under API Gateway's 29 s integration timeout with room for
+ * a cold start, so the caller always gets the handler's own answer (the create's deadline is derived
+ * from the time left, and middy answers 504 one second before the end), never the gateway's. Functions
+ * not behind the gateway (the deletion tasks) pass their own.
+ */
+export const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(25)
+
 export interface HouseFunctionProps {
   /** Path of the handler module, relative to the repository root (e.g. functions/api/create.ts). */
   readonly entry: string
@@ -69,7 +77,7 @@ export class HouseFunction extends Construct {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? Duration.seconds(30),
+      timeout: props.timeout ?? DEFAULT_FUNCTION_TIMEOUT,
       tracing: Tracing.ACTIVE,
       logGroup,
       loggingFormat: LoggingFormat.JSON,

@@ -19,7 +19,6 @@ import {
 } from '../../functions/seam/index.js'
 
 const log: Log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() } as unknown as Log
-const noSleep = async () => undefined
 
 function identity(fields: Partial<UserIdentity> = {}): UserIdentity {
   return {
@@ -66,6 +65,7 @@ function stub() {
       list: fail('list'),
       delete: fail('delete'),
       addAcsUser: fail('addAcsUser'),
+      removeAcsUser: fail('removeAcsUser'),
     },
     acsUsers: { get: fail('acsUsers.get') },
   }
@@ -123,25 +123,14 @@ describe('createUserIdentity', () => {
     expect((err as SeamError).name).toBe(SeamUnavailableError)
   })
 
-  it('repeats a create that failed with a 5xx, at most postAttempts times', async () => {
+  it('repeats nothing itself: a create that failed with a 5xx after the Seam client retried goes out', async () => {
+    // Which calls may be repeated, and how, is functions/seam/retry-policy.ts's business alone.
     const s = stub()
     s.userIdentities.create = vi.fn(async () => Promise.reject(unavailable()))
-    const err = await createUserIdentity(asClient(s), input({ user_identity_key: 'k' }), log, {
-      sleep: noSleep,
-      postAttempts: 3,
-    }).catch((e: unknown) => e)
-    expect((err as SeamError).name).toBe(SeamUnavailableError)
-    expect(s.userIdentities.create).toHaveBeenCalledTimes(3)
-  })
-
-  it('does not repeat what the Seam client already retried', async () => {
-    const s = stub()
-    s.userIdentities.create = vi.fn(async () =>
-      Promise.reject(seamError({ name: SeamUnavailableError, status: 503, retryable: true })),
+    const err = await createUserIdentity(asClient(s), input({ user_identity_key: 'k' }), log).catch(
+      (e: unknown) => e,
     )
-    await createUserIdentity(asClient(s), input({ user_identity_key: 'k' }), log, {
-      sleep: noSleep,
-    }).catch(() => undefined)
+    expect((err as SeamError).name).toBe(SeamUnavailableError)
     expect(s.userIdentities.create).toHaveBeenCalledTimes(1)
   })
 
@@ -177,6 +166,183 @@ describe('createUserIdentity', () => {
       log,
     ).catch((e: unknown) => e)
     expect((err as SeamError).name).toBe(SeamUnavailableError)
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+  })
+})
+
+const ACS = '33333333-3333-4333-8333-333333333333'
+const ACS2 = '44444444-4444-4444-8444-444444444444'
+
+describe('the deadline', () => {
+  const timedOut = () =>
+    seamError({ name: SeamUnavailableError, type: 'seam_timeout', failure: 'timeout' })
+  /** A clock the stubs move: `at(ms)` sets it. */
+  function clock() {
+    let t = 0
+    return {
+      now: () => t,
+      at: (ms: number) => {
+        t = ms
+      },
+    }
+  }
+  // Seam calls stop at 800 (1 000 less the 200 kept for undoing); the create answers by 1 000.
+  const options = (c: ReturnType<typeof clock>) => ({
+    deadline: 1_000,
+    undoReserveMs: 200,
+    now: c.now,
+  })
+
+  it('runs out while checking the ACS users: 504 request_timeout, nothing created', async () => {
+    const c = clock()
+    const s = stub()
+    s.acsUsers.get = vi.fn(async () => {
+      c.at(800)
+      throw timedOut()
+    })
+    const err = await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
+      log,
+      options(c),
+    ).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err).toMatchObject({ status: 504, type: 'request_timeout' })
+    expect((err as ApiError).message).toMatch(/no user identity was created/)
+    expect(s.userIdentities.create).not.toHaveBeenCalled()
+  })
+
+  it('runs out while creating: 504 saying it may exist and a repeat is safe', async () => {
+    const c = clock()
+    const s = stub()
+    s.userIdentities.create = vi.fn(async () => {
+      c.at(900)
+      throw timedOut()
+    })
+    const err = (await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k' }),
+      log,
+      options(c),
+    ).catch((e: unknown) => e)) as ApiError
+    expect(err).toMatchObject({ status: 504, type: 'request_timeout' })
+    expect(err.message).toMatch(/may have been created\. Repeating the same request is safe/)
+  })
+
+  /** A stub that creates the identity and links ACS, then fails the link of ACS2 with `failure`. */
+  function linkingStub(c: ReturnType<typeof clock>, failure: () => SeamError) {
+    const s = stub()
+    s.acsUsers.get = vi.fn(async (id) => ({ acs_user_id: id }))
+    s.userIdentities.create = vi.fn(async () => identity({ user_identity_key: 'k' }))
+    s.userIdentities.addAcsUser = vi.fn(async (p) => {
+      if ((p as { acs_user_id: string }).acs_user_id === ACS) return
+      c.at(800)
+      throw failure()
+    })
+    s.userIdentities.removeAcsUser = vi.fn(async () => undefined)
+    s.userIdentities.delete = vi.fn(async () => undefined)
+    return s
+  }
+  const notSent = () =>
+    seamError({ name: SeamUnavailableError, type: 'seam_timeout', failure: 'deadline_passed' })
+  const both = input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] })
+  const id = identity().user_identity_id
+
+  it('runs out before the next link: the identity it created is unlinked and deleted again', async () => {
+    const c = clock()
+    const s = linkingStub(c, notSent)
+    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({ status: 504, type: 'request_timeout', extras: {} })
+    expect(err.message).toMatch(/deleted again, with no ACS user linked/)
+    expect(s.userIdentities.removeAcsUser.mock.calls).toEqual([
+      [{ user_identity_id: id, acs_user_id: ACS }],
+    ])
+    expect(s.userIdentities.delete).toHaveBeenCalledWith(id)
+  })
+
+  it('runs out during a link Seam may still carry out: the identity is kept, never deleted', async () => {
+    // Deleting it would cascade to the ACS user should that link land after all.
+    const c = clock()
+    const s = linkingStub(c, timedOut)
+    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({
+      status: 504,
+      type: 'request_timeout',
+      extras: { user_identity_id: id },
+    })
+    expect(err.message).toContain(`user identity ${id}`)
+    expect(err.message).toContain(`may still link ACS user ${ACS2}`)
+    expect(err.message).toMatch(/Repeating the same request is safe/)
+    expect(s.userIdentities.removeAcsUser).not.toHaveBeenCalled()
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+  })
+
+  it('an undo that cannot finish in time: 504 naming the identity left, a repeat finishes it', async () => {
+    const c = clock()
+    const s = linkingStub(c, notSent)
+    s.userIdentities.removeAcsUser = vi.fn(async () => {
+      c.at(1_000)
+      throw timedOut()
+    })
+    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({
+      status: 504,
+      type: 'request_timeout',
+      extras: { user_identity_id: id },
+    })
+    expect(err.message).toMatch(/could not be deleted again in time/)
+    expect(err.message).toMatch(/Repeating the same request is safe/)
+    // Never deleted while an ACS user might still be linked (Seam would cascade to it).
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+  })
+
+  it('runs out while linking to an identity an earlier attempt created: kept, named', async () => {
+    const c = clock()
+    const s = stub()
+    const own = identity({ user_identity_key: 'k' })
+    s.acsUsers.get = vi.fn(async (id) => ({ acs_user_id: id }))
+    s.userIdentities.create = vi.fn(async () => Promise.reject(rejected()))
+    s.userIdentities.get = vi.fn(async () => own)
+    s.userIdentities.addAcsUser = vi.fn(async () => {
+      c.at(800)
+      throw timedOut()
+    })
+    const err = (await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
+      log,
+      options(c),
+    ).catch((e: unknown) => e)) as ApiError
+    expect(err).toMatchObject({
+      status: 504,
+      extras: { user_identity_id: own.user_identity_id },
+    })
+    expect(err.message).toMatch(/earlier attempt of this request, is kept/)
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+  })
+
+  it('an outage before the deadline is an outage: the SeamError goes out, the identity stays', async () => {
+    const c = clock()
+    const s = stub()
+    s.acsUsers.get = vi.fn(async (id) => ({ acs_user_id: id }))
+    s.userIdentities.create = vi.fn(async () => identity({ user_identity_key: 'k' }))
+    s.userIdentities.addAcsUser = vi.fn(async () => {
+      c.at(500)
+      throw unavailable()
+    })
+    const err = await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
+      log,
+      options(c),
+    ).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(SeamError)
     expect(s.userIdentities.delete).not.toHaveBeenCalled()
   })
 })

@@ -4,14 +4,12 @@
  */
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
-import type { APIGatewayProxyResult } from 'aws-lambda'
+import type { APIGatewayProxyResult, Context } from 'aws-lambda'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createUserIdentityHandler, LIMITS } from '../../functions/api/create-user-identity.js'
 import {
   resetSeamClientCache,
   type SeamClient,
-  SeamError,
-  SeamUnavailableError,
   seamClientFromEnvironment,
   type UserIdentity,
 } from '../../functions/seam/index.js'
@@ -37,8 +35,7 @@ function scriptedFaults(): () => number {
 let draw: () => number = seededRandom(20260821)
 let emulator: SeamEmulator
 const savedEnv = { key: process.env.SEAM_API_KEY, endpoint: process.env.SEAM_ENDPOINT }
-const noSleep = async () => undefined
-const handler = createUserIdentityHandler({ timeoutEarlyInMillis: 0, sleep: noSleep })
+const handler = createUserIdentityHandler({ timeoutEarlyInMillis: 0 })
 
 function pointAt(url: string, apiKey: string) {
   process.env.SEAM_API_KEY = apiKey
@@ -290,35 +287,26 @@ describe('a create retried after a lost response', () => {
   })
 
   it('recognizes its own identity when Seam created it but the answer was lost (503)', async () => {
-    // The create reaches Seam, the answer does not: the handler repeats the POST, Seam rejects the
-    // duplicate, and the lookup finds the identity this request created.
-    const lossy = async (): Promise<SeamClient> => {
-      const real = await seamClientFromEnvironment()
-      let lost = false
-      return {
-        ...real,
-        userIdentities: {
-          ...real.userIdentities,
-          create: async (params) => {
-            const created = await real.userIdentities.create(params)
-            if (lost) return created
-            lost = true
-            throw new SeamError({
-              name: SeamUnavailableError,
-              type: 'seam_unavailable',
-              message: 'HTTP 502 from a proxy',
-              status: 502,
-              retryable: false,
-              failure: 'server_error',
-            })
-          },
-        },
-      }
-    }
-    const h = createUserIdentityHandler({ seam: lossy, timeoutEarlyInMillis: 0, sleep: noSleep })
+    // Seam carries the create out and its answer is lost: the Seam client repeats the create (a create
+    // carrying a key is safe to repeat, retry-policy.ts), Seam rejects the repeat as a duplicate, and
+    // the lookup finds the identity this request created.
     const p = person()
-    const identity = identityOf(await post(p, h))
-    expect(identity).toMatchObject(p)
+    emulator.beforeNextRequest('/user_identities/create', () => {
+      emulator.seed.userIdentity({
+        userIdentityKey: p.user_identity_key,
+        emailAddress: p.email_address,
+        phoneNumber: p.phone_number,
+        fullName: p.full_name,
+      })
+      emulator.setFaults({ unavailableRate: 1, paths: ['/user_identities/create'] })
+      emulator.beforeNextRequest('/user_identities/create', () => emulator.setFaults({}))
+    })
+    const res = await post(p)
+    expect(identityOf(res)).toMatchObject(p)
+    expect(res.headers?.['X-Replayed']).toBe('true')
+    expect(
+      emulator.requests.filter((r) => r.path === '/user_identities/create').map((r) => r.status),
+    ).toEqual([503, 400])
     expect(emulator.inspect.counts().userIdentities).toBe(1)
   })
 })
@@ -361,7 +349,7 @@ describe('linking ACS users', () => {
         id === ghost ? ({ acs_user_id: id } as never) : real.acsUsers.get(id)
       return { ...real, acsUsers: { ...real.acsUsers, get } }
     }
-    const h = createUserIdentityHandler({ seam: blind, timeoutEarlyInMillis: 0, sleep: noSleep })
+    const h = createUserIdentityHandler({ seam: blind, timeoutEarlyInMillis: 0 })
     const res = await post({ ...person(), acs_user_ids: [ghost] }, h)
     expect(res.statusCode).toBe(404)
     expect(errorOf(res.body)).toMatchObject({ type: 'acs_user_not_found', acs_user_id: ghost })
@@ -380,7 +368,7 @@ describe('linking ACS users', () => {
         id === ghost ? ({ acs_user_id: id } as never) : real.acsUsers.get(id)
       return { ...real, acsUsers: { ...real.acsUsers, get } }
     }
-    const h = createUserIdentityHandler({ seam: blind, timeoutEarlyInMillis: 0, sleep: noSleep })
+    const h = createUserIdentityHandler({ seam: blind, timeoutEarlyInMillis: 0 })
     const res = await post({ ...person(), acs_user_ids: [real1, ghost] }, h)
     expect(res.statusCode).toBe(404)
     const calls = seamCalls()
@@ -393,6 +381,70 @@ describe('linking ACS users', () => {
       user_identity_id?: string | null
     }
     expect(acsUser.user_identity_id ?? null).toBeNull()
+  })
+})
+
+describe('a Seam too slow for the deadline: 504 in the contract shape, not a hang', () => {
+  /** A Lambda context with `ms` left. */
+  const contextWith = (ms: number): Context => {
+    const end = Date.now() + ms
+    return { ...lambdaContext(), getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) }
+  }
+  // With 900 ms left: Seam calls stop after 600 ms, the last 300 ms are kept for undoing.
+  const hurried = createUserIdentityHandler({
+    timeoutEarlyInMillis: 0,
+    deadlineMarginMs: 0,
+    undoReserveMs: 300,
+  })
+  const LATENCY_MS = 1_500
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  /** Lets the emulator answer the requests the handler gave up on, so none spills into a later test. */
+  async function settle(path: string) {
+    while (!emulator.requests.some((r) => r.path === path)) await sleep(20)
+  }
+
+  it('slow ACS user checks: 504 request_timeout when the deadline comes, nothing created', async () => {
+    const [acs] = acsUsers(1)
+    emulator.setFaults({ latencyMs: LATENCY_MS, paths: ['/acs/users/get'] })
+    const started = Date.now()
+    const res = await hurried(jsonEvent({ ...person(), acs_user_ids: [acs] }), contextWith(900))
+    const took = Date.now() - started
+    expect(res.statusCode).toBe(504)
+    expect(res.headers?.['Content-Type']).toBe('application/json')
+    const error = errorOf(res.body)
+    expect(error.type).toBe('request_timeout')
+    expect(error.message).toMatch(/too slowly.*no user identity was created/)
+    expect(error.request_id).toMatch(/^test-request-/)
+    expect(res.body).not.toMatch(/\n\s+at /)
+    expect(took).toBeGreaterThanOrEqual(550)
+    expect(took).toBeLessThan(LATENCY_MS)
+    await settle('/acs/users/get')
+    expect(emulator.inspect.counts().userIdentities).toBe(0)
+  })
+
+  it('a slow link: 504 naming the identity kept, and repeating the request finishes it', async () => {
+    const [acs] = acsUsers(1)
+    emulator.setFaults({ latencyMs: LATENCY_MS, paths: ['/user_identities/add_acs_user'] })
+    const body = { ...person(), acs_user_ids: [acs] }
+    const started = Date.now()
+    const res = await hurried(jsonEvent(body), contextWith(900))
+    expect(Date.now() - started).toBeLessThan(LATENCY_MS)
+    expect(res.statusCode).toBe(504)
+    const error = errorOf(res.body)
+    expect(error.type).toBe('request_timeout')
+    const kept = error.user_identity_id as string
+    expect(emulator.inspect.exists(kept)).toBe(true)
+    // The link was sent: Seam may still carry it out, so deleting the identity could take the ACS
+    // user with it (Seam's delete cascades). It is kept, and a repeat is safe.
+    expect(error.message).toContain(`may still link ACS user ${acs}`)
+    expect(error.message).toMatch(/Repeating the same request is safe/)
+    await settle('/user_identities/add_acs_user')
+    emulator.setFaults({})
+    const again = await post(body)
+    expect(identityOf(again).user_identity_id).toBe(kept)
+    expect(again.headers?.['X-Replayed']).toBe('true')
+    expect(emulator.inspect.remainingFor(kept).acsUserIds).toEqual([acs])
+    expect(emulator.inspect.counts().userIdentities).toBe(1)
   })
 })
 
