@@ -4,9 +4,10 @@
  * Seam is too slow for the request's deadline. Throws ApiError for the client's mistakes (and for the
  * deadline) and lets SeamError through for Seam's (http.ts maps both).
  *
- * Seam calls on the happy path: one acs/users/get per ACS user (so an unknown one never costs a create
- * and an asynchronous delete), user_identities/create, one add_acs_user per ACS user. Nothing else: the
- * duplicate lookups run only after Seam rejected the create. Repeating a call Seam may not have
+ * Seam calls on the happy path: one acs/users/get per ACS user (so an unknown ACS user, or one linked
+ * to another identity, never costs a create and an asynchronous delete), user_identities/create, one
+ * add_acs_user per ACS user. Nothing else: the duplicate lookups run only after Seam rejected the create,
+ * the holder lookups only for an ACS user that is already linked. Repeating a call Seam may not have
  * answered is the Seam client's business (functions/seam/retry-policy.ts), the create included.
  */
 
@@ -143,8 +144,9 @@ async function createAndLink(
 ): Promise<CreateResult> {
   const acsUserIds = [...new Set(input.acs_user_ids ?? [])]
 
-  // 1. Every ACS user must exist: found before anything is created, nothing needs undoing.
-  await assertAcsUsersExist(seam, acsUserIds)
+  // 1. Every ACS user must exist and be free (or already this request's): checked before anything is
+  //    created, so nothing needs undoing.
+  const linkedToOwn = await checkAcsUsers(seam, input, acsUserIds, log)
 
   // 2. Create, or recognize this request's own identity from an earlier attempt.
   progress.phase = 'creating'
@@ -165,9 +167,10 @@ async function createAndLink(
     acs_user_count: acsUserIds.length,
   })
 
-  // 3. Link.
+  // 3. Link, except what an earlier attempt of this request already linked to this identity.
+  const already = acsUserIds.filter((id) => linkedToOwn.get(id) === userIdentityId)
   const { linked } = progress
-  for (const acsUserId of acsUserIds) {
+  for (const acsUserId of acsUserIds.filter((id) => !already.includes(id))) {
     try {
       await seam.userIdentities.addAcsUser({
         user_identity_id: userIdentityId,
@@ -197,10 +200,11 @@ async function createAndLink(
   log.info('User identity ready', {
     user_identity_id: userIdentityId,
     acs_user_ids: acsUserIds,
+    already_linked: already.length,
   })
 
   // Linking does not change the identity's fields; its acs_user_ids now include the linked users.
-  const acsUserIdsNow = [...new Set([...(identity.acs_user_ids ?? []), ...linked])]
+  const acsUserIdsNow = [...new Set([...(identity.acs_user_ids ?? []), ...already, ...linked])]
   return { userIdentity: { ...identity, acs_user_ids: acsUserIdsNow }, created }
 }
 
@@ -221,19 +225,61 @@ function createParams(input: CreateUserIdentityInput) {
 // ---------------------------------------------------------------------------------------------------
 // The ACS users
 
-/** acs/users/get for each id, four at a time; the first unknown one → 404 acs_user_not_found. */
-async function assertAcsUsersExist(seam: SeamClient, acsUserIds: readonly string[]) {
+/**
+ * acs/users/get for each id, four at a time: the first unknown one → 404 acs_user_not_found. An ACS
+ * user linked to another user identity → 409 acs_user_already_linked: a create never takes an ACS user
+ * (a door credential holder) away from another account, and Seam's add_acs_user would move it without
+ * a word. One linked to an identity with this request's fields (an earlier attempt of it created and
+ * linked it) is fine. Returns those, each with its identity.
+ */
+async function checkAcsUsers(
+  seam: SeamClient,
+  input: CreateUserIdentityInput,
+  acsUserIds: readonly string[],
+  log: Log,
+): Promise<Map<string, string>> {
   const missing: string[] = []
+  const linkedTo = new Map<string, string>()
   await forEachLimited(acsUserIds, 4, async (id) => {
     try {
-      await seam.acsUsers.get(id)
+      const acsUser = await seam.acsUsers.get(id)
+      if (acsUser.user_identity_id) linkedTo.set(id, acsUser.user_identity_id)
     } catch (err) {
       if (!isNotFound(err)) throw err
       missing.push(id)
     }
   })
-  const first = acsUserIds.find((id) => missing.includes(id))
-  if (first !== undefined) throw acsUserNotFound(first, missing.length)
+  const firstMissing = acsUserIds.find((id) => missing.includes(id))
+  if (firstMissing !== undefined) throw acsUserNotFound(firstMissing, missing.length)
+  if (linkedTo.size === 0) return linkedTo
+
+  // Whose are they? Only an identity that is this request's own may keep them.
+  const own = new Set<string>()
+  const deleting = new Set<string>()
+  await forEachLimited([...new Set(linkedTo.values())], 4, async (holderId) => {
+    let holder: UserIdentity
+    try {
+      holder = await seam.userIdentities.get({ user_identity_id: holderId })
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+      // A link to an identity that no longer exists takes nothing away from anyone.
+      for (const [acsUserId, id] of linkedTo) if (id === holderId) linkedTo.delete(acsUserId)
+      return
+    }
+    if (isBeingDeleted(holder)) deleting.add(holderId)
+    else if (isSameIdentity(holder, input)) own.add(holderId)
+  })
+  const taken = acsUserIds.flatMap((acsUserId) => {
+    const holderId = linkedTo.get(acsUserId)
+    return holderId === undefined || own.has(holderId)
+      ? []
+      : [{ acs_user_id: acsUserId, user_identity_id: holderId }]
+  })
+  if (taken.length > 0) {
+    log.info('ACS users already linked to other user identities', { linked_acs_users: taken })
+    throw acsUserAlreadyLinked(taken, deleting)
+  }
+  return linkedTo
 }
 
 function acsUserNotFound(acsUserId: string, count = 1): ApiError {
@@ -243,6 +289,30 @@ function acsUserNotFound(acsUserId: string, count = 1): ApiError {
     'acs_user_not_found',
     `ACS user ${acsUserId} does not exist${others}; no user identity was created.`,
     { extras: { acs_user_id: acsUserId } },
+  )
+}
+
+function acsUserAlreadyLinked(
+  taken: readonly { acs_user_id: string; user_identity_id: string }[],
+  deleting: ReadonlySet<string>,
+): ApiError {
+  const first = taken[0] as { acs_user_id: string; user_identity_id: string }
+  const beingDeleted = deleting.has(first.user_identity_id) ? ' (which is being deleted)' : ''
+  const others =
+    taken.length > 1
+      ? ` (and ${taken.length - 1} more of the acs_user_ids to other user identities)`
+      : ''
+  return new ApiError(
+    409,
+    'acs_user_already_linked',
+    `ACS user ${first.acs_user_id} is already linked to user identity ${first.user_identity_id}${beingDeleted}${others}; an ACS user is never moved from another identity. No user identity was created.`,
+    {
+      extras: {
+        acs_user_id: first.acs_user_id,
+        user_identity_id: first.user_identity_id,
+        linked_acs_users: taken,
+      },
+    },
   )
 }
 

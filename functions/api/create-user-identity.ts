@@ -5,7 +5,7 @@
  * handler's answer, never API Gateway's 29 s integration timeout.
  *
  *   201 {"user_identity": <Seam user_identity>}   400 invalid_input   404 acs_user_not_found
- *   409 user_identity_conflict   413   415
+ *   409 user_identity_conflict / acs_user_already_linked   413   415
  *   502 seam_error / seam_misconfigured   503 seam_unavailable   504 request_timeout
  */
 import type { SeamClient } from '../seam/index.js'

@@ -172,6 +172,131 @@ describe('createUserIdentity', () => {
 
 const ACS = '33333333-3333-4333-8333-333333333333'
 const ACS2 = '44444444-4444-4444-8444-444444444444'
+const OTHER = '55555555-5555-4555-8555-555555555555'
+
+describe('ACS users already linked to a user identity', () => {
+  /** A stub whose ACS users are linked as `holders` says (ACS user id → identity id). */
+  function linkedStub(holders: Record<string, string>, identities: Record<string, UserIdentity>) {
+    const s = stub()
+    s.acsUsers.get = vi.fn(async (id) => ({
+      acs_user_id: id,
+      ...(holders[id as string] ? { user_identity_id: holders[id as string] } : {}),
+    }))
+    s.userIdentities.get = vi.fn(async (params) => {
+      const { user_identity_id: id, user_identity_key: key } = params as Record<string, string>
+      const found = Object.values(identities).find((i) =>
+        id ? i.user_identity_id === id : i.user_identity_key === key,
+      )
+      if (!found) throw notFound('user_identity_not_found')
+      return found
+    })
+    return s
+  }
+
+  it("linked to another account's identity: 409 acs_user_already_linked, nothing created", async () => {
+    const s = linkedStub({ [ACS2]: OTHER }, { [OTHER]: identity({ user_identity_id: OTHER }) })
+    const err = await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }),
+      log,
+    ).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err).toMatchObject({
+      status: 409,
+      type: 'acs_user_already_linked',
+      extras: {
+        acs_user_id: ACS2,
+        user_identity_id: OTHER,
+        linked_acs_users: [{ acs_user_id: ACS2, user_identity_id: OTHER }],
+      },
+    })
+    expect((err as ApiError).message).toContain(ACS2)
+    expect((err as ApiError).message).toContain(OTHER)
+    expect((err as ApiError).message).toMatch(/No user identity was created/)
+    expect(s.userIdentities.create).not.toHaveBeenCalled()
+    expect(s.userIdentities.addAcsUser).not.toHaveBeenCalled()
+  })
+
+  it('names every ACS user taken, the first in the message, and says when its holder is being deleted', async () => {
+    const deleting = identity({
+      user_identity_id: OTHER,
+      warnings: [{ warning_code: 'being_deleted' }] as never,
+    })
+    const s = linkedStub({ [ACS]: OTHER, [ACS2]: OTHER }, { [OTHER]: deleting })
+    const err = (await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }),
+      log,
+    ).catch((e: unknown) => e)) as ApiError
+    expect(err.type).toBe('acs_user_already_linked')
+    expect(err.message).toMatch(/being deleted/)
+    expect(err.message).toMatch(/and 1 more/)
+    expect(err.extras.linked_acs_users).toEqual([
+      { acs_user_id: ACS, user_identity_id: OTHER },
+      { acs_user_id: ACS2, user_identity_id: OTHER },
+    ])
+    // One lookup per holder, not per ACS user.
+    expect(s.userIdentities.get).toHaveBeenCalledTimes(1)
+  })
+
+  it('a retry whose ACS users are linked to its own identity: 201 (replayed), they are not linked again', async () => {
+    const own = identity({ user_identity_key: 'k', acs_user_ids: [ACS] })
+    const s = linkedStub({ [ACS]: own.user_identity_id }, { [own.user_identity_id]: own })
+    s.userIdentities.create = vi.fn(async () => Promise.reject(rejected()))
+    s.userIdentities.addAcsUser = vi.fn(async () => undefined)
+    const result = await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }),
+      log,
+    )
+    expect(result.created).toBe(false)
+    expect(result.userIdentity.user_identity_id).toBe(own.user_identity_id)
+    expect([...result.userIdentity.acs_user_ids].sort()).toEqual([ACS, ACS2].sort())
+    expect(s.userIdentities.addAcsUser).toHaveBeenCalledTimes(1)
+    expect(s.userIdentities.addAcsUser).toHaveBeenCalledWith({
+      user_identity_id: own.user_identity_id,
+      acs_user_id: ACS2,
+    })
+  })
+
+  it('an identity with the same key but another name is not this request’s own: 409', async () => {
+    const other = identity({ user_identity_id: OTHER, user_identity_key: 'k', full_name: 'X' })
+    const s = linkedStub({ [ACS]: OTHER }, { [OTHER]: other })
+    const err = await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
+      log,
+    ).catch((e: unknown) => e)
+    expect(err).toMatchObject({ status: 409, type: 'acs_user_already_linked' })
+  })
+
+  it('linked to an identity that no longer exists: taken from nobody, so linked', async () => {
+    const s = linkedStub({ [ACS]: OTHER }, {})
+    s.userIdentities.create = vi.fn(async () => identity({ user_identity_key: 'k' }))
+    s.userIdentities.addAcsUser = vi.fn(async () => undefined)
+    const result = await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
+      log,
+    )
+    expect(result.userIdentity.acs_user_ids).toEqual([ACS])
+    expect(s.userIdentities.addAcsUser).toHaveBeenCalledTimes(1)
+  })
+
+  it('an unknown ACS user is reported before one linked elsewhere (404 first)', async () => {
+    const s = linkedStub({ [ACS]: OTHER }, { [OTHER]: identity({ user_identity_id: OTHER }) })
+    s.acsUsers.get = vi.fn(async (id) => {
+      if (id === ACS2) throw notFound('acs_user_not_found')
+      return { acs_user_id: id, user_identity_id: OTHER }
+    })
+    const err = await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }),
+      log,
+    ).catch((e: unknown) => e)
+    expect(err).toMatchObject({ status: 404, type: 'acs_user_not_found' })
+  })
+})
 
 describe('the deadline', () => {
   const timedOut = () =>

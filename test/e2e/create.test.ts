@@ -177,6 +177,45 @@ describe.each(MODES)('POST /user-identities with $mode', ({ faults }) => {
     expect(knownUser.user_identity_id ?? null).toBeNull()
     expectFaultsMet()
   })
+
+  it("an ACS user linked to another account's identity: 409 acs_user_already_linked; it stays there, nothing created", async () => {
+    const holder = seam.seed.userIdentity()
+    const system = seam.seed.acsSystem()
+    const taken = seam.seed.acsUser({
+      acsSystemId: system.acs_system_id,
+      userIdentityId: holder.user_identity_id,
+    }).acs_user_id
+    const [free] = acsUsers(1)
+    const answer = await post({ ...person(), acs_user_ids: [free, taken] })
+    const error = expectContractError(answer, 409, 'acs_user_already_linked')
+    expect(error).toMatchObject({ acs_user_id: taken, user_identity_id: holder.user_identity_id })
+    expect(error.message).toContain(taken)
+    expect(error.message).toContain(holder.user_identity_id)
+    expect(seam.inspect.counts().userIdentities).toBe(1)
+    expect(seam.inspect.resource(taken)).toMatchObject({
+      user_identity_id: holder.user_identity_id,
+    })
+    const freeUser = seam.inspect.resource(free as string) as { user_identity_id?: string | null }
+    expect(freeUser.user_identity_id ?? null).toBeNull()
+    expect(seam.requests.map((r) => r.path)).not.toContain('/user_identities/create')
+    expect(seam.requests.map((r) => r.path)).not.toContain('/user_identities/add_acs_user')
+    expectFaultsMet()
+  })
+
+  it('the same request again, its ACS users linked by the first: 201 replayed, nothing moved', async () => {
+    const ids = acsUsers(2)
+    const body = { ...person(), acs_user_ids: ids }
+    const first = identityOf(await post(body))
+    const links = seam.requests.filter((r) => r.path === '/user_identities/add_acs_user').length
+    const again = await post(body)
+    expect(identityOf(again).user_identity_id).toBe(first.user_identity_id)
+    expect([...identityOf(again).acs_user_ids].sort()).toEqual([...ids].sort())
+    expect(again.headers.get('x-replayed')).toBe('true')
+    expect(seam.requests.filter((r) => r.path === '/user_identities/add_acs_user')).toHaveLength(
+      links,
+    )
+    expect(seam.inspect.counts().userIdentities).toBe(1)
+  })
 })
 
 describe('POST /user-identities when Seam stays down', () => {
