@@ -218,6 +218,42 @@ describe.each(MODES)('POST /user-identities with $mode', ({ faults }) => {
   })
 })
 
+describe('an ACS user that vanishes between its check and its link (a race)', () => {
+  it('404 acs_user_not_found naming it, and the identity this request created is gone again', async () => {
+    const [vanishing] = acsUsers(1) as [string]
+    const before = seam.inspect.counts().userIdentities
+    seam.setDeleteDelayMs(0)
+    // After the create (and the acs/users/get before it), just before the add_acs_user: the ACS user is
+    // deleted in Seam.
+    seam.beforeNextRequest('/user_identities/add_acs_user', async () => {
+      const deleted = await fetch(`${seam.url}/acs/users/delete`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${seam.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ acs_user_id: vanishing }),
+      })
+      expect(deleted.status).toBe(200)
+      while (seam.inspect.exists(vanishing)) await new Promise((r) => setTimeout(r, 1))
+    })
+    const answer = await post({ ...person(), acs_user_ids: [vanishing] })
+    const error = expectContractError(answer, 404, 'acs_user_not_found')
+    expect(error.acs_user_id).toBe(vanishing)
+    expect(error.message).toContain(vanishing)
+    const calls = seam.requests.map((r) => `${r.path} ${r.status}`)
+    expect(calls).toEqual([
+      '/acs/users/get 200',
+      '/user_identities/create 200',
+      '/acs/users/delete 200',
+      '/user_identities/add_acs_user 404',
+      '/user_identities/delete 200',
+    ])
+    // Seam deletes the identity asynchronously (here at once): nothing of this request remains.
+    for (let i = 0; i < 200 && seam.inspect.counts().userIdentities > before; i++) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    expect(seam.inspect.counts().userIdentities).toBe(before)
+  })
+})
+
 describe('POST /user-identities when Seam stays down', () => {
   it('503 seam_unavailable in the contract shape, nothing created', async () => {
     seam.setFaults({ unavailableRate: 1, nonJsonErrorRate: 0.5, retryAfterSeconds: 0 })
