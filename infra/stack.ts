@@ -15,7 +15,7 @@ export interface UserIdentityLifecycleStackProps extends StackProps {
   readonly seamSecretName: string
   /** How deletion stages wait for Seam (defaults in functions/core/poll.ts). */
   readonly pollPolicy?: Partial<PollPolicy>
-  /** API stage throttling (defaults in infra/constructs/api.ts). */
+  /** API stage throttling (defaults: DEFAULT_THROTTLING in infra/config.ts). */
   readonly throttling?: { readonly rateLimit?: number; readonly burstLimit?: number }
   /** Where the alarms go. */
   readonly alarmTopic?: ITopic

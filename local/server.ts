@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
 import { ROUTES, type RouteDefinition } from '../functions/api/routes.js'
-import { REPO_ROOT } from '../infra/constructs/seam-function.js'
+import { DEFAULT_FUNCTION_TIMEOUT, REPO_ROOT } from '../infra/constructs/seam-function.js'
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>
 
@@ -237,7 +237,8 @@ function localIdentity(): APIGatewayProxyEvent['requestContext']['identity'] {
 }
 
 function lambdaContext(route: RouteDefinition, requestId: string): Context {
-  const deadline = Date.now() + 30_000
+  // The deployed API functions' timeout: the handlers size their Seam deadline from what is left.
+  const deadline = Date.now() + DEFAULT_FUNCTION_TIMEOUT.toMilliseconds()
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: route.id,

@@ -148,7 +148,9 @@ export function mapError(err: unknown): MappedError {
       message: err.message,
       extras: err.extras,
       headers: err.headers,
-      unexpected: err.status >= 500 && !err.type.startsWith('seam_'),
+      // Seam's failures and a request that ran out of time (Seam too slow) are expected 5xx.
+      unexpected:
+        err.status >= 500 && !err.type.startsWith('seam_') && err.type !== 'request_timeout',
     }
   }
   if (looksLikeSeamError(err)) return mapSeamError(err)

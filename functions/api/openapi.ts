@@ -214,7 +214,9 @@ const errorObject: JsonObject = {
     },
     user_identity_id: {
       type: 'string',
-      description: 'user_identity_conflict: the identity holding that field.',
+      description:
+        'user_identity_conflict: the identity holding that field; acs_user_already_linked: the ' +
+        'identity holding acs_user_id; request_timeout: an identity this request left behind.',
     },
     conflicts: {
       type: 'array',
@@ -228,7 +230,21 @@ const errorObject: JsonObject = {
         },
       },
     },
-    acs_user_id: { type: 'string', description: 'acs_user_not_found: the unknown ACS user.' },
+    acs_user_id: {
+      type: 'string',
+      description:
+        'acs_user_not_found: the unknown ACS user; acs_user_already_linked: the first ACS user ' +
+        'linked to another identity.',
+    },
+    linked_acs_users: {
+      type: 'array',
+      description: 'acs_user_already_linked: every such ACS user, and the identity holding it.',
+      items: {
+        type: 'object',
+        required: ['acs_user_id', 'user_identity_id'],
+        properties: { acs_user_id: { type: 'string' }, user_identity_id: { type: 'string' } },
+      },
+    },
     seam_request_id: { type: 'string', description: "Seam's request id, when Seam answered." },
   },
   additionalProperties: true,
@@ -312,8 +328,10 @@ export const openApiDocument: OpenApiDocument = {
             },
           ),
           '409': errorResponse(
-            'The key, email address or phone number is already used in the workspace.',
-            ['user_identity_conflict'],
+            'user_identity_conflict: the key, email address or phone number is already used in the ' +
+              'workspace. acs_user_already_linked: an acs_user_ids entry belongs to another user ' +
+              'identity (an ACS user is never moved off it); nothing was created.',
+            ['user_identity_conflict', 'acs_user_already_linked'],
             {
               type: 'user_identity_conflict',
               message: `The email_address is already used by user identity ${UUID_EXAMPLE} in this workspace.`,

@@ -369,6 +369,20 @@ describe('errors thrown by a handler', () => {
     expect(res.body).not.toMatch(/password/)
   })
 
+  it('a request out of time (ApiError 504 request_timeout): a warning, not an unexpected error', async () => {
+    const errorLog = vi.spyOn(logger, 'error').mockImplementation(() => undefined)
+    const warnLog = vi.spyOn(logger, 'warn').mockImplementation(() => undefined)
+    const res = await throwing(
+      new ApiError(504, 'request_timeout', 'Seam was too slow: no user identity was created.'),
+    )(apiEvent({ requestId: 'r-504' }), lambdaContext())
+    expect(res.statusCode).toBe(504)
+    expect(errorOf(res.body)).toMatchObject({ type: 'request_timeout', request_id: 'r-504' })
+    expect(errorLog).not.toHaveBeenCalled()
+    expect(JSON.stringify(warnLog.mock.calls)).toMatch(
+      /r-504.*request_timeout|request_timeout.*r-504/,
+    )
+  })
+
   it('a 4xx http error (middy createError) keeps its status', async () => {
     const res = await throwing(Object.assign(new Error('Not here'), { statusCode: 404 }))(
       apiEvent(),

@@ -561,7 +561,7 @@ describe('the document and the server answer the same routes', () => {
 })
 
 describe('what the server sends matches the documented schemas', () => {
-  it('POST /user-identities: 201, 400, 404, 409, 413, 415, 503', async () => {
+  it('POST /user-identities: 201, 400, 404, 409 (both types), 413, 415, 503', async () => {
     const post = (answer: Answer) => expectDocumented('/user-identities', 'post', answer)
     const system = seam.seed.acsSystem()
     const acsUser = seam.seed.acsUser({ acsSystemId: system.acs_system_id }).acs_user_id
@@ -581,6 +581,8 @@ describe('what the server sends matches the documented schemas', () => {
       [400, request('POST', '/user-identities', { body: '{', contentType: 'application/json' })],
       [404, postJson({ user_identity_key: `${key}-2`, acs_user_ids: [randomUUID()] })],
       [409, postJson({ user_identity_key: key })],
+      // acs_user_already_linked: the ACS user is the new identity's now.
+      [409, postJson({ user_identity_key: `${key}-4`, acs_user_ids: [acsUser] })],
       [413, postJson({ user_identity_key: 'k', full_name: 'x'.repeat(17_000) })],
       [415, request('POST', '/user-identities', { body: '{}', contentType: 'text/plain' })],
     ]

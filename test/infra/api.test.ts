@@ -177,6 +177,10 @@ describe('every Lambda function', () => {
       expect(logGroup.Type, id).toBe('AWS::Logs::LogGroup')
       expect(logGroup.Properties.RetentionInDays, id).toEqual(expect.any(Number))
     }
+    // The API functions answer before API Gateway's 29 s integration timeout gives up on them.
+    for (const { route, logicalId } of apiFunctions()) {
+      expect(propsOf(logicalId).Timeout, route.id).toBe(25)
+    }
     // Retention is on the explicit log groups, not through CDK's log-retention custom resource.
     expect(ofType('Custom::LogRetention')).toEqual([])
   })
