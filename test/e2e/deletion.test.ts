@@ -5,6 +5,7 @@
  * both shortened; no assertion is loosened for it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { executionArnFor } from '../../functions/core/deletions.js'
 import { DEFAULT_POLL_POLICY, maxChecksPerStage } from '../../functions/core/poll.js'
 import {
   SeamError,
@@ -17,7 +18,7 @@ import {
   type SeamEmulator,
   seededRandom,
 } from '../../local/seam-emulator/index.js'
-import { call, startDeletion, waitForDeletion } from './helpers.js'
+import { call, STAGE_SEAM_PATHS, startDeletion, taskAttempts, waitForDeletion } from './helpers.js'
 
 const SHAPE: IdentityGraphShape = {
   clientSessions: 2,
@@ -26,22 +27,6 @@ const SHAPE: IdentityGraphShape = {
   enrollmentAutomations: 1,
   phones: 2,
 }
-
-/** The Seam routes the deletion's stage tasks call. */
-const STAGE_PATHS = [
-  '/client_sessions/list',
-  '/client_sessions/delete',
-  '/acs/credentials/list',
-  '/acs/credentials/delete',
-  '/acs/users/list',
-  '/acs/users/delete',
-  '/user_identities/enrollment_automations/list',
-  '/user_identities/enrollment_automations/delete',
-  '/phones/list',
-  '/phones/deactivate',
-  '/user_identities/delete',
-  '/events/list',
-]
 
 /** A stage gives up after 150 s of the state machine's time: 3 s of real time at waitScale 0.02. */
 const POLL_POLICY = { ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 150, maxChecks: 500 }
@@ -130,7 +115,7 @@ describe('deletion workflow, end to end', () => {
       throttleRate: 0.3,
       unavailableRate: 0.1,
       retryAfterSeconds: 0,
-      paths: STAGE_PATHS,
+      paths: STAGE_SEAM_PATHS,
     })
     const deletion = await startDeletion(runtime.url, target.userIdentityId)
     const done = await waitForDeletion(runtime.url, deletion.deletion_id)
@@ -232,8 +217,22 @@ describe('deletion workflow, end to end', () => {
       expect(failed.error?.message).toContain('SeamUnauthorizedError')
       expect(failed.error?.message).toContain('Seam rejected the API key')
       expect(failed.error?.message).toContain('DELETE the user identity again')
+      // The API's message carries no stack trace; the operator's console has the Lambda error whole.
+      expect(failed.error?.message).not.toMatch(/"trace"|errorType|\bat .+:\d+:\d+/)
+      const executionArn = executionArnFor(
+        runtime.stepFunctions.stateMachineArn,
+        deletion.deletion_id,
+      )
+      const described = await runtime.stepFunctions.describeExecution({ executionArn })
+      expect(described.cause).toContain('"trace"')
       // Permanent: the task ran once, no retry.
       expect(progress.at(-1)).toContain('FAILED SeamUnauthorizedError')
+      const phones = (await taskAttempts(runtime, deletion.deletion_id)).filter(
+        (a) => a.state === 'Delete phones',
+      )
+      expect(phones).toEqual([
+        { state: 'Delete phones', outcome: 'failed', error: 'SeamUnauthorizedError' },
+      ])
     } finally {
       client.phones.list = realList
     }

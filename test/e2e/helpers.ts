@@ -1,6 +1,8 @@
 /** HTTP helpers for end-to-end tests against an in-process local runtime. */
+import type { HistoryEvent } from '@aws-sdk/client-sfn'
 import { expect } from 'vitest'
-import type { Deletion } from '../../functions/core/deletions.js'
+import { type Deletion, executionArnFor } from '../../functions/core/deletions.js'
+import type { LocalRuntime } from '../../local/runtime.js'
 
 export interface Answer {
   status: number
@@ -94,3 +96,26 @@ export const STAGE_SEAM_PATHS: readonly string[] = [
   '/user_identities/delete',
   '/events/list',
 ]
+
+/** Each task attempt of a deletion's execution, from its history: the state and how it ended. */
+export async function taskAttempts(runtime: LocalRuntime, deletionId: string) {
+  const executionArn = executionArnFor(runtime.stepFunctions.stateMachineArn, deletionId)
+  const { events = [] } = await runtime.stepFunctions.getExecutionHistory({
+    executionArn,
+    maxResults: 1000,
+  })
+  const attempts: { state: string; outcome: string; error?: string }[] = []
+  let state = ''
+  for (const event of events as HistoryEvent[]) {
+    if (event.type === 'TaskStateEntered') state = event.stateEnteredEventDetails?.name ?? ''
+    if (event.type === 'TaskScheduled') attempts.push({ state, outcome: 'scheduled' })
+    const last = attempts.at(-1)
+    if (!last) continue
+    if (event.type === 'TaskSucceeded') last.outcome = 'succeeded'
+    if (event.type === 'TaskFailed') {
+      last.outcome = 'failed'
+      last.error = event.taskFailedEventDetails?.error ?? ''
+    }
+  }
+  return attempts
+}
