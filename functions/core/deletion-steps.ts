@@ -120,11 +120,13 @@ export async function deleteStage(
 ): Promise<DeletionState> {
   const time = clock(options)
   const startedAt = time.now()
-  const items = await stage.list(seam, state.user_identity_id)
-  const { done, refused } = await removeAll(seam, stage, items)
+  const items = stage.known
+    ? stage.known(state.user_identity_id)
+    : await stage.list(seam, state.user_identity_id)
+  const { done, gone, refused } = await removeAll(seam, stage, items)
   const deletesDoneAt = time.now()
   // Nothing deleted yet: fail the task and let Step Functions retry it with backoff; nothing is lost.
-  if (refused.length > 0 && done.length === 0) throw refused[0]?.error
+  if (refused.length > 0 && done.length + gone.length === 0) throw refused[0]?.error
   const toDelete = refused.map((r) => r.item)
   const pending = stage.confirmation ? done : []
   const poll = nextPoll(policy, 0, startedAt, time.workflowNow(startedAt))
@@ -132,7 +134,9 @@ export async function deleteStage(
     started_at: startedAt.toISOString(),
     deletes_done_at: deletesDoneAt.toISOString(),
     ...(toDelete.length > 0 ? { refusals: true } : {}),
-    deleted: items.length,
+    // A listed item counts even if it went between the list and its delete: it was the identity's. A
+    // known one (the identity) that is not found was gone before this stage.
+    deleted: stage.known ? done.length : items.length,
     pending,
     ...(toDelete.length > 0 ? { to_delete: toDelete } : {}),
     pending_count: pending.length + toDelete.length,
@@ -302,27 +306,32 @@ function describeItems(items: readonly StageItem[]): string {
 }
 
 /**
- * Delete each item, a few at a time. Not found counts as done (a retry or a re-run is harmless); a delete
- * Seam keeps refusing with 429/5xx is handed back to be tried again; anything else fails the task.
+ * Delete each item, a few at a time. Not found means already gone (a retry or a re-run is harmless); a
+ * delete Seam keeps refusing with 429/5xx is handed back to be tried again; anything else fails the task.
  */
 async function removeAll(
   seam: SeamClient,
   stage: StageDefinition,
   items: readonly StageItem[],
-): Promise<{ done: StageItem[]; refused: { item: StageItem; error: unknown }[] }> {
+): Promise<{
+  done: StageItem[]
+  gone: StageItem[]
+  refused: { item: StageItem; error: unknown }[]
+}> {
   const done: StageItem[] = []
+  const gone: StageItem[] = []
   const refused: { item: StageItem; error: unknown }[] = []
   await forEachLimited(items, DELETE_CONCURRENCY, async (item) => {
     try {
       await stage.remove(seam, item.id)
       done.push(item)
     } catch (error) {
-      if (isNotFound(error)) done.push(item)
+      if (isNotFound(error)) gone.push(item)
       else if (isTransient(error)) refused.push({ item, error })
       else throw error
     }
   })
-  return { done, refused }
+  return { done, gone, refused }
 }
 
 function isTransient(error: unknown): boolean {

@@ -45,6 +45,11 @@ export interface StageDefinition {
   readonly verb: 'deleted' | 'deactivated'
   /** Everything of this kind that remains for the identity, every page. */
   list(seam: SeamClient, userIdentityId: string): Promise<StageItem[]>
+  /**
+   * What the stage deletes when that is known without asking Seam (the identity itself): its Delete
+   * then skips the list call, and a not-found answer to the delete says it is already gone.
+   */
+  known?(userIdentityId: string): StageItem[]
   /** Delete (or deactivate) one item. A not-found error means it is already gone. */
   remove(seam: SeamClient, id: string): Promise<void>
   /**
@@ -166,6 +171,8 @@ export const USER_IDENTITY: StageDefinition = {
       throw error
     }
   },
+  // The DELETE route has just looked it up; the delete itself says so if it is gone since.
+  known: (user_identity_id) => [{ id: user_identity_id }],
   remove: (seam, id) => seam.userIdentities.delete(id),
   confirmation: 'lookup',
   waitsAfterDelete: true,
