@@ -133,6 +133,8 @@ export interface SampleSummary {
   readonly wallMs: number
   readonly wallRunsMs: readonly number[]
   readonly wallToIdeal: number
+  /** Median time until the algorithm returned (before Seam has deleted the identity). */
+  readonly returnedMs: number
   readonly requests: number
   readonly requestRuns: readonly number[]
   readonly eventPolls: number
@@ -352,7 +354,7 @@ async function measureDelay(
   addedLatencyMs: number,
 ): Promise<DelayResult> {
   const scaledDelayMs = plan.delaySeconds * 1000 * config.scale
-  const idealMs = bound.eventChecks * scaledDelayMs // one delete delay per asynchronous stage
+  const idealMs = bound.asyncWaits * scaledDelayMs // one delete delay per asynchronous wait
   const latencyNote = addedLatencyMs > 0 ? `, +${round(addedLatencyMs)} ms per Seam request` : ''
   config.log(
     `  delay ${plan.delaySeconds} s (${round(scaledDelayMs)} ms scaled${latencyNote}): ` +
@@ -450,6 +452,7 @@ function summarizeSample(
     wallMs: round(wallMs),
     wallRunsMs: runs.map((r) => round(r.wallMs)),
     wallToIdeal: round(wallMs / idealMs),
+    returnedMs: round(median(runs.map((r) => r.returnedMs))),
     requests: median(runs.map((r) => r.requests.total)),
     requestRuns: runs.map((r) => r.requests.total),
     eventPolls: median(runs.map((r) => r.eventPolls)),

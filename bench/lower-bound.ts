@@ -2,7 +2,10 @@
  * The fewest Seam requests any deletion of a given identity shape can make: one list call per
  * collection and page (a list that comes back empty is still one call), one call per resource deleted
  * or deactivated, one user_identities/delete, and one events/list per asynchronous stage (a stage's
- * confirmations read in one call after the last of its deletes could have completed).
+ * confirmations read in one call after the last of its deletes could have completed) — the issue's
+ * formula — plus one user_identities/get confirming the identity's own deletion: Seam deletes it
+ * asynchronously too (warning `being_deleted`) and sends no event for it, so a deletion that reports
+ * the identity gone must look once.
  */
 
 export interface BenchShape {
@@ -28,6 +31,9 @@ export interface LowerBound {
   readonly deletes: number
   readonly identityDelete: 1
   readonly eventChecks: number
+  readonly identityLookup: 1
+  /** Asynchronous deletes waited for: the stages with events, and the identity. */
+  readonly asyncWaits: number
   readonly total: number
   /** The formula with this shape's numbers filled in. */
   readonly formula: string
@@ -50,10 +56,19 @@ export function lowerBound(shape: BenchShape, pageSize: number): LowerBound {
   const lists = pages.reduce((a, b) => a + b, 0)
   const deletes = all.reduce((a, c) => a + c.items, 0)
   const eventChecks = all.filter((c) => c.async).length
-  const total = lists + deletes + 1 + eventChecks
+  const total = lists + deletes + 1 + eventChecks + 1
   const formula =
     `Σ ceil(max(n,1)/page ${pageSize}) [${pages.join('+')}=${lists}] + Σ n ` +
     `[${all.map((c) => c.items).join('+')}=${deletes}] + 1 identity delete + ` +
-    `${eventChecks} async stages = ${total}`
-  return { lists, deletes, identityDelete: 1, eventChecks, total, formula }
+    `${eventChecks} async stages + 1 identity lookup = ${total}`
+  return {
+    lists,
+    deletes,
+    identityDelete: 1,
+    eventChecks,
+    identityLookup: 1,
+    asyncWaits: eventChecks + 1,
+    total,
+    formula,
+  }
 }

@@ -9,13 +9,15 @@ import { deleteUserIdentityLikeTheGuide } from '../../bench/seam-sample.js'
 import { type SeamEmulator, startSeamEmulator } from '../../local/seam-emulator/index.js'
 
 describe('lowerBound', () => {
-  it('counts one list per collection and page, one call per resource, the identity and the events checks', () => {
+  it('counts one list per collection and page, one call per resource, the identity, the events checks and the identity lookup', () => {
     expect(lowerBound(FIXED_SHAPE, 5)).toMatchObject({
       lists: 6,
       deletes: 13,
       identityDelete: 1,
       eventChecks: 4,
-      total: 24,
+      identityLookup: 1,
+      asyncWaits: 5,
+      total: 25,
     })
   })
 
@@ -27,7 +29,7 @@ describe('lowerBound', () => {
       enrollmentAutomations: 0,
       phones: 0,
     }
-    expect(lowerBound(empty, 5)).toMatchObject({ lists: 5, deletes: 0, eventChecks: 4, total: 10 })
+    expect(lowerBound(empty, 5)).toMatchObject({ lists: 5, deletes: 0, eventChecks: 4, total: 11 })
   })
 
   it.each([
@@ -47,7 +49,7 @@ describe('lowerBound', () => {
       )
       expect(bound.lists).toBe(credentialPages + otherPages)
       expect(bound.deletes).toBe(2 + acsSystems * credentialsPerUser + acsSystems + 1 + 2)
-      expect(bound.total).toBe(bound.lists + bound.deletes + 1 + 4)
+      expect(bound.total).toBe(bound.lists + bound.deletes + 1 + 4 + 1)
       expect(bound.formula).toContain(`= ${bound.total}`)
     },
   )
