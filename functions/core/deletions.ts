@@ -123,35 +123,58 @@ function describeFailure(
 /**
  * A failed Lambda task's Cause is the runtime's JSON, `{"errorType","errorMessage","trace":[…]}`, and
  * the state machine's Fail Cause quotes it whole. The API gives callers the message, never the trace:
- * each such JSON object in the text is replaced by its errorMessage.
+ * each such JSON object in the text is replaced by its errorMessage (its errorType when it has none).
+ * One pass over the text: a Cause is up to 32 KB, and its text is not ours to trust.
  */
 export function withoutLambdaErrorJson(text: string): string {
+  const start = /\{\s*"error(Type|Message)"/g
   let out = ''
-  let rest = text
-  for (;;) {
-    const start = rest.search(/\{\s*"error(Type|Message)"/)
-    if (start < 0) return out + rest
-    const found = lambdaErrorAt(rest, start)
-    if (!found) {
-      out += rest.slice(0, start + 1)
-      rest = rest.slice(start + 1)
-      continue
+  let from = 0
+  for (let match = start.exec(text); match; match = start.exec(text)) {
+    if (match.index < from) continue
+    const end = closingBrace(text, match.index)
+    if (end < 0) {
+      // Cut short (or not JSON after all): keep what it says, drop everything from it on.
+      return out + text.slice(from, match.index) + errorWords(text.slice(match.index))
     }
-    out += rest.slice(0, start) + found.message
-    rest = rest.slice(found.end)
+    const parsed = parseJson(text.slice(match.index, end + 1))
+    out += text.slice(from, match.index)
+    out +=
+      parsed && typeof parsed === 'object' ? errorWords(parsed) : text.slice(match.index, end + 1)
+    from = end + 1
+    start.lastIndex = from
   }
+  return out + text.slice(from)
 }
 
-/** The Lambda error object that starts at `start`, tried against each closing brace, longest last. */
-function lambdaErrorAt(text: string, start: number): { message: string; end: number } | undefined {
-  for (let end = text.indexOf('}', start); end >= 0; end = text.indexOf('}', end + 1)) {
-    const parsed = parseJson(text.slice(start, end + 1)) as { errorMessage?: unknown } | undefined
-    if (parsed && typeof parsed === 'object') {
-      const message = typeof parsed.errorMessage === 'string' ? parsed.errorMessage : ''
-      return { message: message.replace(/\.$/, ''), end: end + 1 }
-    }
+/** The index of the `}` closing the object that opens at `open`, skipping strings; -1 if none. */
+function closingBrace(text: string, open: number): number {
+  let depth = 0
+  let inString = false
+  for (let i = open; i < text.length; i++) {
+    const c = text[i]
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+    } else if (c === '"') inString = true
+    else if (c === '{') depth++
+    else if (c === '}' && --depth === 0) return i
   }
-  return undefined
+  return -1
+}
+
+/** errorMessage, else errorType, of a parsed error object or of a cut-short one's text. */
+function errorWords(error: object | string): string {
+  const field = (name: string): string | undefined => {
+    if (typeof error === 'object') {
+      const value = (error as Record<string, unknown>)[name]
+      return typeof value === 'string' ? value : undefined
+    }
+    const found = new RegExp(`"${name}"\\s*:\\s*("(?:[^"\\\\]|\\\\.)*")`).exec(error)?.[1]
+    const decoded = found === undefined ? undefined : parseJson(found)
+    return typeof decoded === 'string' ? decoded : undefined
+  }
+  return (field('errorMessage') || field('errorType') || '').replace(/\.$/, '')
 }
 
 function inputUserIdentityId(input: string | undefined): string | undefined {

@@ -31,9 +31,36 @@ describe('withoutLambdaErrorJson', () => {
   })
 
   it('leaves text without an error object alone, braces and all', () => {
-    for (const text of ['', 'plain cause', 'a {brace} and {"other": 1}', '{"errorType": broken']) {
+    for (const text of [
+      '',
+      'plain cause',
+      'a {brace} and {"other": 1}',
+      'x {"errorType": bad} y',
+    ]) {
       expect(withoutLambdaErrorJson(text)).toBe(text)
     }
+  })
+
+  it('keeps the message of an error cut short, and drops its trace', () => {
+    const whole = lambdaError('StageStuck', 'acs_users still pending: a "quoted" id.')
+    const cut = whole.slice(0, whole.indexOf('at deleteStage') + 5)
+    expect(withoutLambdaErrorJson(`Stage acs_users failed with StageStuck: ${cut}`)).toBe(
+      'Stage acs_users failed with StageStuck: acs_users still pending: a "quoted" id',
+    )
+  })
+
+  it('falls back to the errorType when there is no errorMessage', () => {
+    expect(withoutLambdaErrorJson('failed: {"errorType":"Runtime.ExitError","trace":[]}.')).toBe(
+      'failed: Runtime.ExitError.',
+    )
+  })
+
+  it('reads a hostile 32 KB cause in one pass', () => {
+    // No error object in it, only things that start like one: left as it is (the old scan took 43 s).
+    const hostile = `{"errorType":"${'}'.repeat(20)}`.repeat(900)
+    const braces = '{"errorMessage":"a"}'.repeat(1600)
+    expect(withoutLambdaErrorJson(hostile)).toBe(hostile)
+    expect(withoutLambdaErrorJson(braces)).toBe('a'.repeat(1600))
   })
 
   it('cleans every error object in the text', () => {
