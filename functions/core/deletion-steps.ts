@@ -128,7 +128,13 @@ export async function deleteStage(
   // Nothing deleted yet: fail the task and let Step Functions retry it with backoff; nothing is lost.
   if (refused.length > 0 && done.length + gone.length === 0) throw refused[0]?.error
   const toDelete = refused.map((r) => r.item)
-  const pending = stage.confirmation ? done : []
+  // Gone at its delete needs no confirming — unless confirming is a lookup: Seam may well answer
+  // not found to deleting an identity it is already deleting, so one lookup settles it.
+  const pending = !stage.confirmation
+    ? []
+    : stage.confirmation === 'lookup'
+      ? [...done, ...gone]
+      : done
   const poll = nextPoll(policy, 0, startedAt, time.workflowNow(startedAt))
   return withProgress(state, stage.name, {
     started_at: startedAt.toISOString(),

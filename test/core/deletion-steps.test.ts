@@ -317,17 +317,21 @@ describe('the user identity stage', () => {
     expect(next.stages?.user_identity).toMatchObject({ pending_count: 0, checks: 1 })
   })
 
-  it('is a quick no-op when the identity is already gone (a re-run or a redrive)', async () => {
+  it('confirms with one lookup when the identity is already gone (a re-run or a redrive)', async () => {
     const state = await deleteStage(
       seam,
       USER_IDENTITY,
       { user_identity_id: '00000000-0000-4000-8000-000000000000' },
       policy,
     )
-    expect(state.stages?.user_identity).toMatchObject({ deleted: 0, pending_count: 0 })
-    // One call: the delete, whose not-found says it is gone (no lookup first: the route just did one).
+    // The delete answers not found (no lookup first: the route just did one). Seam might answer so
+    // while it is still deleting the identity, so the first check looks once more.
+    expect(state.stages?.user_identity).toMatchObject({ deleted: 0, pending_count: 1 })
     expect(seamCalls('/user_identities/delete')).toBe(1)
     expect(seamCalls('/user_identities/get')).toBe(0)
+    const checked = await checkStage(seam, USER_IDENTITY, state, policy)
+    expect(checked.stages?.user_identity).toMatchObject({ pending_count: 0 })
+    expect(seamCalls('/user_identities/get')).toBe(1)
   })
 
   it('fails at the deadline with a Cause naming the identity when Seam never finishes', async () => {
