@@ -79,8 +79,9 @@ export async function waitForDeletion(
 }
 
 /**
- * The Seam routes the deletion's stage tasks call: faults limited to these hit the workflow from its
- * first call on and spare the DELETE route's user_identities/get (which would rightly answer 503).
+ * The Seam routes the deletion's stage tasks call, but user_identities/get: faults limited to these hit
+ * the workflow from its first call on and spare the DELETE route, which shares that route with the
+ * identity's checks (and would rightly answer 503). The identity's delete is in the list.
  */
 export const STAGE_SEAM_PATHS: readonly string[] = [
   '/client_sessions/list',

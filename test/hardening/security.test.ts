@@ -64,7 +64,8 @@ beforeAll(async () => {
     // Seeded fault draws: the throttled deletions below meet the same 429s on every run.
     emulator: { pageSize: 2, deleteDelayMs: 100, random: seededRandom(5150) },
     waitScale: 0.02,
-    pollPolicy: { stageTimeoutSeconds: 150, maxChecks: 500 }, // 3 s of real time at waitScale 0.02
+    // 6 s of real time at waitScale 0.02: throttled stages on a loaded machine stay well inside it.
+    pollPolicy: { stageTimeoutSeconds: 300, maxChecks: 500 },
   })
   seam = runtime.emulator as SeamEmulator
 })
