@@ -109,6 +109,8 @@ export function createSeamClient(
       safeToRepeat: isSafeToRepeat(method, pathname, body),
       deadline: seamDeadline(),
     }
+    // Whether an attempt already retried may have taken effect: the error finally thrown says so too.
+    let earlierMayHaveTakenEffect = false
     return runWithRetry(
       (n) => {
         if (ctx.deadline !== undefined && runtime.now() >= ctx.deadline) {
@@ -123,6 +125,7 @@ export function createSeamClient(
       {
         onRetry: ({ error, attempt: failed, delayMs }) => {
           stats.retries++
+          if (error.mayHaveTakenEffect) earlierMayHaveTakenEffect = true
           options.onRetry?.({
             route: `${ctx.method} ${pathname}`,
             attempt: failed,
@@ -135,6 +138,7 @@ export function createSeamClient(
         },
         onGiveUp: ({ error, attempts }) => {
           error.attempts = attempts
+          if (earlierMayHaveTakenEffect) error.mayHaveTakenEffect = true
           if (attempts > 1) error.message += ` (gave up after ${attempts} attempts)`
         },
       },

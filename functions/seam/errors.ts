@@ -12,7 +12,13 @@ import {
   SeamHttpInvalidResponseError,
   SeamHttpUnauthorizedError,
 } from '@seamapi/http/connect'
-import { type FailureKind, isRetryable, isSafeToRepeat, parseRetryAfterMs } from './retry-policy.js'
+import {
+  type FailureKind,
+  isRetryable,
+  isSafeToRepeat,
+  mayHaveTakenEffect,
+  parseRetryAfterMs,
+} from './retry-policy.js'
 
 // The names Step Functions Retry/Catch match on (ErrorEquals). Keep them stable.
 export const SeamThrottledError = 'SeamThrottledError'
@@ -49,6 +55,8 @@ export interface SeamErrorInit {
   data?: Record<string, unknown> | undefined
   failure?: FailureKind | undefined
   retryAfterMs?: number | undefined
+  /** Default: mayHaveTakenEffect(failure). */
+  mayHaveTakenEffect?: boolean | undefined
   cause?: unknown
 }
 
@@ -72,6 +80,12 @@ export class SeamError extends Error {
   readonly retryAfterMs: number | undefined
   /** How many attempts were made before this error was thrown (1 when not retried). */
   attempts = 1
+  /**
+   * True when some attempt of the call may have taken effect in Seam unconfirmed (retry-policy.ts,
+   * mayHaveTakenEffect): this one, or an earlier one the client retried. A call whose last attempt was
+   * not sent (its deadline had passed) after a 503 is such a call: Seam may have applied it.
+   */
+  mayHaveTakenEffect: boolean
 
   constructor(init: SeamErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause })
@@ -84,6 +98,7 @@ export class SeamError extends Error {
     this.data = init.data
     this.failure = init.failure ?? 'permanent'
     this.retryAfterMs = init.retryAfterMs
+    this.mayHaveTakenEffect = init.mayHaveTakenEffect ?? mayHaveTakenEffect(this.failure)
   }
 
   /** What a log line or an API error body may show: no secrets, no personal data. */
@@ -97,6 +112,7 @@ export class SeamError extends Error {
       retryable: this.retryable,
       route: this.route,
       attempts: this.attempts,
+      mayHaveTakenEffect: this.mayHaveTakenEffect,
     }
   }
 }

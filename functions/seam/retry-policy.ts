@@ -101,6 +101,15 @@ export function isRetryable(kind: FailureKind, safeToRepeat: boolean): boolean {
   return kind === 'throttled' || kind === 'connection_refused'
 }
 
+/**
+ * Whether an attempt that failed this way may still have taken effect in Seam: a 5xx, a broken
+ * connection or a timeout, after which Seam may have acted (or may still act) without saying so. Not a
+ * 429 or a refused connection (Seam did not act), nor an attempt never sent, nor a 4xx (Seam said no).
+ */
+export function mayHaveTakenEffect(kind: FailureKind): boolean {
+  return kind === 'server_error' || kind === 'network' || kind === 'timeout'
+}
+
 /** Full-jitter backoff before retry number `retry` (1 = the first retry): uniform in [0, ceiling). */
 export function backoffDelayMs(policy: RetryPolicy, retry: number, random: () => number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1))
