@@ -2,13 +2,15 @@
  * POST /user-identities, the logic without HTTP: check the ACS users, create the identity in Seam, tell a
  * duplicate from other rejections, link the ACS users, undo the identity when linking fails for good or
  * Seam is too slow for the request's deadline. Throws ApiError for the client's mistakes (and for the
- * deadline) and lets SeamError through for Seam's (http.ts maps both).
+ * deadline) and lets SeamError through for Seam's (http.ts maps both); once the identity exists, every
+ * failure that leaves it behind names it (error.user_identity_id) and says what a repeat does.
  *
  * Seam calls on the happy path: one acs/users/get per ACS user (so an unknown ACS user, or one linked
  * to another identity, never costs a create and an asynchronous delete), user_identities/create, one
  * add_acs_user per ACS user. Nothing else: the duplicate lookups run only after Seam rejected the create,
  * the holder lookups only for an ACS user that is already linked. Repeating a call Seam may not have
- * answered is the Seam client's business (functions/seam/retry-policy.ts), the create included.
+ * answered is the Seam client's business (functions/seam/retry-policy.ts), the create included. The
+ * undo asks Seam what is linked (acs/users/list), unlinks it, asks again, then deletes (undoCreate).
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger'
@@ -24,7 +26,7 @@ import {
   type UserIdentity,
   withSeamDeadline,
 } from '../seam/index.js'
-import { ApiError, looksLikeSeamError, seamLogFields } from './http.js'
+import { ApiError, looksLikeSeamError, mapSeamError, seamLogFields } from './http.js'
 
 // ---------------------------------------------------------------------------------------------------
 // Input
@@ -105,7 +107,11 @@ interface Progress {
   created: boolean
   /** ACS users this request linked (Seam confirmed it). */
   linked: string[]
-  /** The ACS user whose add_acs_user was sent but not confirmed: it may still take effect. */
+  /**
+   * The ACS user whose add_acs_user may have taken effect unconfirmed (some attempt got a 5xx, a
+   * timeout or a broken connection, SeamError.mayHaveTakenEffect): Seam may have linked it, or may
+   * still link it.
+   */
   inDoubt?: string
 }
 
@@ -130,8 +136,10 @@ export async function createUserIdentity(
       createAndLink(seam, input, log, progress, deadline),
     )
   } catch (err) {
-    if (workDeadline === undefined || now() < workDeadline || !isTransient(err)) throw err
-    throw await answerOutOfTime(seam, progress, log, deadline)
+    if (workDeadline !== undefined && now() >= workDeadline && isTransient(err)) {
+      throw await answerOutOfTime(seam, progress, log, deadline)
+    }
+    throw failedWhileLinking(err, progress)
   }
 }
 
@@ -179,22 +187,22 @@ async function createAndLink(
       linked.push(acsUserId)
     } catch (err) {
       const ids = { user_identity_id: userIdentityId, acs_user_id: acsUserId }
+      // An ACS user that no longer exists cannot be lost to the identity's delete, whatever Seam did.
+      if (mayHaveTakenEffect(err) && !isAcsUserGone(err)) progress.inDoubt = acsUserId
       if (!isNotFound(err) && !isSeamRejection(err)) {
-        // Seam unavailable: the identity stays; repeating the request finds it (same fields) and
-        // finishes. Seam too slow for the deadline: see answerOutOfTime.
-        log.warn('Linking an ACS user failed: Seam unavailable or too slow', ids)
-        if (!looksLikeSeamError(err) || err.failure !== 'deadline_passed') {
-          progress.inDoubt = acsUserId
-        }
+        // Seam unavailable: the identity stays (failedWhileLinking names it); repeating the request
+        // finds it (same fields) and finishes. Seam too slow for the deadline: see answerOutOfTime.
+        log.warn('Linking an ACS user failed: Seam unavailable or too slow', {
+          ...ids,
+          seam: looksLikeSeamError(err) ? seamLogFields(err) : undefined,
+          may_have_taken_effect: progress.inDoubt === acsUserId,
+        })
         throw err
       }
-      if (created) {
-        await withSeamDeadline(deadline, () => undoCreate(seam, userIdentityId, linked, log))
-      } else {
-        log.warn('Linking an ACS user failed on an identity an earlier attempt created; kept', ids)
-      }
-      if (isNotFound(err)) throw acsUserNotFound(acsUserId)
-      throw passOn(err as SeamError, `linking ACS user ${acsUserId}`)
+      if (isNotFound(err) && !isAcsUserGone(err)) throw identityGone(userIdentityId, created)
+      const remains = await withSeamDeadline(deadline, () => undoOrKeep(seam, progress, log))
+      if (isNotFound(err)) throw acsUserGone(acsUserId, userIdentityId, progress, remains)
+      throw linkRejected(err as SeamError, acsUserId, userIdentityId, progress, remains)
     }
   }
   log.info('User identity ready', {
@@ -476,23 +484,31 @@ function joinFields(fields: readonly string[]): string {
   return `${fields.slice(0, -1).join(', ')} and ${fields[fields.length - 1]}`
 }
 
-/** Seam's 4xx, passed on as a 4xx: invalid_input stays 400; other types keep Seam's 4xx status. */
-function passOn(err: SeamError, doing: string): ApiError {
+/**
+ * Seam's 4xx, passed on as a 4xx: invalid_input stays 400; other types keep Seam's 4xx status.
+ * `then` is appended to the message (what was left behind), `extras` to the error's fields.
+ */
+function passOn(
+  err: SeamError,
+  doing: string,
+  then = '',
+  extras: Record<string, unknown> = {},
+): ApiError {
   const status =
     err.status !== undefined && err.status >= 400 && err.status < 500 ? err.status : 400
   const type = err.type === 'invalid_input' ? 'invalid_input' : err.type
   return new ApiError(
     type === 'invalid_input' ? 400 : status,
     type,
-    `Seam rejected ${doing}: ${err.message}`,
+    `Seam rejected ${doing}: ${err.message}${then}`,
     {
-      extras: err.requestId ? { seam_request_id: err.requestId } : {},
+      extras: { ...(err.requestId ? { seam_request_id: err.requestId } : {}), ...extras },
     },
   )
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Undo, and the answer when time runs out
+// Undo, and the answers that say what was left behind
 
 /** Seam was busy, slow or unreachable (not wrong): what a deadline running out looks like. */
 function isTransient(err: unknown): boolean {
@@ -502,45 +518,219 @@ function isTransient(err: unknown): boolean {
   )
 }
 
+/** Whether a failed call may have taken effect in Seam unconfirmed; anything but a SeamError may. */
+function mayHaveTakenEffect(err: unknown): boolean {
+  return !looksLikeSeamError(err) || err.mayHaveTakenEffect === true
+}
+
+/** add_acs_user's not-found about the ACS user (not about the identity). */
+function isAcsUserGone(err: unknown): boolean {
+  return isNotFound(err) && (err as SeamError).type !== 'user_identity_not_found'
+}
+
 /**
- * Deletes the identity this request created, after unlinking `acsUserIds` from it: Seam's
- * user_identities/delete cascades to linked ACS users, and those belong to the caller. An ACS user
- * already gone needs no unlinking; any other failure stops the undo before the delete, so a caller's
- * ACS user is never deleted with it. True when the identity was deleted.
+ * Why an identity this request worked on remains in Seam after the request failed:
+ * - earlier_attempt: an earlier attempt of this request created it; it is the caller's, never undone.
+ * - in_doubt: a link Seam did not confirm may have taken effect, or may still: the identity's delete
+ *   would cascade to that ACS user, and a link Seam applies after the undo looked cannot be unlinked.
+ * - shared: Seam shows ACS users linked to it that this request did not link (an identical request
+ *   running at the same time took the identity for its own), or links came back while it was undone.
+ * - undo_failed: listing or unlinking its ACS users, or the delete, failed (or ran out of time).
+ */
+type Remains = 'earlier_attempt' | 'in_doubt' | 'shared' | 'undo_failed'
+
+/** Deletes the identity again when this request created it and may; else says why it remains. */
+async function undoOrKeep(
+  seam: SeamClient,
+  progress: Progress,
+  log: Log,
+): Promise<Remains | undefined> {
+  const id = progress.userIdentityId as string
+  if (!progress.created) {
+    log.warn('User identity created by an earlier attempt of this request kept', {
+      user_identity_id: id,
+    })
+    return 'earlier_attempt'
+  }
+  if (progress.inDoubt !== undefined) {
+    log.warn('User identity kept: Seam may still link an ACS user to it', {
+      user_identity_id: id,
+      acs_user_id: progress.inDoubt,
+    })
+    return 'in_doubt'
+  }
+  return undoCreate(seam, id, progress.linked, log)
+}
+
+/**
+ * Deletes again an identity this request created. What is linked to it is read from Seam (acs/users/
+ * list, every page), never taken from what this request believes it linked: Seam's user_identities/
+ * delete cascades to the identity's ACS users, and those are the caller's. Each is unlinked first
+ * (user_identities/remove_acs_user) and the list read again; any failure stops the undo before the
+ * delete. An ACS user this request did not link means another request with the same fields took the
+ * identity for its own (the replay rule): the identity is left to it, linked as it is.
+ *
+ * No lock closes the race with such a request: one that recognized the identity before the delete but
+ * links only after the last list loses that ACS user to Seam's cascade (a window of about one call), or
+ * answers 201 naming an identity that is then deleted.
  */
 async function undoCreate(
   seam: SeamClient,
   userIdentityId: string,
-  acsUserIds: readonly string[],
+  linked: readonly string[],
   log: Log,
-): Promise<boolean> {
+): Promise<'shared' | 'undo_failed' | undefined> {
+  const ids = { user_identity_id: userIdentityId }
+  const ours = new Set(linked)
   try {
-    for (const acs_user_id of acsUserIds) {
-      try {
-        await seam.userIdentities.removeAcsUser({ user_identity_id: userIdentityId, acs_user_id })
-      } catch (err) {
-        if (!isNotFound(err)) throw err
+    const acsUsers = await seam.acsUsers.list({ user_identity_id: userIdentityId })
+    const theirs = acsUsers.map((u) => u.acs_user_id).filter((id) => !ours.has(id))
+    if (theirs.length > 0) {
+      log.warn('User identity kept: another request linked ACS users to it', {
+        ...ids,
+        acs_user_ids: theirs,
+      })
+      return 'shared'
+    }
+    if (acsUsers.length > 0) {
+      for (const { acs_user_id } of acsUsers) {
+        try {
+          await seam.userIdentities.removeAcsUser({ user_identity_id: userIdentityId, acs_user_id })
+        } catch (err) {
+          if (!isNotFound(err)) throw err
+        }
+      }
+      const again = await seam.acsUsers.list({ user_identity_id: userIdentityId })
+      if (again.length > 0) {
+        log.warn('User identity kept: ACS users were linked to it again while it was undone', {
+          ...ids,
+          acs_user_ids: again.map((u) => u.acs_user_id),
+        })
+        return 'shared'
       }
     }
-    await seam.userIdentities.delete(userIdentityId)
-    log.info('User identity deleted again', { user_identity_id: userIdentityId })
-    return true
+    try {
+      await seam.userIdentities.delete(userIdentityId)
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+    }
+    log.info('User identity deleted again', { ...ids, acs_users_unlinked: acsUsers.length })
+    return undefined
   } catch (err) {
     log.error('Could not delete the user identity again', {
-      user_identity_id: userIdentityId,
+      ...ids,
       seam: looksLikeSeamError(err) ? seamLogFields(err) : undefined,
     })
-    return false
+    return 'undo_failed'
   }
+}
+
+/** "user identity X, <how it came to be>, <why it remains>", for the answers below. */
+function remainsClause(id: string, remains: Remains, progress: Progress): string {
+  switch (remains) {
+    case 'earlier_attempt':
+      return `user identity ${id}, created by an earlier attempt of this request, is kept`
+    case 'in_doubt':
+      return `user identity ${id}, which this request created, is kept: Seam may still link ACS user ${progress.inDoubt} to it, and deleting the identity would delete that ACS user too`
+    case 'shared':
+      return `user identity ${id}, which this request created, is kept: another request with the same fields is linking ACS users to it`
+    case 'undo_failed':
+      return `user identity ${id}, which this request created, could not be deleted again`
+  }
+}
+
+const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
+
+/** The ACS user vanished between its check and its link (404 from add_acs_user). */
+function acsUserGone(
+  acsUserId: string,
+  userIdentityId: string,
+  progress: Progress,
+  remains: Remains | undefined,
+): ApiError {
+  const gone = `ACS user ${acsUserId} does not exist (it was deleted while this request ran)`
+  if (remains === undefined) {
+    return new ApiError(
+      404,
+      'acs_user_not_found',
+      `${gone}; the user identity this request had created was deleted again, with no ACS user linked.`,
+      { extras: { acs_user_id: acsUserId } },
+    )
+  }
+  return new ApiError(
+    404,
+    'acs_user_not_found',
+    `${gone}; ${remainsClause(userIdentityId, remains, progress)}. It may have some of the other ACS users linked. Repeating the request without that ACS user is safe: it answers with that identity and links the others.`,
+    { extras: { acs_user_id: acsUserId, user_identity_id: userIdentityId } },
+  )
+}
+
+/** Seam rejected a link (a 4xx other than 404). */
+function linkRejected(
+  err: SeamError,
+  acsUserId: string,
+  userIdentityId: string,
+  progress: Progress,
+  remains: Remains | undefined,
+): ApiError {
+  const doing = `linking ACS user ${acsUserId}`
+  if (remains === undefined) {
+    return passOn(
+      err,
+      doing,
+      ' The user identity this request had created was deleted again, with no ACS user linked.',
+    )
+  }
+  return passOn(
+    err,
+    doing,
+    ` ${capitalized(remainsClause(userIdentityId, remains, progress))}. It may have some of the other ACS users linked. Repeating the request with the same fields and acs_user_ids Seam accepts is safe: it answers with that identity and links them.`,
+    { user_identity_id: userIdentityId },
+  )
+}
+
+/** add_acs_user found no identity: it was deleted while this request linked ACS users to it. */
+function identityGone(userIdentityId: string, created: boolean): ApiError {
+  const whose = created
+    ? 'which this request created'
+    : 'created by an earlier attempt of this request'
+  return new ApiError(
+    409,
+    'user_identity_conflict',
+    `User identity ${userIdentityId}, ${whose}, was deleted while this request linked ACS users to it. Repeat the same request once it is gone: it then creates a new one.`,
+    { extras: { user_identity_id: userIdentityId } },
+  )
+}
+
+/**
+ * Seam failed (before any deadline) after the identity existed: the identity stays, partly linked, and
+ * the answer names it. Seam's failure keeps its status and type (http.ts, mapSeamError). Anything
+ * else passes through unchanged.
+ */
+function failedWhileLinking(err: unknown, progress: Progress): unknown {
+  const id = progress.userIdentityId
+  if (progress.phase !== 'linking' || id === undefined || !looksLikeSeamError(err)) return err
+  const mapped = mapSeamError(err)
+  const whose = progress.created
+    ? 'which this request created'
+    : 'created by an earlier attempt of this request'
+  const exists = `User identity ${id}, ${whose}, exists, but not every ACS user is linked to it yet.`
+  const message = isTransient(err)
+    ? `Seam ${err.name === SeamThrottledError ? 'is rate-limiting this service' : 'is unavailable'} right now, while this request linked ACS users. ${exists} Repeating the same request is safe: it answers with that identity and finishes the linking.`
+    : `${mapped.message} ${exists} Once that is resolved, repeating the same request answers with that identity and finishes the linking.`
+  return new ApiError(mapped.status, mapped.type, message, {
+    extras: { ...mapped.extras, user_identity_id: id },
+    headers: mapped.headers,
+    cause: err,
+  })
 }
 
 /**
  * Seam was too slow for the request to finish before its deadline: 504 request_timeout saying what was
- * left behind. An identity this request created is deleted again (in the time kept for it), unless a
- * link Seam did not confirm may still take effect: deleting the identity would then delete that ACS user
- * with it (Seam's delete cascades). When it is kept, or the undo cannot finish, the answer names it. A
- * repeat of the same request is always safe: it recognizes an identity it created (same fields) and
- * finishes the linking.
+ * left behind. An identity this request created is deleted again (in the time kept for it, see
+ * undoCreate), unless a link Seam did not confirm may still take effect, or another request uses it;
+ * when it is kept, or the undo cannot finish, the answer names it. A repeat of the same request is
+ * always safe: it recognizes an identity it created (same fields) and finishes the linking.
  */
 async function answerOutOfTime(
   seam: SeamClient,
@@ -559,28 +749,14 @@ async function answerOutOfTime(
       'the user identity may have been created. Repeating the same request is safe: it answers with that identity, not a conflict.',
     )
   }
-  if (!created) {
-    return timeout(
-      `user identity ${id}, created by an earlier attempt of this request, is kept, with only some of the ACS users linked. Repeat the same request to finish the linking.`,
-      { user_identity_id: id },
-    )
-  }
-  const repeat =
-    'Repeating the same request is safe: it answers with that identity and finishes the linking.'
-  if (progress.inDoubt !== undefined) {
-    return timeout(
-      `user identity ${id}, which it created, is kept: Seam may still link ACS user ${progress.inDoubt} to it, and deleting the identity would delete that ACS user too. ${repeat}`,
-      { user_identity_id: id },
-    )
-  }
-  const undone = await withSeamDeadline(deadline, () => undoCreate(seam, id, progress.linked, log))
-  if (undone) {
+  const remains = await withSeamDeadline(deadline, () => undoOrKeep(seam, progress, log))
+  if (remains === undefined) {
     return timeout(
       'the user identity it had created was deleted again, with no ACS user linked. Retry later (until Seam has finished deleting it, the same request answers 409 user_identity_conflict).',
     )
   }
   return timeout(
-    `user identity ${id}, which it created, could not be deleted again in time and may have some of the ACS users linked. ${repeat}`,
+    `${remainsClause(id, remains, progress)}. It may have only some of the ACS users linked. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
     { user_identity_id: id },
   )
 }

@@ -14,6 +14,8 @@ import {
   SeamError,
   SeamNotFoundError,
   SeamRequestError,
+  SeamThrottledError,
+  SeamUnauthorizedError,
   SeamUnavailableError,
   type UserIdentity,
 } from '../../functions/seam/index.js'
@@ -67,7 +69,7 @@ function stub() {
       addAcsUser: fail('addAcsUser'),
       removeAcsUser: fail('removeAcsUser'),
     },
-    acsUsers: { get: fail('acsUsers.get') },
+    acsUsers: { get: fail('acsUsers.get'), list: fail('acsUsers.list') },
   }
 }
 const asClient = (s: ReturnType<typeof stub>) => s as unknown as SeamClient
@@ -142,31 +144,93 @@ describe('createUserIdentity', () => {
     s.userIdentities.addAcsUser = vi.fn(async () =>
       Promise.reject(seamError({ name: SeamRequestError, type: 'acs_user_in_use', status: 400 })),
     )
+    s.acsUsers.list = vi.fn(async () => [])
     s.userIdentities.delete = vi.fn(async () => undefined)
     const err = await createUserIdentity(
       asClient(s),
       input({ user_identity_key: 'k', acs_user_ids: [acs] }),
       log,
     ).catch((e: unknown) => e)
-    expect(err).toMatchObject({ status: 400, type: 'acs_user_in_use' })
+    expect(err).toMatchObject({ status: 400, type: 'acs_user_in_use', extras: {} })
+    expect((err as ApiError).message).toMatch(/created was deleted again, with no ACS user linked/)
+    expect(s.acsUsers.list).toHaveBeenCalledWith({ user_identity_id: identity().user_identity_id })
     expect(s.userIdentities.delete).toHaveBeenCalledWith(identity().user_identity_id)
   })
 
-  it('a link failing in an outage keeps the identity for a retry to finish', async () => {
+  it('a link failing in an outage keeps the identity for a retry to finish, and names it', async () => {
     const s = stub()
     const acs = '33333333-3333-4333-8333-333333333333'
     s.acsUsers.get = vi.fn(async () => ({ acs_user_id: acs }))
     s.userIdentities.create = vi.fn(async () => identity({ user_identity_key: 'k' }))
     s.userIdentities.addAcsUser = vi.fn(async () =>
-      Promise.reject(seamError({ name: SeamUnavailableError, status: 503, retryable: true })),
+      Promise.reject(
+        seamError({ name: SeamUnavailableError, status: 503, retryable: true, requestId: 'r1' }),
+      ),
     )
     const err = await createUserIdentity(
       asClient(s),
       input({ user_identity_key: 'k', acs_user_ids: [acs] }),
       log,
     ).catch((e: unknown) => e)
-    expect((err as SeamError).name).toBe(SeamUnavailableError)
+    const id = identity().user_identity_id
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err).toMatchObject({
+      status: 503,
+      type: 'seam_unavailable',
+      extras: { user_identity_id: id, seam_request_id: 'r1' },
+    })
+    expect((err as ApiError).message).toBe(
+      `Seam is unavailable right now, while this request linked ACS users. User identity ${id}, which this request created, exists, but not every ACS user is linked to it yet. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
+    )
     expect(s.userIdentities.delete).not.toHaveBeenCalled()
+  })
+
+  it('throttled while linking: 503 with Retry-After, naming the identity', async () => {
+    const s = stub()
+    s.acsUsers.get = vi.fn(async (id) => ({ acs_user_id: id }))
+    s.userIdentities.create = vi.fn(async () => identity({ user_identity_key: 'k' }))
+    s.userIdentities.addAcsUser = vi.fn(async () =>
+      Promise.reject(
+        seamError({
+          name: SeamThrottledError,
+          status: 429,
+          failure: 'throttled',
+          retryAfterMs: 2_000,
+        }),
+      ),
+    )
+    const err = (await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
+      log,
+    ).catch((e: unknown) => e)) as ApiError
+    expect(err).toMatchObject({
+      status: 503,
+      type: 'seam_unavailable',
+      extras: { user_identity_id: identity().user_identity_id },
+      headers: { 'Retry-After': '2' },
+    })
+    expect(err.message).toMatch(/^Seam is rate-limiting this service right now/)
+  })
+
+  it('a rejected API key while linking: 502 seam_misconfigured, naming the identity', async () => {
+    const s = stub()
+    s.acsUsers.get = vi.fn(async (id) => ({ acs_user_id: id }))
+    s.userIdentities.create = vi.fn(async () => identity({ user_identity_key: 'k' }))
+    s.userIdentities.addAcsUser = vi.fn(async () =>
+      Promise.reject(seamError({ name: SeamUnauthorizedError, status: 401 })),
+    )
+    const err = (await createUserIdentity(
+      asClient(s),
+      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
+      log,
+    ).catch((e: unknown) => e)) as ApiError
+    expect(err).toMatchObject({
+      status: 502,
+      type: 'seam_misconfigured',
+      extras: { user_identity_id: identity().user_identity_id },
+    })
+    expect(err.message).toMatch(/Once that is resolved, repeating the same request/)
   })
 })
 
@@ -354,37 +418,139 @@ describe('the deadline', () => {
     expect(err.message).toMatch(/may have been created\. Repeating the same request is safe/)
   })
 
-  /** A stub that creates the identity and links ACS, then fails the link of ACS2 with `failure`. */
-  function linkingStub(c: ReturnType<typeof clock>, failure: () => SeamError) {
+  /**
+   * A stub that creates the identity and links ACS, then fails the link of ACS2 with `failure`. What
+   * Seam holds is `held` (ACS user id → identity id): acs/users/list reads it, add and remove change it.
+   */
+  function linkingStub(
+    c: ReturnType<typeof clock>,
+    failure: () => SeamError,
+    held = new Map<string, string>(),
+  ) {
     const s = stub()
+    type Link = { acs_user_id: string; user_identity_id: string }
     s.acsUsers.get = vi.fn(async (id) => ({ acs_user_id: id }))
+    s.acsUsers.list = vi.fn(async (p) =>
+      [...held]
+        .filter(([, holder]) => holder === (p as Link).user_identity_id)
+        .map(([acs_user_id, user_identity_id]) => ({ acs_user_id, user_identity_id })),
+    )
     s.userIdentities.create = vi.fn(async () => identity({ user_identity_key: 'k' }))
     s.userIdentities.addAcsUser = vi.fn(async (p) => {
-      if ((p as { acs_user_id: string }).acs_user_id === ACS) return
+      const link = p as Link
+      if (link.acs_user_id === ACS) {
+        held.set(ACS, link.user_identity_id)
+        return
+      }
       c.at(800)
       throw failure()
     })
-    s.userIdentities.removeAcsUser = vi.fn(async () => undefined)
+    s.userIdentities.removeAcsUser = vi.fn(async (p) => {
+      held.delete((p as Link).acs_user_id)
+    })
     s.userIdentities.delete = vi.fn(async () => undefined)
     return s
   }
-  const notSent = () =>
-    seamError({ name: SeamUnavailableError, type: 'seam_timeout', failure: 'deadline_passed' })
+  const notSent = (init: Partial<SeamErrorInit> = {}) =>
+    seamError({
+      name: SeamUnavailableError,
+      type: 'seam_timeout',
+      failure: 'deadline_passed',
+      ...init,
+    })
   const both = input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] })
   const id = identity().user_identity_id
 
-  it('runs out before the next link: the identity it created is unlinked and deleted again', async () => {
+  it('runs out before the next link: what Seam shows linked is unlinked, then the identity deleted', async () => {
     const c = clock()
-    const s = linkingStub(c, notSent)
+    const held = new Map<string, string>()
+    const s = linkingStub(c, () => notSent(), held)
     const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
       (e: unknown) => e,
     )) as ApiError
     expect(err).toMatchObject({ status: 504, type: 'request_timeout', extras: {} })
     expect(err.message).toMatch(/deleted again, with no ACS user linked/)
+    expect(s.acsUsers.list).toHaveBeenCalledWith({ user_identity_id: id })
     expect(s.userIdentities.removeAcsUser.mock.calls).toEqual([
       [{ user_identity_id: id, acs_user_id: ACS }],
     ])
     expect(s.userIdentities.delete).toHaveBeenCalledWith(id)
+    // The list is read again after unlinking, and the delete comes last.
+    const order = (fn: { mock: { invocationCallOrder: number[] } }) => fn.mock.invocationCallOrder
+    expect(order(s.acsUsers.list)).toHaveLength(2)
+    expect(
+      Math.max(...order(s.acsUsers.list), ...order(s.userIdentities.removeAcsUser)),
+    ).toBeLessThan(order(s.userIdentities.delete)[0] as number)
+    expect(held.size).toBe(0)
+  })
+
+  it('a retry not sent after an attempt that got a 503: in doubt, so the identity is kept', async () => {
+    // The reviewer's case: Seam applied the link, answered 503, and the retry found the deadline
+    // passed. The Seam client marks such an error mayHaveTakenEffect.
+    const c = clock()
+    const held = new Map<string, string>()
+    const s = linkingStub(c, () => notSent({ mayHaveTakenEffect: true }), held)
+    s.userIdentities.addAcsUser.mockImplementation(async (p) => {
+      const link = p as { acs_user_id: string; user_identity_id: string }
+      held.set(link.acs_user_id, link.user_identity_id)
+      if (link.acs_user_id === ACS) return
+      c.at(800)
+      throw notSent({ mayHaveTakenEffect: true })
+    })
+    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
+    expect(err.message).toContain(`may still link ACS user ${ACS2}`)
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+    expect(held.get(ACS2)).toBe(id)
+  })
+
+  it('Seam shows an ACS user linked that this request did not link: kept, nothing unlinked', async () => {
+    // An identical request running at the same time took the identity for its own and linked ACS2.
+    const c = clock()
+    const held = new Map<string, string>([[ACS2, id]])
+    const s = linkingStub(c, () => notSent(), held)
+    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
+    expect(err.message).toBe(
+      `Seam answered too slowly for this request to finish in time: user identity ${id}, which this request created, is kept: another request with the same fields is linking ACS users to it. It may have only some of the ACS users linked. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
+    )
+    expect(s.userIdentities.removeAcsUser).not.toHaveBeenCalled()
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+    expect([...held.keys()].sort()).toEqual([ACS, ACS2].sort())
+  })
+
+  it('an ACS user linked again while the undo unlinked: kept, never deleted', async () => {
+    const c = clock()
+    const held = new Map<string, string>()
+    const s = linkingStub(c, () => notSent(), held)
+    s.userIdentities.removeAcsUser.mockImplementation(async () => {
+      held.set(ACS2, id) // the other request's link lands meanwhile
+    })
+    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
+    expect(err.message).toMatch(/another request with the same fields is linking ACS users to it/)
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+  })
+
+  it('the ACS users cannot be listed: the identity is not deleted, and the answer names it', async () => {
+    const c = clock()
+    const s = linkingStub(c, () => notSent())
+    s.acsUsers.list = vi.fn(async () => Promise.reject(unavailable()))
+    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
+    expect(err.message).toBe(
+      `Seam answered too slowly for this request to finish in time: user identity ${id}, which this request created, could not be deleted again. It may have only some of the ACS users linked. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
+    )
+    expect(s.userIdentities.removeAcsUser).not.toHaveBeenCalled()
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
   })
 
   it('runs out during a link Seam may still carry out: the identity is kept, never deleted', async () => {
@@ -408,7 +574,7 @@ describe('the deadline', () => {
 
   it('an undo that cannot finish in time: 504 naming the identity left, a repeat finishes it', async () => {
     const c = clock()
-    const s = linkingStub(c, notSent)
+    const s = linkingStub(c, () => notSent())
     s.userIdentities.removeAcsUser = vi.fn(async () => {
       c.at(1_000)
       throw timedOut()
@@ -421,7 +587,7 @@ describe('the deadline', () => {
       type: 'request_timeout',
       extras: { user_identity_id: id },
     })
-    expect(err.message).toMatch(/could not be deleted again in time/)
+    expect(err.message).toMatch(/could not be deleted again/)
     expect(err.message).toMatch(/Repeating the same request is safe/)
     // Never deleted while an ACS user might still be linked (Seam would cascade to it).
     expect(s.userIdentities.delete).not.toHaveBeenCalled()
@@ -449,10 +615,11 @@ describe('the deadline', () => {
       extras: { user_identity_id: own.user_identity_id },
     })
     expect(err.message).toMatch(/earlier attempt of this request, is kept/)
+    expect(err.message).toMatch(/Repeating the same request is safe/)
     expect(s.userIdentities.delete).not.toHaveBeenCalled()
   })
 
-  it('an outage before the deadline is an outage: the SeamError goes out, the identity stays', async () => {
+  it('an outage before the deadline is an outage: 503 naming the identity, which stays', async () => {
     const c = clock()
     const s = stub()
     s.acsUsers.get = vi.fn(async (id) => ({ acs_user_id: id }))
@@ -467,7 +634,126 @@ describe('the deadline', () => {
       log,
       options(c),
     ).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(SeamError)
+    expect(err).toMatchObject({
+      status: 503,
+      type: 'seam_unavailable',
+      extras: { user_identity_id: identity().user_identity_id },
+    })
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+  })
+})
+
+describe('an ACS user gone between its check and its link (add_acs_user answers 404)', () => {
+  const id = identity().user_identity_id
+  const aboutAcs = () => notFound('acs_user_not_found')
+  /** Creates (or, `replay`, finds its own) identity; links ACS; the link of ACS2 fails with `failure`. */
+  function goneStub(failure: () => SeamError, replay = false) {
+    const s = stub()
+    s.acsUsers.get = vi.fn(async (acs) => ({ acs_user_id: acs }))
+    if (replay) {
+      s.userIdentities.create = vi.fn(async () => Promise.reject(rejected()))
+      s.userIdentities.get = vi.fn(async () => identity({ user_identity_key: 'k' }))
+    } else {
+      s.userIdentities.create = vi.fn(async () => identity({ user_identity_key: 'k' }))
+    }
+    s.userIdentities.addAcsUser = vi.fn(async (p) => {
+      if ((p as { acs_user_id: string }).acs_user_id === ACS2) throw failure()
+    })
+    let linked = [ACS]
+    s.acsUsers.list = vi.fn(async () =>
+      linked.map((acs) => ({ acs_user_id: acs, user_identity_id: id })),
+    )
+    s.userIdentities.removeAcsUser = vi.fn(async (p) => {
+      linked = linked.filter((acs) => acs !== (p as { acs_user_id: string }).acs_user_id)
+    })
+    s.userIdentities.delete = vi.fn(async () => undefined)
+    return s
+  }
+  const both = input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] })
+
+  it('the identity it created is unlinked and deleted again: 404, and the message says so', async () => {
+    const s = goneStub(aboutAcs)
+    const err = (await createUserIdentity(asClient(s), both, log).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({ status: 404, type: 'acs_user_not_found', extras: {} })
+    expect(err.extras).toEqual({ acs_user_id: ACS2 })
+    expect(err.message).toBe(
+      `ACS user ${ACS2} does not exist (it was deleted while this request ran); the user identity this request had created was deleted again, with no ACS user linked.`,
+    )
+    expect(s.userIdentities.removeAcsUser).toHaveBeenCalledWith({
+      user_identity_id: id,
+      acs_user_id: ACS,
+    })
+    expect(s.userIdentities.delete).toHaveBeenCalledWith(id)
+  })
+
+  it('the undo fails: 404 naming the identity that remains, and what to do', async () => {
+    const s = goneStub(aboutAcs)
+    s.userIdentities.removeAcsUser = vi.fn(async () => Promise.reject(unavailable()))
+    const err = (await createUserIdentity(asClient(s), both, log).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({
+      status: 404,
+      type: 'acs_user_not_found',
+      extras: { acs_user_id: ACS2, user_identity_id: id },
+    })
+    expect(err.message).toBe(
+      `ACS user ${ACS2} does not exist (it was deleted while this request ran); user identity ${id}, which this request created, could not be deleted again. It may have some of the other ACS users linked. Repeating the request without that ACS user is safe: it answers with that identity and links the others.`,
+    )
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+  })
+
+  it('an identity an earlier attempt created is kept: 404 naming it', async () => {
+    const s = goneStub(aboutAcs, true)
+    const err = (await createUserIdentity(asClient(s), both, log).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({
+      status: 404,
+      type: 'acs_user_not_found',
+      extras: { acs_user_id: ACS2, user_identity_id: id },
+    })
+    expect(err.message).toContain(
+      `user identity ${id}, created by an earlier attempt of this request, is kept`,
+    )
+    expect(s.acsUsers.list).not.toHaveBeenCalled()
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+  })
+
+  it('a 404 about the identity itself (deleted meanwhile) is no acs_user_not_found: 409', async () => {
+    const s = goneStub(() => notFound('user_identity_not_found'))
+    const err = (await createUserIdentity(asClient(s), both, log).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({
+      status: 409,
+      type: 'user_identity_conflict',
+      extras: { user_identity_id: id },
+    })
+    expect(err.message).toBe(
+      `User identity ${id}, which this request created, was deleted while this request linked ACS users to it. Repeat the same request once it is gone: it then creates a new one.`,
+    )
+    expect(s.userIdentities.delete).not.toHaveBeenCalled()
+  })
+
+  it('a link Seam rejects on an identity an earlier attempt created: the answer names it', async () => {
+    const s = goneStub(
+      () => seamError({ name: SeamRequestError, type: 'acs_user_in_use', status: 400 }),
+      true,
+    )
+    const err = (await createUserIdentity(asClient(s), both, log).catch(
+      (e: unknown) => e,
+    )) as ApiError
+    expect(err).toMatchObject({
+      status: 400,
+      type: 'acs_user_in_use',
+      extras: { user_identity_id: id },
+    })
+    expect(err.message).toContain(
+      `User identity ${id}, created by an earlier attempt of this request, is kept. It may have some of the other ACS users linked. Repeating the request with the same fields and acs_user_ids Seam accepts is safe`,
+    )
     expect(s.userIdentities.delete).not.toHaveBeenCalled()
   })
 })
