@@ -238,12 +238,16 @@ describe('an ACS user that vanishes between its check and its link (a race)', ()
     const error = expectContractError(answer, 404, 'acs_user_not_found')
     expect(error.acs_user_id).toBe(vanishing)
     expect(error.message).toContain(vanishing)
+    expect(error.message).toMatch(/had created was deleted again, with no ACS user linked/)
+    expect(error.user_identity_id).toBeUndefined()
     const calls = seam.requests.map((r) => `${r.path} ${r.status}`)
+    // Before deleting it, the undo asks Seam what is linked to the identity (nothing, here).
     expect(calls).toEqual([
       '/acs/users/get 200',
       '/user_identities/create 200',
       '/acs/users/delete 200',
       '/user_identities/add_acs_user 404',
+      '/acs/users/list 200',
       '/user_identities/delete 200',
     ])
     // Seam deletes the identity asynchronously (here at once): nothing of this request remains.
@@ -251,6 +255,45 @@ describe('an ACS user that vanishes between its check and its link (a race)', ()
       await new Promise((r) => setTimeout(r, 10))
     }
     expect(seam.inspect.counts().userIdentities).toBe(before)
+  })
+})
+
+describe('Seam unavailable while linking (a 503 before the deadline)', () => {
+  it('503 naming the identity, partly linked; the same request again finishes the linking', async () => {
+    const ids = acsUsers(2) as [string, string]
+    const body = { ...person(), acs_user_ids: ids }
+    // The first add_acs_user goes through; the second, and every retry of it, is answered 503.
+    seam.beforeNextRequest('/user_identities/add_acs_user', () => {
+      seam.beforeNextRequest('/user_identities/add_acs_user', () => {
+        seam.setFaults({
+          unavailableRate: 1,
+          retryAfterSeconds: 0,
+          paths: ['/user_identities/add_acs_user'],
+        })
+      })
+    })
+    const answer = await post(body)
+    seam.setFaults({})
+    const error = expectContractError(answer, 503, 'seam_unavailable')
+    const kept = error.user_identity_id as string
+    expect(kept).toMatch(/^[0-9a-f-]{36}$/)
+    expect(error.seam_request_id).toEqual(expect.any(String))
+    expect(error.message).toBe(
+      `Seam is unavailable right now, while this request linked ACS users. User identity ${kept}, which this request created, exists, but not every ACS user is linked to it yet. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
+    )
+    expect(seam.inspect.exists(kept)).toBe(true)
+    expect(seam.inspect.remainingFor(kept).acsUserIds).toEqual([ids[0]])
+    expect(
+      seam.requests.filter((r) => r.path === '/user_identities/add_acs_user').map((r) => r.status),
+    ).toEqual([200, 503, 503, 503, 503])
+
+    const again = await post(body)
+    const identity = identityOf(again)
+    expect(again.headers.get('x-replayed')).toBe('true')
+    expect(identity.user_identity_id).toBe(kept)
+    expect([...identity.acs_user_ids].sort()).toEqual([...ids].sort())
+    expect(seam.inspect.remainingFor(kept).acsUserIds.sort()).toEqual([...ids].sort())
+    expect(seam.inspect.counts().userIdentities).toBe(1)
   })
 })
 
