@@ -7,6 +7,7 @@
  *   201 {"user_identity": <Seam user_identity>}   400 invalid_input   404 acs_user_not_found
  *   409 user_identity_conflict / acs_user_already_linked   413   415
  *   502 seam_error / seam_misconfigured   503 seam_unavailable   504 request_timeout
+ * An error after the identity was created carries its user_identity_id when the identity remains.
  */
 import type { SeamClient } from '../seam/index.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
