@@ -216,7 +216,8 @@ const errorObject: JsonObject = {
       type: 'string',
       description:
         'user_identity_conflict: the identity holding that field; acs_user_already_linked: the ' +
-        'identity holding acs_user_id; request_timeout: an identity this request left behind.',
+        'identity holding acs_user_id; on a POST that failed after creating its identity (404, 502, ' +
+        '503, 504): the identity it left behind, which a repeat of the same request completes.',
     },
     conflicts: {
       type: 'array',
@@ -319,7 +320,9 @@ export const openApiDocument: OpenApiDocument = {
           },
           '400': responseRef('InvalidInput'),
           '404': errorResponse(
-            'An acs_user_ids entry does not exist; nothing was created.',
+            'An acs_user_ids entry does not exist. Found before creating: nothing was created. ' +
+              'Found while linking (the ACS user was deleted meanwhile): the new identity is deleted ' +
+              'again, or — when that is not safe — kept and named in error.user_identity_id.',
             ['acs_user_not_found'],
             {
               type: 'acs_user_not_found',
