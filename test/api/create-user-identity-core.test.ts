@@ -381,6 +381,15 @@ describe('the deadline', () => {
     undoReserveMs: 200,
     now: c.now,
   })
+  /** The create against stub `s` on clock `c`, expected to fail: its error. */
+  const failure = async (
+    s: Parameters<typeof asClient>[0],
+    c: ReturnType<typeof clock>,
+    body: Parameters<typeof createUserIdentity>[1],
+  ) =>
+    (await createUserIdentity(asClient(s), body, log, options(c)).catch(
+      (e: unknown) => e,
+    )) as ApiError
 
   it('runs out while checking the ACS users: 504 request_timeout, nothing created', async () => {
     const c = clock()
@@ -389,12 +398,7 @@ describe('the deadline', () => {
       c.at(800)
       throw timedOut()
     })
-    const err = await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
-      log,
-      options(c),
-    ).catch((e: unknown) => e)
+    const err = await failure(s, c, input({ user_identity_key: 'k', acs_user_ids: [ACS] }))
     expect(err).toBeInstanceOf(ApiError)
     expect(err).toMatchObject({ status: 504, type: 'request_timeout' })
     expect((err as ApiError).message).toMatch(/no user identity was created/)
@@ -408,12 +412,7 @@ describe('the deadline', () => {
       c.at(900)
       throw timedOut()
     })
-    const err = (await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k' }),
-      log,
-      options(c),
-    ).catch((e: unknown) => e)) as ApiError
+    const err = await failure(s, c, input({ user_identity_key: 'k' }))
     expect(err).toMatchObject({ status: 504, type: 'request_timeout' })
     expect(err.message).toMatch(/may have been created\. Repeating the same request is safe/)
   })
@@ -465,9 +464,7 @@ describe('the deadline', () => {
     const c = clock()
     const held = new Map<string, string>()
     const s = linkingStub(c, () => notSent(), held)
-    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
-      (e: unknown) => e,
-    )) as ApiError
+    const err = await failure(s, c, both)
     expect(err).toMatchObject({ status: 504, type: 'request_timeout', extras: {} })
     expect(err.message).toMatch(/deleted again, with no ACS user linked/)
     expect(s.acsUsers.list).toHaveBeenCalledWith({ user_identity_id: id })
@@ -497,9 +494,7 @@ describe('the deadline', () => {
       c.at(800)
       throw notSent({ mayHaveTakenEffect: true })
     })
-    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
-      (e: unknown) => e,
-    )) as ApiError
+    const err = await failure(s, c, both)
     expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
     expect(err.message).toContain(`may still link ACS user ${ACS2}`)
     expect(s.userIdentities.delete).not.toHaveBeenCalled()
@@ -511,9 +506,7 @@ describe('the deadline', () => {
     const c = clock()
     const held = new Map<string, string>([[ACS2, id]])
     const s = linkingStub(c, () => notSent(), held)
-    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
-      (e: unknown) => e,
-    )) as ApiError
+    const err = await failure(s, c, both)
     expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
     expect(err.message).toBe(
       `Seam answered too slowly for this request to finish in time: user identity ${id}, which this request created, is kept: another request with the same fields is linking ACS users to it. It may have only some of the ACS users linked. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
@@ -530,9 +523,7 @@ describe('the deadline', () => {
     s.userIdentities.removeAcsUser.mockImplementation(async () => {
       held.set(ACS2, id) // the other request's link lands meanwhile
     })
-    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
-      (e: unknown) => e,
-    )) as ApiError
+    const err = await failure(s, c, both)
     expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
     expect(err.message).toMatch(/another request with the same fields is linking ACS users to it/)
     expect(s.userIdentities.delete).not.toHaveBeenCalled()
@@ -542,9 +533,7 @@ describe('the deadline', () => {
     const c = clock()
     const s = linkingStub(c, () => notSent())
     s.acsUsers.list = vi.fn(async () => Promise.reject(unavailable()))
-    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
-      (e: unknown) => e,
-    )) as ApiError
+    const err = await failure(s, c, both)
     expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
     expect(err.message).toBe(
       `Seam answered too slowly for this request to finish in time: user identity ${id}, which this request created, could not be deleted again. It may have only some of the ACS users linked. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
@@ -557,9 +546,7 @@ describe('the deadline', () => {
     // Deleting it would cascade to the ACS user should that link land after all.
     const c = clock()
     const s = linkingStub(c, timedOut)
-    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
-      (e: unknown) => e,
-    )) as ApiError
+    const err = await failure(s, c, both)
     expect(err).toMatchObject({
       status: 504,
       type: 'request_timeout',
@@ -579,9 +566,7 @@ describe('the deadline', () => {
       c.at(1_000)
       throw timedOut()
     })
-    const err = (await createUserIdentity(asClient(s), both, log, options(c)).catch(
-      (e: unknown) => e,
-    )) as ApiError
+    const err = await failure(s, c, both)
     expect(err).toMatchObject({
       status: 504,
       type: 'request_timeout',
@@ -604,12 +589,7 @@ describe('the deadline', () => {
       c.at(800)
       throw timedOut()
     })
-    const err = (await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
-      log,
-      options(c),
-    ).catch((e: unknown) => e)) as ApiError
+    const err = await failure(s, c, input({ user_identity_key: 'k', acs_user_ids: [ACS] }))
     expect(err).toMatchObject({
       status: 504,
       extras: { user_identity_id: own.user_identity_id },
@@ -628,12 +608,7 @@ describe('the deadline', () => {
       c.at(500)
       throw unavailable()
     })
-    const err = await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
-      log,
-      options(c),
-    ).catch((e: unknown) => e)
+    const err = await failure(s, c, input({ user_identity_key: 'k', acs_user_ids: [ACS] }))
     expect(err).toMatchObject({
       status: 503,
       type: 'seam_unavailable',
