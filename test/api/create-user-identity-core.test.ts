@@ -74,6 +74,14 @@ function stub() {
 }
 const asClient = (s: ReturnType<typeof stub>) => s as unknown as SeamClient
 
+/** The create against stub `s`, expected to fail: its error. */
+const failure = async (
+  s: ReturnType<typeof stub>,
+  body: Parameters<typeof createUserIdentity>[1],
+  options?: Parameters<typeof createUserIdentity>[3],
+) =>
+  (await createUserIdentity(asClient(s), body, log, options).catch((e: unknown) => e)) as ApiError
+
 const input = (fields: Partial<CreateUserIdentityInput>): CreateUserIdentityInput => fields
 
 describe('createUserIdentity', () => {
@@ -90,11 +98,7 @@ describe('createUserIdentity', () => {
     s.userIdentities.create = vi.fn(async () => Promise.reject(rejected()))
     s.userIdentities.get = vi.fn(async () => Promise.reject(notFound('user_identity_not_found')))
     s.userIdentities.list = vi.fn(async () => [identity({ email_address: 'aa@example.com' })])
-    const err = await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', email_address: 'a@example.com' }),
-      log,
-    ).catch((e: unknown) => e)
+    const err = await failure(s, input({ user_identity_key: 'k', email_address: 'a@example.com' }))
     expect(err).toBeInstanceOf(ApiError)
     expect(err).toMatchObject({ status: 400, type: 'invalid_input' })
     expect((err as ApiError).message).toMatch(/Seam: bad/)
@@ -106,11 +110,7 @@ describe('createUserIdentity', () => {
       Promise.reject(seamError({ name: SeamRequestError, type: 'weird_rule', status: 422 })),
     )
     s.userIdentities.list = vi.fn(async () => [])
-    const err = await createUserIdentity(
-      asClient(s),
-      input({ phone_number: '+15550000000' }),
-      log,
-    ).catch((e: unknown) => e)
+    const err = await failure(s, input({ phone_number: '+15550000000' }))
     expect(err).toMatchObject({ status: 422, type: 'weird_rule' })
   })
 
@@ -146,11 +146,7 @@ describe('createUserIdentity', () => {
     )
     s.acsUsers.list = vi.fn(async () => [])
     s.userIdentities.delete = vi.fn(async () => undefined)
-    const err = await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [acs] }),
-      log,
-    ).catch((e: unknown) => e)
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [acs] }))
     expect(err).toMatchObject({ status: 400, type: 'acs_user_in_use', extras: {} })
     expect((err as ApiError).message).toMatch(/created was deleted again, with no ACS user linked/)
     expect(s.acsUsers.list).toHaveBeenCalledWith({ user_identity_id: identity().user_identity_id })
@@ -167,11 +163,7 @@ describe('createUserIdentity', () => {
         seamError({ name: SeamUnavailableError, status: 503, retryable: true, requestId: 'r1' }),
       ),
     )
-    const err = await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [acs] }),
-      log,
-    ).catch((e: unknown) => e)
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [acs] }))
     const id = identity().user_identity_id
     expect(err).toBeInstanceOf(ApiError)
     expect(err).toMatchObject({
@@ -199,11 +191,7 @@ describe('createUserIdentity', () => {
         }),
       ),
     )
-    const err = (await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
-      log,
-    ).catch((e: unknown) => e)) as ApiError
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [ACS] }))
     expect(err).toMatchObject({
       status: 503,
       type: 'seam_unavailable',
@@ -220,11 +208,7 @@ describe('createUserIdentity', () => {
     s.userIdentities.addAcsUser = vi.fn(async () =>
       Promise.reject(seamError({ name: SeamUnauthorizedError, status: 401 })),
     )
-    const err = (await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
-      log,
-    ).catch((e: unknown) => e)) as ApiError
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [ACS] }))
     expect(err).toMatchObject({
       status: 502,
       type: 'seam_misconfigured',
@@ -259,11 +243,7 @@ describe('ACS users already linked to a user identity', () => {
 
   it("linked to another account's identity: 409 acs_user_already_linked, nothing created", async () => {
     const s = linkedStub({ [ACS2]: OTHER }, { [OTHER]: identity({ user_identity_id: OTHER }) })
-    const err = await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }),
-      log,
-    ).catch((e: unknown) => e)
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }))
     expect(err).toBeInstanceOf(ApiError)
     expect(err).toMatchObject({
       status: 409,
@@ -287,11 +267,7 @@ describe('ACS users already linked to a user identity', () => {
       warnings: [{ warning_code: 'being_deleted' }] as never,
     })
     const s = linkedStub({ [ACS]: OTHER, [ACS2]: OTHER }, { [OTHER]: deleting })
-    const err = (await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }),
-      log,
-    ).catch((e: unknown) => e)) as ApiError
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }))
     expect(err.type).toBe('acs_user_already_linked')
     expect(err.message).toMatch(/being deleted/)
     expect(err.message).toMatch(/and 1 more/)
@@ -326,11 +302,7 @@ describe('ACS users already linked to a user identity', () => {
   it('an identity with the same key but another name is not this request’s own: 409', async () => {
     const other = identity({ user_identity_id: OTHER, user_identity_key: 'k', full_name: 'X' })
     const s = linkedStub({ [ACS]: OTHER }, { [OTHER]: other })
-    const err = await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
-      log,
-    ).catch((e: unknown) => e)
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [ACS] }))
     expect(err).toMatchObject({ status: 409, type: 'acs_user_already_linked' })
   })
 
@@ -353,11 +325,7 @@ describe('ACS users already linked to a user identity', () => {
       if (id === ACS2) throw notFound('acs_user_not_found')
       return { acs_user_id: id, user_identity_id: OTHER }
     })
-    const err = await createUserIdentity(
-      asClient(s),
-      input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }),
-      log,
-    ).catch((e: unknown) => e)
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }))
     expect(err).toMatchObject({ status: 404, type: 'acs_user_not_found' })
   })
 })
@@ -381,15 +349,6 @@ describe('the deadline', () => {
     undoReserveMs: 200,
     now: c.now,
   })
-  /** The create against stub `s` on clock `c`, expected to fail: its error. */
-  const failure = async (
-    s: Parameters<typeof asClient>[0],
-    c: ReturnType<typeof clock>,
-    body: Parameters<typeof createUserIdentity>[1],
-  ) =>
-    (await createUserIdentity(asClient(s), body, log, options(c)).catch(
-      (e: unknown) => e,
-    )) as ApiError
 
   it('runs out while checking the ACS users: 504 request_timeout, nothing created', async () => {
     const c = clock()
@@ -398,7 +357,7 @@ describe('the deadline', () => {
       c.at(800)
       throw timedOut()
     })
-    const err = await failure(s, c, input({ user_identity_key: 'k', acs_user_ids: [ACS] }))
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [ACS] }), options(c))
     expect(err).toBeInstanceOf(ApiError)
     expect(err).toMatchObject({ status: 504, type: 'request_timeout' })
     expect((err as ApiError).message).toMatch(/no user identity was created/)
@@ -412,7 +371,7 @@ describe('the deadline', () => {
       c.at(900)
       throw timedOut()
     })
-    const err = await failure(s, c, input({ user_identity_key: 'k' }))
+    const err = await failure(s, input({ user_identity_key: 'k' }), options(c))
     expect(err).toMatchObject({ status: 504, type: 'request_timeout' })
     expect(err.message).toMatch(/may have been created\. Repeating the same request is safe/)
   })
@@ -464,7 +423,7 @@ describe('the deadline', () => {
     const c = clock()
     const held = new Map<string, string>()
     const s = linkingStub(c, () => notSent(), held)
-    const err = await failure(s, c, both)
+    const err = await failure(s, both, options(c))
     expect(err).toMatchObject({ status: 504, type: 'request_timeout', extras: {} })
     expect(err.message).toMatch(/deleted again, with no ACS user linked/)
     expect(s.acsUsers.list).toHaveBeenCalledWith({ user_identity_id: id })
@@ -494,7 +453,7 @@ describe('the deadline', () => {
       c.at(800)
       throw notSent({ mayHaveTakenEffect: true })
     })
-    const err = await failure(s, c, both)
+    const err = await failure(s, both, options(c))
     expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
     expect(err.message).toContain(`may still link ACS user ${ACS2}`)
     expect(s.userIdentities.delete).not.toHaveBeenCalled()
@@ -506,7 +465,7 @@ describe('the deadline', () => {
     const c = clock()
     const held = new Map<string, string>([[ACS2, id]])
     const s = linkingStub(c, () => notSent(), held)
-    const err = await failure(s, c, both)
+    const err = await failure(s, both, options(c))
     expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
     expect(err.message).toBe(
       `Seam answered too slowly for this request to finish in time: user identity ${id}, which this request created, is kept: another request with the same fields is linking ACS users to it. It may have only some of the ACS users linked. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
@@ -523,7 +482,7 @@ describe('the deadline', () => {
     s.userIdentities.removeAcsUser.mockImplementation(async () => {
       held.set(ACS2, id) // the other request's link lands meanwhile
     })
-    const err = await failure(s, c, both)
+    const err = await failure(s, both, options(c))
     expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
     expect(err.message).toMatch(/another request with the same fields is linking ACS users to it/)
     expect(s.userIdentities.delete).not.toHaveBeenCalled()
@@ -533,7 +492,7 @@ describe('the deadline', () => {
     const c = clock()
     const s = linkingStub(c, () => notSent())
     s.acsUsers.list = vi.fn(async () => Promise.reject(unavailable()))
-    const err = await failure(s, c, both)
+    const err = await failure(s, both, options(c))
     expect(err).toMatchObject({ status: 504, extras: { user_identity_id: id } })
     expect(err.message).toBe(
       `Seam answered too slowly for this request to finish in time: user identity ${id}, which this request created, could not be deleted again. It may have only some of the ACS users linked. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
@@ -546,7 +505,7 @@ describe('the deadline', () => {
     // Deleting it would cascade to the ACS user should that link land after all.
     const c = clock()
     const s = linkingStub(c, timedOut)
-    const err = await failure(s, c, both)
+    const err = await failure(s, both, options(c))
     expect(err).toMatchObject({
       status: 504,
       type: 'request_timeout',
@@ -566,7 +525,7 @@ describe('the deadline', () => {
       c.at(1_000)
       throw timedOut()
     })
-    const err = await failure(s, c, both)
+    const err = await failure(s, both, options(c))
     expect(err).toMatchObject({
       status: 504,
       type: 'request_timeout',
@@ -589,7 +548,7 @@ describe('the deadline', () => {
       c.at(800)
       throw timedOut()
     })
-    const err = await failure(s, c, input({ user_identity_key: 'k', acs_user_ids: [ACS] }))
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [ACS] }), options(c))
     expect(err).toMatchObject({
       status: 504,
       extras: { user_identity_id: own.user_identity_id },
@@ -608,7 +567,7 @@ describe('the deadline', () => {
       c.at(500)
       throw unavailable()
     })
-    const err = await failure(s, c, input({ user_identity_key: 'k', acs_user_ids: [ACS] }))
+    const err = await failure(s, input({ user_identity_key: 'k', acs_user_ids: [ACS] }), options(c))
     expect(err).toMatchObject({
       status: 503,
       type: 'seam_unavailable',
