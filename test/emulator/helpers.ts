@@ -1,7 +1,6 @@
 import { SeamHttp } from '@seamapi/http/connect'
 import { openapi } from '@seamapi/types/connect'
 import { expect } from 'vitest'
-import type { z } from 'zod'
 import {
   type SeamEmulator,
   type SeamEmulatorOptions,
@@ -19,10 +18,31 @@ export const start = (options: SeamEmulatorOptions = {}): Promise<SeamEmulator> 
   startSeamEmulator({ deleteDelayMs: 30, ...options })
 
 /**
+ * A schema of @seamapi/types, as far as these helpers use it. @seamapi/types builds its schemas with its
+ * own zod 3 (local/seam-types), not this project's zod 4, so they are described by shape here.
+ */
+interface SeamSchema<Out> {
+  safeParse(
+    value: unknown,
+  ): { success: true; data: Out } | { success: false; error: { issues: unknown[] } }
+  readonly _def: unknown
+}
+
+/** What shapeOf reads of a zod 3 object or discriminated union. */
+interface ZodObjectLike {
+  readonly shape: Record<string, { readonly value?: unknown }>
+}
+interface ZodDefLike {
+  readonly typeName?: string
+  readonly options?: ZodObjectLike[]
+  readonly discriminator?: string
+}
+
+/**
  * Parses with the @seamapi/types schema and also rejects top-level fields the schema does not
  * name (zod objects strip unknown keys silently).
  */
-export const parseWith = <S extends z.ZodTypeAny>(schema: S, value: unknown): z.output<S> => {
+export const parseWith = <Out>(schema: SeamSchema<Out>, value: unknown): Out => {
   const result = schema.safeParse(value)
   if (!result.success) {
     throw new Error(`schema mismatch: ${JSON.stringify(result.error.issues, null, 2)}`)
@@ -35,17 +55,13 @@ export const parseWith = <S extends z.ZodTypeAny>(schema: S, value: unknown): z.
   return result.data
 }
 
-const shapeOf = (schema: z.ZodTypeAny, value: unknown): Record<string, unknown> | undefined => {
-  const def = schema._def as { typeName?: string; options?: z.ZodTypeAny[]; discriminator?: string }
-  if (def.typeName === 'ZodObject') return (schema as z.AnyZodObject).shape
-  if (def.typeName === 'ZodDiscriminatedUnion' && def.discriminator && def.options) {
-    const tag = (value as Record<string, unknown>)[def.discriminator]
-    const option = def.options.find(
-      (o) =>
-        ((o as z.AnyZodObject).shape[def.discriminator ?? ''] as z.ZodLiteral<unknown>).value ===
-        tag,
-    )
-    return option ? (option as z.AnyZodObject).shape : undefined
+const shapeOf = (schema: SeamSchema<unknown>, value: unknown): Record<string, unknown> | undefined => {
+  const def = schema._def as ZodDefLike
+  if (def.typeName === 'ZodObject') return (schema as unknown as ZodObjectLike).shape
+  const { discriminator, options } = def
+  if (def.typeName === 'ZodDiscriminatedUnion' && discriminator && options) {
+    const tag = (value as Record<string, unknown>)[discriminator]
+    return options.find((o) => o.shape[discriminator]?.value === tag)?.shape
   }
   return undefined
 }
