@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url'
 import { App } from 'aws-cdk-lib'
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
 import { configureDeletionBackend } from '../functions/api/deletion-executions.js'
-import { openApiDocument } from '../functions/api/openapi.js'
+import { buildOpenApiDocument } from '../functions/contract/openapi.js'
 import type { PollPolicy } from '../functions/core/poll.js'
 import { stageOfState } from '../functions/core/stages.js'
 import { resetSeamClientCache } from '../functions/seam/index.js'
@@ -72,7 +72,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let server: LocalServer
   try {
     server = await startLocalServer({
-      openapi: openApiDocument,
+      openapi: buildOpenApiDocument(),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     })

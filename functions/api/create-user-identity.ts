@@ -1,18 +1,21 @@
 /**
  * POST /user-identities — Lambda handler (API Gateway REST proxy). Thin: the shared middy stack
- * (http.ts) checks and parses the body, createUserIdentity (create-user-identity-core.ts) does the work
- * before a deadline taken from the Lambda's remaining time, so that the caller always gets this
- * handler's answer, never API Gateway's 29 s integration timeout.
+ * (http.ts) checks and parses the body with the contract's schema, createUserIdentity
+ * (functions/core/create-user-identity.ts) does the work before a deadline taken from the Lambda's
+ * remaining time, so that the caller always gets this handler's answer, never API Gateway's 29 s
+ * integration timeout.
  *
  *   201 {"user_identity": <Seam user_identity>}   400 invalid_input   404 acs_user_not_found
  *   409 user_identity_conflict / acs_user_already_linked   413   415
  *   502 seam_error / seam_misconfigured   503 seam_unavailable   504 request_timeout
  * An error after the identity was created carries its user_identity_id when the identity remains.
  */
+
+import { OPERATIONS } from '../contract/http.js'
+import { createUserIdentity } from '../core/create-user-identity.js'
 import type { SeamClient } from '../seam/index.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
 import { logger } from '../shared/powertools.js'
-import { createUserIdentity, createUserIdentityBody } from './create-user-identity-core.js'
 import {
   type ApiHandler,
   DEFAULT_TIMEOUT_EARLY_MS,
@@ -20,8 +23,6 @@ import {
   jsonResponse,
   requestIdOf,
 } from './http.js'
-
-export { createUserIdentityBody, LIMITS } from './create-user-identity-core.js'
 
 /**
  * Time kept between the create's deadline and the end of the Lambda: middy's early timeout answer
@@ -65,7 +66,7 @@ export function createUserIdentityHandler(options: CreateHandlerOptions = {}): A
       )
     },
     {
-      body: createUserIdentityBody,
+      body: OPERATIONS.createUserIdentity.body,
       ...(timeoutEarlyInMillis === undefined ? {} : { timeoutEarlyInMillis }),
     },
   )

@@ -1,16 +1,17 @@
 /**
- * The HTTP plumbing every API route shares: the contract's error shape, the mapping of any thrown error
- * to it, a JSON response helper, and `httpRoute`, the middy stack each route's handler is wrapped in.
- *
- * Contract (../shared/api-contract.md): every error is
+ * The HTTP plumbing every API route shares: the mapping of any thrown error to the contract's error body
+ * (functions/contract), a JSON response helper, and `httpRoute`, the middy stack each route's handler is
+ * wrapped in. Every error is
  *   {"error": {"type": "<snake_case>", "message": "<human sentence>", "request_id": "<id>", ...extra}}
  * Never a stack trace, never a 500 for bad input.
  */
 import { randomUUID } from 'node:crypto'
 import middy from '@middy/core'
 import httpHeaderNormalizer from '@middy/http-header-normalizer'
+import httpJsonBodyParser from '@middy/http-json-body-parser'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
-import { ZodError, type ZodIssue, type ZodTypeAny, type z } from 'zod'
+import { z } from 'zod'
+import { type ErrorBody, MAX_BODY_BYTES } from '../contract/http.js'
 import {
   SEAM_ERROR_NAMES,
   type SeamError,
@@ -20,8 +21,7 @@ import {
 } from '../seam/index.js'
 import { logger } from '../shared/powertools.js'
 
-/** Largest request body accepted, in bytes (after base64 decoding). */
-export const MAX_BODY_BYTES = 16 * 1024
+export { MAX_BODY_BYTES }
 
 /** Time left for the error response when the Lambda is about to time out. */
 export const DEFAULT_TIMEOUT_EARLY_MS = 1_000
@@ -60,11 +60,6 @@ export class ApiError extends Error {
 
 export function isApiError(err: unknown): err is ApiError {
   return err instanceof ApiError
-}
-
-/** The error body of the contract. */
-export interface ErrorBody {
-  error: { type: string; message: string; request_id: string } & ErrorExtras
 }
 
 /** What one thrown error becomes on the wire, before the request id is added. */
@@ -107,25 +102,34 @@ export function seamLogFields(err: SeamError): Record<string, unknown> {
   }
 }
 
-/** A message naming every field zod rejected, e.g. `phone_number: must be E.164 (+15551234567)`. */
-export function describeZodError(error: ZodError): string {
+/**
+ * A message naming every field zod rejected, e.g. `Invalid request body: phone_number: must be in E.164
+ * format`. `what` says where: the request body or a path parameter.
+ */
+export function describeZodError(error: z.ZodError, what = 'request body'): string {
   const parts = error.issues.map(describeIssue)
-  return `Invalid request body: ${[...new Set(parts)].join('; ')}.`
+  return `Invalid ${what}: ${[...new Set(parts)].join('; ')}.`
 }
 
-function describeIssue(issue: ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.map(String).join('.')
   if (issue.code === 'unrecognized_keys') {
     const where = path ? ` in ${path}` : ''
     return `unknown field${issue.keys.length > 1 ? 's' : ''}${where}: ${issue.keys.join(', ')}`
   }
-  if (issue.code === 'invalid_type' && issue.received === 'undefined') {
+  // `input` is there when the schema was run with reportInput (validated() below).
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
     return `${path || 'body'}: is required`
   }
   if (issue.code === 'invalid_type') {
-    return `${path || 'body'}: expected ${issue.expected}, got ${issue.received}`
+    return `${path || 'body'}: expected ${issue.expected}, got ${kindOf(issue.input)}`
   }
   return path ? `${path}: ${issue.message}` : issue.message
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null'
+  return Array.isArray(value) ? 'array' : typeof value
 }
 
 /** Status → type for errors carrying only an HTTP status (e.g. middy's createError). */
@@ -154,8 +158,12 @@ export function mapError(err: unknown): MappedError {
     }
   }
   if (looksLikeSeamError(err)) return mapSeamError(err)
-  if (err instanceof ZodError) {
+  if (err instanceof z.ZodError) {
     return { ...plain, status: 400, type: 'invalid_input', message: describeZodError(err) }
+  }
+  const parserMessage = bodyParserMessage(err)
+  if (parserMessage) {
+    return { ...plain, status: 400, type: 'invalid_input', message: parserMessage }
   }
   if (err instanceof Error && err.name === 'TimeoutError') {
     // middy's timeoutEarlyResponse: the Lambda is about to time out.
@@ -185,6 +193,20 @@ export function mapError(err: unknown): MappedError {
     message: 'An unexpected error occurred. Retry later; quote the request_id if it persists.',
     unexpected: true,
   }
+}
+
+/** @middy/http-json-body-parser's refusals (HTTP 422) in the contract's words: its messages are generic. */
+function bodyParserMessage(err: unknown): string | undefined {
+  const { statusCode, cause } = (err ?? {}) as {
+    statusCode?: unknown
+    cause?: { package?: unknown; data?: unknown }
+  }
+  if (statusCode !== 422 || cause?.package !== '@middy/http-json-body-parser') return undefined
+  // Its reviver refuses __proto__ (and constructor.prototype) anywhere in the body.
+  if ((err as Error).message === 'Forbidden key in JSON body') {
+    return `Invalid request body: unknown field: ${String(cause.data)}.`
+  }
+  return 'The request body is not valid JSON.'
 }
 
 /**
@@ -303,17 +325,25 @@ export function jsonResponse(
 // ---------------------------------------------------------------------------------------------------
 // The middleware stack
 
-/** The event a route handler sees: with a body schema, `body` is the parsed and validated body. */
-export type ApiEvent<TBody = string | null> = Omit<APIGatewayProxyEvent, 'body'> & { body: TBody }
+/** The event a route handler sees: `body` and `pathParameters` as validated by the route's schemas. */
+export type ApiEvent<
+  TBody = string | null,
+  TParams = APIGatewayProxyEvent['pathParameters'],
+> = Omit<APIGatewayProxyEvent, 'body' | 'pathParameters'> & { body: TBody; pathParameters: TParams }
 
-export type RouteHandler<TBody> = (
-  event: ApiEvent<TBody>,
+export type RouteHandler<TBody, TParams = APIGatewayProxyEvent['pathParameters']> = (
+  event: ApiEvent<TBody, TParams>,
   context: Context,
 ) => Promise<APIGatewayProxyResult>
 
-export interface RouteOptions<S extends ZodTypeAny | undefined = undefined> {
+export interface RouteOptions<
+  B extends z.ZodType | undefined = undefined,
+  P extends z.ZodObject | undefined = undefined,
+> {
   /** The body's schema: makes this a JSON body route (415, 413, 400 checks). */
-  body?: S
+  body?: B
+  /** The path parameters' schema: 400 invalid_input when they do not parse. */
+  params?: P
   /** middy's timeoutEarlyInMillis; tests pass 0. Default DEFAULT_TIMEOUT_EARLY_MS. */
   timeoutEarlyInMillis?: number
 }
@@ -321,8 +351,12 @@ export interface RouteOptions<S extends ZodTypeAny | undefined = undefined> {
 export type ApiHandler = middy.MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult>
 
 type Request = middy.Request<APIGatewayProxyEvent, APIGatewayProxyResult>
+type Middleware = middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult>
 
-/** `application/json`, optionally with `charset=utf-8` (JSON is UTF-8, RFC 8259 §8.1). */
+/**
+ * `application/json`, optionally with `charset=utf-8` (JSON is UTF-8, RFC 8259 §8.1). Stricter than the
+ * body parser's own check, which also takes `+json` types and any charset.
+ */
 export function isJsonContentType(value: string | undefined): boolean {
   if (typeof value !== 'string') return false
   const [mediaType, ...params] = value.split(';').map((part) => part.trim().toLowerCase())
@@ -336,17 +370,21 @@ export function isJsonContentType(value: string | undefined): boolean {
   })
 }
 
-/** Size of the body in bytes as sent (base64 bodies decoded). */
-export function bodyBytes(body: string | null | undefined, isBase64Encoded: boolean): number {
-  if (body == null) return 0
-  return isBase64Encoded ? Buffer.from(body, 'base64').byteLength : Buffer.byteLength(body, 'utf8')
+/** The body's bytes as sent (base64 bodies decoded). */
+function bodyBuffer(body: string | null | undefined, isBase64Encoded: boolean): Buffer {
+  if (body == null) return Buffer.alloc(0)
+  return Buffer.from(body, isBase64Encoded ? 'base64' : 'utf8')
 }
 
+/** Size of the body in bytes as sent (base64 bodies decoded). */
+export function bodyBytes(body: string | null | undefined, isBase64Encoded: boolean): number {
+  return bodyBuffer(body, isBase64Encoded).byteLength
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
 /** Gives the event a request id if it has none, so the handler and the error body agree. */
-const requestIdMiddleware = (): middy.MiddlewareObj<
-  APIGatewayProxyEvent,
-  APIGatewayProxyResult
-> => ({
+const requestIdMiddleware = (): Middleware => ({
   before: (request: Request) => {
     const event = request.event
     const requestId = requestIdOf(event, request.context)
@@ -357,10 +395,15 @@ const requestIdMiddleware = (): middy.MiddlewareObj<
   },
 })
 
-/** 415, then 413, then 400 for the body; leaves the validated value in `event.body`. */
-const jsonBodyMiddleware = (
-  schema: ZodTypeAny,
-): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+/** The JSON text of the body, kept for the duplicate-key check after the parser replaced it. */
+const bodyTexts = new WeakMap<APIGatewayProxyEvent, string>()
+
+/**
+ * Before the body parser: 415 unless UTF-8 JSON, 413 over MAX_BODY_BYTES (the parser has no limit), 400
+ * for bytes that are not UTF-8 (the parser's decoding would turn them into U+FFFD, so that different
+ * bytes became the same key) and for an empty body. Leaves the body as the text the parser reads.
+ */
+const jsonBodyGuard = (): Middleware => ({
   before: (request: Request) => {
     const event = request.event
     const contentType = event.headers['content-type']
@@ -373,30 +416,34 @@ const jsonBodyMiddleware = (
           : 'The Content-Type header is missing; send application/json (UTF-8).',
       )
     }
-    const bytes = bodyBytes(event.body, event.isBase64Encoded === true)
-    if (bytes > MAX_BODY_BYTES) {
+    const bytes = bodyBuffer(event.body, event.isBase64Encoded === true)
+    if (bytes.byteLength > MAX_BODY_BYTES) {
       throw new ApiError(
         413,
         'payload_too_large',
-        `The request body is ${bytes} bytes; the limit is ${MAX_BODY_BYTES} bytes (16 KiB).`,
+        `The request body is ${bytes.byteLength} bytes; the limit is ${MAX_BODY_BYTES} bytes (16 KiB).`,
       )
     }
-    const text =
-      event.body == null
-        ? ''
-        : event.isBase64Encoded
-          ? Buffer.from(event.body, 'base64').toString('utf8')
-          : event.body
+    let text: string
+    try {
+      text = event.isBase64Encoded ? UTF8.decode(bytes) : (event.body ?? '')
+    } catch {
+      throw new ApiError(400, 'invalid_input', 'The request body is not valid UTF-8.')
+    }
     if (text.trim() === '') {
       throw new ApiError(400, 'invalid_input', 'The request body is empty; send a JSON object.')
     }
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text)
-    } catch {
-      throw new ApiError(400, 'invalid_input', 'The request body is not valid JSON.')
-    }
-    const duplicate = firstDuplicateKey(text)
+    event.body = text
+    event.isBase64Encoded = false
+    bodyTexts.set(event, text)
+  },
+})
+
+/** After the body parser: refuse repeated keys, then validate with the route's schema. */
+const jsonBodyValidator = (schema: z.ZodType): Middleware => ({
+  before: (request: Request) => {
+    const event = request.event as unknown as ApiEvent<unknown>
+    const duplicate = firstDuplicateKey(bodyTexts.get(request.event) ?? '')
     if (duplicate !== undefined) {
       // JSON.parse keeps the last of repeated keys, other parsers the first: refuse to guess.
       throw new ApiError(
@@ -405,16 +452,26 @@ const jsonBodyMiddleware = (
         `The request body repeats the field ${JSON.stringify(duplicate.slice(0, 100))} in one object; send each field once.`,
       )
     }
-    const result = schema.safeParse(parsed)
-    if (!result.success) {
-      throw new ApiError(400, 'invalid_input', describeZodError(result.error), {
-        extras: { fields: fieldsOf(result.error) },
-      })
-    }
-    // The middy convention (as @middy/http-json-body-parser does): the parsed body replaces the string.
-    ;(event as { body: unknown }).body = result.data
+    event.body = validated(schema, event.body, 'request body')
   },
 })
+
+/** Path parameters through their schema (ids lower-cased there, before anything is named after them). */
+const pathParametersValidator = (schema: z.ZodObject): Middleware => ({
+  before: (request: Request) => {
+    const event = request.event as unknown as ApiEvent<unknown, unknown>
+    event.pathParameters = validated(schema, event.pathParameters ?? {}, 'path parameter')
+  },
+})
+
+/** The schema's output, or a 400 invalid_input naming every rejected field. */
+function validated(schema: z.ZodType, value: unknown, what: string): unknown {
+  const result = schema.safeParse(value, { reportInput: true })
+  if (result.success) return result.data
+  throw new ApiError(400, 'invalid_input', describeZodError(result.error, what), {
+    extras: { fields: fieldsOf(result.error) },
+  })
+}
 
 /**
  * The first key that appears twice in one object of a JSON text that JSON.parse accepted, else undefined.
@@ -449,7 +506,7 @@ export function firstDuplicateKey(text: string): string | undefined {
 }
 
 /** The top-level fields zod rejected (unknown ones included), for `error.fields`. */
-function fieldsOf(error: ZodError): string[] {
+function fieldsOf(error: z.ZodError): string[] {
   const fields = new Set<string>()
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
@@ -462,7 +519,7 @@ function fieldsOf(error: ZodError): string[] {
 }
 
 /** Last in the stack: every error becomes the contract's error response. */
-const errorMiddleware = (): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+const errorMiddleware = (): Middleware => ({
   onError: (request: Request) => {
     if (request.response !== undefined && request.response !== null) return
     request.response = errorResponse(request.error, requestIdOf(request.event, request.context))
@@ -471,29 +528,34 @@ const errorMiddleware = (): middy.MiddlewareObj<APIGatewayProxyEvent, APIGateway
 
 /**
  * Wraps a route handler in the shared stack, in order: header normalization (lower-case names) and a
- * request id; for body routes, 415 unless application/json, 413 over MAX_BODY_BYTES, 400 for an empty
- * body, malformed JSON or a schema failure (naming the fields); then the handler; the error handler last.
+ * request id; for body routes, 415 unless application/json, 413 over MAX_BODY_BYTES, 400 for bytes
+ * that are not UTF-8 or an empty body, @middy/http-json-body-parser (400 for malformed JSON), 400 for a
+ * repeated key or a schema failure (naming the fields); path parameters through their schema; then the
+ * handler; the error handler last.
  */
-export function httpRoute<S extends ZodTypeAny>(
-  handlerFn: RouteHandler<z.output<S>>,
-  options: RouteOptions<S> & { body: S },
-): ApiHandler
-export function httpRoute(
-  handlerFn: RouteHandler<string | null>,
-  options?: RouteOptions<undefined>,
-): ApiHandler
-export function httpRoute(
-  // never: the implementation accepts both overloads' handlers (parameters are contravariant).
-  handlerFn: RouteHandler<never>,
-  options: RouteOptions<ZodTypeAny | undefined> = {},
+export function httpRoute<
+  B extends z.ZodType | undefined = undefined,
+  P extends z.ZodObject | undefined = undefined,
+>(
+  handlerFn: RouteHandler<
+    B extends z.ZodType ? z.output<B> : string | null,
+    P extends z.ZodObject ? z.output<P> : APIGatewayProxyEvent['pathParameters']
+  >,
+  options: RouteOptions<B, P> = {},
 ): ApiHandler {
+  const { body, params } = options
   const stack = middy<APIGatewayProxyEvent, APIGatewayProxyResult>({
     timeoutEarlyInMillis: options.timeoutEarlyInMillis ?? DEFAULT_TIMEOUT_EARLY_MS,
   })
     .use(httpHeaderNormalizer())
     .use(requestIdMiddleware())
-  const withBody = options.body ? stack.use(jsonBodyMiddleware(options.body)) : stack
-  return withBody
+  if (body) {
+    stack.use(jsonBodyGuard()).use(httpJsonBodyParser()).use(jsonBodyValidator(body))
+  }
+  if (params) stack.use(pathParametersValidator(params))
+  return stack
     .use(errorMiddleware())
-    .handler((event, context) => handlerFn(event as ApiEvent<never>, context))
+    .handler((event, context) =>
+      handlerFn(event as unknown as Parameters<typeof handlerFn>[0], context),
+    )
 }

@@ -1,8 +1,11 @@
 /**
  * Every route of the HTTP API, in one place: the CDK API construct deploys one Lambda per entry, and the
- * local server (local/server.ts) dispatches to the same handler modules. Paths use API Gateway's
- * `{param}` syntax.
+ * local server (local/server.ts) dispatches to the same handler modules. Method, path and description
+ * come from the contract's operation (functions/contract/http.ts); paths use API Gateway's `{param}`
+ * syntax.
  */
+import { OPERATIONS, type OperationId } from '../contract/http.js'
+
 export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE'
   readonly path: string
@@ -17,31 +20,30 @@ export interface RouteDefinition {
   readonly deletions?: 'start' | 'read'
 }
 
+type Deployment = Omit<RouteDefinition, 'method' | 'path' | 'description'>
+
+/** The route of a contract operation, served by `deployment`. */
+function route(operationId: OperationId, deployment: Deployment): RouteDefinition {
+  const { method, path, summary } = OPERATIONS[operationId]
+  return { method, path, description: summary, ...deployment }
+}
+
 export const ROUTES: readonly RouteDefinition[] = [
-  {
-    method: 'POST',
-    path: '/user-identities',
+  route('createUserIdentity', {
     entry: 'functions/api/create-user-identity.ts',
     id: 'CreateUserIdentity',
-    description: 'Creates a Seam user identity and links its ACS users',
     callsSeam: true,
-  },
-  {
-    method: 'DELETE',
-    path: '/user-identities/{user_identity_id}',
+  }),
+  route('deleteUserIdentity', {
     entry: 'functions/api/start-deletion.ts',
     id: 'StartDeletion',
-    description: 'Starts (or finds) the staged deletion of a Seam user identity',
     callsSeam: true,
     deletions: 'start',
-  },
-  {
-    method: 'GET',
-    path: '/deletions/{deletion_id}',
+  }),
+  route('getDeletion', {
     entry: 'functions/api/get-deletion.ts',
     id: 'GetDeletion',
-    description: 'Reports the progress of a deletion',
     callsSeam: false,
     deletions: 'read',
-  },
+  }),
 ]

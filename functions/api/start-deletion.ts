@@ -1,20 +1,23 @@
 /** DELETE /user-identities/{user_identity_id}: start (or find) the staged deletion. 202 + Location. */
 import type { APIGatewayProxyEvent } from 'aws-lambda'
+import { OPERATIONS } from '../contract/http.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
 import { deletionBackend } from './deletion-executions.js'
 import { startDeletion } from './deletions.js'
 import { httpRoute, jsonResponse } from './http.js'
 
-export const handler = httpRoute(async (event) => {
-  const userIdentityId = event.pathParameters?.user_identity_id ?? ''
-  const deletion = await startDeletion(
-    await seamClientFromEnvironment(),
-    deletionBackend(),
-    userIdentityId,
-  )
-  const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
-  return jsonResponse(202, { deletion }, { Location: location })
-})
+export const handler = httpRoute(
+  async (event) => {
+    const deletion = await startDeletion(
+      await seamClientFromEnvironment(),
+      deletionBackend(),
+      event.pathParameters.user_identity_id,
+    )
+    const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
+    return jsonResponse(202, { deletion }, { Location: location })
+  },
+  { params: OPERATIONS.deleteUserIdentity.params },
+)
 
 /**
  * What precedes the route's path in the URL the client called: `/prod` on API Gateway's own endpoint

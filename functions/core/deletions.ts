@@ -1,23 +1,14 @@
 /**
  * Deletions as the API shows them, derived from Step Functions executions: how an execution is named
  * for an identity (so a second DELETE finds the running one), and how an execution becomes a Deletion
- * object (api-contract.md). Pure; the routes feed it what DescribeExecution and the history return.
+ * object (the contract's Deletion). Pure; the routes feed it what DescribeExecution and the history
+ * return.
  */
+import type { Deletion, DeletionStatus } from '../contract/http.js'
 import type { DeletionSummary } from './deletion-steps.js'
 import { STAGES, stageOfState, USER_IDENTITY_STAGE } from './stages.js'
 
-export type DeletionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED'
-
-export interface Deletion {
-  deletion_id: string
-  user_identity_id: string
-  status: DeletionStatus
-  stage: string
-  started_at: string
-  stopped_at?: string
-  summary?: DeletionSummary
-  error?: { type: string; message: string }
-}
+export type { Deletion, DeletionStatus } from '../contract/http.js'
 
 /** What the routes read of an execution (the fields of DescribeExecution they use). */
 export interface ExecutionView {
@@ -86,7 +77,7 @@ export function toDeletion(execution: ExecutionView, lastStateName: string | und
   if (execution.stopDate) deletion.stopped_at = execution.stopDate.toISOString()
   if (status === 'SUCCEEDED') {
     const output = parseJson(execution.output) as { summary?: DeletionSummary } | undefined
-    if (output?.summary) deletion.summary = output.summary
+    if (output?.summary) deletion.summary = { ...output.summary }
   }
   if (status === 'FAILED' || status === 'TIMED_OUT' || status === 'ABORTED') {
     deletion.error = describeFailure(status, execution.error, execution.cause, deletion.stage)

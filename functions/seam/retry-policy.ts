@@ -68,7 +68,7 @@ const UNIQUE_IDENTITY_FIELDS = ['user_identity_key', 'email_address', 'phone_num
  * connection, a timeout), each with the condition on its body that makes it so:
  * - user_identities/create with a key, email or phone: Seam keeps those unique per workspace, so a
  *   repeat of a create that took effect is rejected as a duplicate instead of making a second identity
- *   (the create API then recognizes that identity as its own: functions/api/create-user-identity-core.ts).
+ *   (the create API then recognizes that identity as its own: functions/core/create-user-identity.ts).
  *   Without any of them a repeat could make a twin, so such a create is not repeated.
  * - user_identities/add_acs_user: sets a link; setting it again changes nothing (the SDK sends it as
  *   PUT, which is repeated anyway; this keeps it so should an SDK send POST).

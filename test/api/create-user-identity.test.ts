@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
 import type { APIGatewayProxyResult, Context } from 'aws-lambda'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createUserIdentityHandler, LIMITS } from '../../functions/api/create-user-identity.js'
+import { createUserIdentityHandler } from '../../functions/api/create-user-identity.js'
+import { LIMITS } from '../../functions/contract/http.js'
 import {
   resetSeamClientCache,
   type SeamClient,

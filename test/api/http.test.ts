@@ -271,7 +271,7 @@ describe('httpRoute: 400 invalid_input', () => {
       400,
       'invalid_input',
     )
-    expect(error.message).toMatch(/name: String must contain at most 10/)
+    expect(error.message).toMatch(/name: Too big: expected string to have <=10 characters/)
     expect(error.message).toMatch(/tags\.1: expected string, got number/)
     expect(error.fields).toEqual(['name', 'tags'])
   })
@@ -399,7 +399,7 @@ describe('errors thrown by a handler', () => {
     expect(parsed.success).toBe(false)
     const res = await throwing(parsed.error)(apiEvent(), lambdaContext())
     expect(res.statusCode).toBe(400)
-    expect(errorOf(res.body).message).toMatch(/user_identity_id: Invalid uuid/)
+    expect(errorOf(res.body).message).toMatch(/user_identity_id: Invalid UUID/)
   })
 
   it("middy's early timeout: 504 request_timeout", async () => {

@@ -2,13 +2,13 @@
  * The create core against a stub SeamClient: the paths the emulator cannot produce on demand.
  */
 import { describe, expect, it, vi } from 'vitest'
+import { ApiError } from '../../functions/api/http.js'
+import type { CreateUserIdentityInput } from '../../functions/contract/http.js'
 import {
-  type CreateUserIdentityInput,
   createUserIdentity,
   isSameIdentity,
   type Log,
-} from '../../functions/api/create-user-identity-core.js'
-import { ApiError } from '../../functions/api/http.js'
+} from '../../functions/core/create-user-identity.js'
 import {
   type SeamClient,
   SeamError,

@@ -14,8 +14,8 @@
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger'
-import { z } from 'zod'
-import { forEachLimited } from '../core/concurrency.js'
+import { ApiError, looksLikeSeamError, mapSeamError, seamLogFields } from '../api/http.js'
+import { type CreateUserIdentityInput, UNIQUE_FIELDS, type UniqueField } from '../contract/http.js'
 import {
   isNotFound,
   type SeamClient,
@@ -26,58 +26,10 @@ import {
   type UserIdentity,
   withSeamDeadline,
 } from '../seam/index.js'
-import { ApiError, looksLikeSeamError, mapSeamError, seamLogFields } from './http.js'
-
-// ---------------------------------------------------------------------------------------------------
-// Input
-
-/** Limits on the body (the body as a whole is capped at 16 KiB by http.ts). */
-export const LIMITS = Object.freeze({
-  userIdentityKey: 255,
-  /** RFC 5321's longest forward path. */
-  emailAddress: 254,
-  fullName: 255,
-  acsUserIds: 25,
-})
-
-/** E.164: a plus, a non-zero country code digit, at most 15 digits in all. */
-const E164 = /^\+[1-9]\d{1,14}$/
-
-/** Seam takes null for each of these as "not set"; so do we. */
-const optional = <T extends z.ZodTypeAny>(schema: T) => schema.nullish()
-
-export const createUserIdentityBody = z
-  .object({
-    user_identity_key: optional(z.string().min(1).max(LIMITS.userIdentityKey)),
-    email_address: optional(z.string().max(LIMITS.emailAddress).email()),
-    phone_number: optional(
-      z.string().regex(E164, 'must be in E.164 format, e.g. +15555550100').max(16),
-    ),
-    full_name: optional(z.string().min(1).max(LIMITS.fullName)),
-    acs_user_ids: optional(
-      z
-        .array(z.string().uuid('must be an ACS user id (a UUID)'))
-        .max(LIMITS.acsUserIds, `at most ${LIMITS.acsUserIds} ACS users per request`),
-    ),
-  })
-  .strict()
-  .superRefine((body, ctx) => {
-    if (body.user_identity_key == null && body.email_address == null && body.phone_number == null) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: 'at least one of user_identity_key, email_address, phone_number is required',
-      })
-    }
-  })
-
-export type CreateUserIdentityInput = z.output<typeof createUserIdentityBody>
+import { forEachLimited } from './concurrency.js'
 
 /** What the core logs through (the Powertools logger): ids and counts only, never an email, phone or key. */
 export type Log = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>
-
-/** The fields whose uniqueness Seam enforces, in the order conflicts are reported. */
-export const UNIQUE_FIELDS = ['user_identity_key', 'email_address', 'phone_number'] as const
-export type UniqueField = (typeof UNIQUE_FIELDS)[number]
 
 /** Of the time before the deadline, the last part kept for undoing what the request created. */
 export const DEFAULT_UNDO_RESERVE_MS = 4_000
