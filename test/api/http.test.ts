@@ -224,6 +224,32 @@ describe('httpRoute: 400 invalid_input', () => {
   })
 
   it.each([
+    ['FF FE', [0xff, 0xfe]],
+    ['an overlong C0 A2', [0xc0, 0xa2]],
+    ['an encoded surrogate ED A0 80', [0xed, 0xa0, 0x80]],
+  ])(
+    'for bytes that are not UTF-8 (%s), before any decoding could replace them',
+    async (_what, bytes) => {
+      const raw = Buffer.concat([Buffer.from('{"name":"a'), Buffer.from(bytes), Buffer.from('"}')])
+      await expectRejected(
+        jsonEvent(raw.toString('base64'), { isBase64Encoded: true }),
+        400,
+        'invalid_input',
+        /not valid UTF-8/,
+      )
+    },
+  )
+
+  it('for constructor.prototype anywhere in the body (refused by the body parser)', async () => {
+    await expectRejected(
+      jsonEvent('{"name":"ok","tags":[{"constructor":{"prototype":{}}}]}'),
+      400,
+      'invalid_input',
+      /unknown field: constructor/,
+    )
+  })
+
+  it.each([
     ['an array', '[]'],
     ['a string', '"name"'],
     ['null', 'null'],

@@ -76,6 +76,14 @@ const nested = (open: string, close: string, levels: number, inner = '') =>
   open.repeat(levels) + inner + close.repeat(levels)
 const email = 'hostile@example.com'
 
+/** A JSON body whose `field` holds `bytes` between two letters, as raw bytes (not JSON escapes). */
+const bytesIn = (field: string, bytes: number[]): Buffer =>
+  Buffer.concat([
+    Buffer.from(`{"email_address": "${email}", "${field}": "a`),
+    Buffer.from(bytes),
+    Buffer.from('b"}'),
+  ])
+
 const CASES: Case[] = [
   // ------------------------------------------------------------ malformed JSON
   post('malformed JSON: unclosed object', '{"email_address": "a@example.com"'),
@@ -178,6 +186,34 @@ const CASES: Case[] = [
   postJson('user_identity_key empty', { user_identity_key: '' }),
   postJson('full_name of 300 characters', { email_address: email, full_name: 'n'.repeat(300) }),
   postJson('full_name empty', { email_address: email, full_name: '' }),
+  // ------------------------------------------------------------ text that is not text
+  post('invalid UTF-8 in a key: FF FE', bytesIn('user_identity_key', [0xff, 0xfe])),
+  post('invalid UTF-8 in a key: overlong C0 A2', bytesIn('user_identity_key', [0xc0, 0xa2])),
+  post(
+    'invalid UTF-8 in a key: an encoded surrogate ED A0 80',
+    bytesIn('user_identity_key', [0xed, 0xa0, 0x80]),
+  ),
+  post(
+    'invalid UTF-8 in full_name: a truncated sequence E2 82',
+    bytesIn('full_name', [0xe2, 0x82]),
+  ),
+  post('a lone surrogate in a key (\\ud800)', '{"user_identity_key": "a\\ud800b"}'),
+  post(
+    'a lone low surrogate in full_name (\\udc00)',
+    `{"email_address": "${email}", "full_name": "\\udc00"}`,
+  ),
+  post('NUL in a key', '{"user_identity_key": "a\\u0000b"}'),
+  post('NUL in an email address', '{"email_address": "a\\u0000@example.com"}'),
+  post(
+    'a C0 control (ESC) in full_name',
+    `{"email_address": "${email}", "full_name": "a\\u001bb"}`,
+  ),
+  post('DEL in a key', '{"user_identity_key": "a\\u007fb"}'),
+  post('a C1 control (NEL) in a key', '{"user_identity_key": "a\\u0085b"}'),
+  post(
+    'a C1 control (CSI) in full_name',
+    `{"email_address": "${email}", "full_name": "\\u009b31m"}`,
+  ),
   // ------------------------------------------------------------ sizes
   post(
     '16 KiB + 1 byte of valid JSON',
