@@ -18,6 +18,7 @@ import { z } from 'zod'
 import { forEachLimited } from '../core/concurrency.js'
 import {
   isNotFound,
+  isTransient,
   type SeamClient,
   type SeamError,
   SeamThrottledError,
@@ -509,14 +510,6 @@ function passOn(
 
 // ---------------------------------------------------------------------------------------------------
 // Undo, and the answers that say what was left behind
-
-/** Seam was busy, slow or unreachable (not wrong): what a deadline running out looks like. */
-function isTransient(err: unknown): boolean {
-  return (
-    looksLikeSeamError(err) &&
-    (err.name === SeamUnavailableError || err.name === SeamThrottledError)
-  )
-}
 
 /** Whether a failed call may have taken effect in Seam unconfirmed; anything but a SeamError may. */
 function mayHaveTakenEffect(err: unknown): boolean {

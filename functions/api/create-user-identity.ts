@@ -9,6 +9,8 @@
  *   502 seam_error / seam_misconfigured   503 seam_unavailable   504 request_timeout
  * An error after the identity was created carries its user_identity_id when the identity remains.
  */
+
+import type { HandlerDeps } from '../contract/handler-deps.js'
 import type { SeamClient } from '../seam/index.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
 import { logger } from '../shared/powertools.js'
@@ -71,4 +73,9 @@ export function createUserIdentityHandler(options: CreateHandlerOptions = {}): A
   )
 }
 
-export const handler = createUserIdentityHandler()
+/** The handler on the given clients (the same shape as every handler module's createHandler). */
+export function createHandler(deps: Pick<HandlerDeps, 'seam'>): ApiHandler {
+  return createUserIdentityHandler({ seam: deps.seam })
+}
+
+export const handler = createHandler({ seam: seamClientFromEnvironment })

@@ -1,9 +1,14 @@
 /** GET /deletions/{deletion_id}: the deletion's status, stage, summary or error. */
-import { deletionBackend } from './deletion-executions.js'
+import type { HandlerDeps } from '../contract/handler-deps.js'
+import { awsDeletionBackend } from './deletion-executions.js'
 import { getDeletion } from './deletions.js'
 import { httpRoute, jsonResponse } from './http.js'
 
-export const handler = httpRoute(async (event) => {
-  const deletion = await getDeletion(deletionBackend(), event.pathParameters?.deletion_id ?? '')
-  return jsonResponse(200, { deletion })
-})
+export function createHandler(deps: Pick<HandlerDeps, 'deletions'>) {
+  return httpRoute(async (event) => {
+    const deletion = await getDeletion(deps.deletions(), event.pathParameters?.deletion_id ?? '')
+    return jsonResponse(200, { deletion })
+  })
+}
+
+export const handler = createHandler({ deletions: awsDeletionBackend })

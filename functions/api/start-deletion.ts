@@ -1,19 +1,23 @@
 /** DELETE /user-identities/{user_identity_id}: start (or find) the staged deletion. 202 + Location. */
 import type { APIGatewayProxyEvent } from 'aws-lambda'
+import type { HandlerDeps } from '../contract/handler-deps.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
-import { deletionBackend } from './deletion-executions.js'
+import { awsDeletionBackend } from './deletion-executions.js'
 import { startDeletion } from './deletions.js'
 import { httpRoute, jsonResponse } from './http.js'
 
-export const handler = httpRoute(async (event) => {
-  const userIdentityId = event.pathParameters?.user_identity_id ?? ''
-  const deletion = await startDeletion(
-    await seamClientFromEnvironment(),
-    deletionBackend(),
-    userIdentityId,
-  )
-  const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
-  return jsonResponse(202, { deletion }, { Location: location })
+export function createHandler(deps: Pick<HandlerDeps, 'seam' | 'deletions'>) {
+  return httpRoute(async (event) => {
+    const userIdentityId = event.pathParameters?.user_identity_id ?? ''
+    const deletion = await startDeletion(await deps.seam(), deps.deletions(), userIdentityId)
+    const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
+    return jsonResponse(202, { deletion }, { Location: location })
+  })
+}
+
+export const handler = createHandler({
+  seam: seamClientFromEnvironment,
+  deletions: awsDeletionBackend,
 })
 
 /**

@@ -3,20 +3,10 @@
  * Pure functions; the state machine's Choice reads what they return, and the construct's props set the
  * policy (see infra/constructs/deletion-workflow.ts).
  */
+import type { PollPolicy } from '../contract/workflow.js'
 import { DELETION_STAGES } from './stages.js'
 
-export interface PollPolicy {
-  /** The first wait after a stage's deletes, sized to how long Seam typically takes. */
-  readonly firstWaitSeconds: number
-  /** Each later wait is the previous one times this. */
-  readonly backoffRate: number
-  /** No single wait is longer than this. */
-  readonly maxWaitSeconds: number
-  /** The longest a stage may wait for confirmations before the deletion fails, naming what is stuck. */
-  readonly stageTimeoutSeconds: number
-  /** A hard cap on checks per stage, so no loop can approach the 25,000-event execution history. */
-  readonly maxChecks: number
-}
+export type { PollPolicy }
 
 export const DEFAULT_POLL_POLICY: PollPolicy = {
   firstWaitSeconds: 2,

@@ -117,8 +117,29 @@ export class SeamError extends Error {
   }
 }
 
+const NAMES: ReadonlySet<string> = new Set(SEAM_ERROR_NAMES)
+const TRANSIENT_NAMES: ReadonlySet<string> = new Set(SEAM_TRANSIENT_ERROR_NAMES)
+
+/**
+ * A SeamError: by class, or by shape, so one thrown by a second copy of this module (bundling, tests
+ * resetting modules) is recognized too.
+ */
 export function isSeamError(err: unknown): err is SeamError {
-  return err instanceof SeamError
+  return (
+    err instanceof SeamError ||
+    (err instanceof Error &&
+      NAMES.has(err.name) &&
+      typeof (err as { type?: unknown }).type === 'string')
+  )
+}
+
+/**
+ * Seam was busy, slow or unreachable, not wrong: the one test of a transient failure. The create API
+ * answers 503 on it, a stage task hands such a delete to its next check, and the state machine's Retry
+ * matches the same names (SEAM_TRANSIENT_ERROR_NAMES).
+ */
+export function isTransient(err: unknown): boolean {
+  return isSeamError(err) && TRANSIENT_NAMES.has(err.name)
 }
 
 /** True when Seam said the thing does not exist (HTTP 404 or an error type ending in `_not_found`). */
