@@ -10,7 +10,13 @@ import { openApiDocument } from '../functions/api/openapi.js'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
 import { stageOfState } from '../functions/contract/workflow.js'
 import type { PollPolicy } from '../functions/core/poll.js'
-import { createSeamClient, resetSeamClientCache, type SeamClient } from '../functions/seam/index.js'
+import {
+  createSeamClient,
+  resetSeamClientCache,
+  type SeamClient,
+  type SeamClientOptions,
+  seamClientFromEnvironment,
+} from '../functions/seam/index.js'
 import { UserIdentityLifecycleStack } from '../infra/stack.js'
 import { bindHandler } from './bind-handler.js'
 import {
@@ -28,6 +34,8 @@ export interface LocalRuntimeOptions {
   /** A real Seam workspace (or any Seam-compatible server); without it the emulator starts. */
   readonly seam?: { readonly apiKey: string; readonly endpoint?: string | undefined }
   readonly emulator?: SeamEmulatorOptions
+  /** The Seam client's timeouts and retries (default: the deployed client's, DEFAULT_TIMEOUT_MS…). */
+  readonly seamClient?: SeamClientOptions
   /** How deletion stages wait for Seam (synthesized into the definition, as a deploy would). */
   readonly pollPolicy?: Partial<PollPolicy>
   /** Multiplies every Wait and retry interval of the state machine (1 = real time). */
@@ -51,18 +59,22 @@ const LOCAL_ENV = { account: '123456789012', region: 'us-east-1' }
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const emulator = options.seam ? undefined : await startSeamEmulator(options.emulator)
   const seam = options.seam ?? { apiKey: emulator?.apiKey ?? '', endpoint: emulator?.url }
-  // The same credentials in the environment, as Lambda has them, for tools run beside the runtime.
+  // The handlers' Seam client reads its credentials from the environment, exactly as in Lambda.
   process.env.SEAM_API_KEY = seam.apiKey
   if (seam.endpoint) process.env.SEAM_ENDPOINT = seam.endpoint
   else delete process.env.SEAM_ENDPOINT
   resetSeamClientCache()
   let client: SeamClient | undefined
+  const seamClientOptions = options.seamClient
   // Every handler, API route and stage task alike, is bound to these (createHandler(deps)).
   const deps: HandlerDeps = {
-    seam: async () => {
-      client ??= createSeamClient({ apiKey: seam.apiKey, endpoint: seam.endpoint })
-      return client
-    },
+    // The process's client, configured from that environment as in Lambda; or one with other timing.
+    seam: seamClientOptions
+      ? async () => {
+          client ??= createSeamClient(seam, seamClientOptions)
+          return client
+        }
+      : seamClientFromEnvironment,
     deletions: () => ({
       executions: stepFunctions,
       stateMachineArn: stepFunctions.stateMachineArn,
