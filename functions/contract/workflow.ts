@@ -2,7 +2,7 @@
  * The deletion workflow's state document, described once. The state machine passes one JSON document
  * from task to task:
  *   execution input   { user_identity_id }
- *   each task's input { action, stage, policy, state }   (StageTaskEvent; `state` is the whole document)
+ *   each task's input { action, stage, policy, state, task_entered_at }   (StageTaskEvent)
  *   each task's output the document, its own stage's progress updated (DeletionState)
  *   `Deleted` output  { user_identity_id, summary }      (the execution's output on SUCCEEDED)
  * Types come from these schemas; the construct's JSONPaths come from `statePath` over the same type, so
@@ -118,6 +118,8 @@ export const stageTaskEventSchema = z.object({
   stage: stageNameSchema,
   policy: pollPolicySchema,
   state: deletionStateSchema,
+  /** When the task state was entered ($$.State.EnteredTime, the same for each of its retries). */
+  task_entered_at: z.string().refine((text) => Number.isFinite(Date.parse(text)), 'not a time'),
 })
 export type StageTaskEvent = z.infer<typeof stageTaskEventSchema>
 
@@ -127,6 +129,12 @@ export type StageTaskEvent = z.infer<typeof stageTaskEventSchema>
  * naming the fields, instead of retrying what cannot change.
  */
 export const INVALID_STAGE_TASK_INPUT = 'InvalidStageTaskInput'
+
+/**
+ * The error name of a stage task whose Seam calls kept failing transiently until its time ran out
+ * (functions/core/poll.ts, stageTimeBound): permanent, so a hanging Seam ends the stage within its bound.
+ */
+export const STAGE_OUT_OF_TIME = 'StageOutOfTime'
 
 /** The task's input as a StageTaskEvent, or an InvalidStageTaskInput error naming what is wrong. */
 export function parseStageTaskEvent(input: unknown): StageTaskEvent {

@@ -9,12 +9,19 @@ import type { HandlerDeps } from '../contract/handler-deps.js'
 import {
   type DeletionState,
   parseStageTaskEvent,
+  STAGE_OUT_OF_TIME,
   type StageName,
   stageNameSchema,
 } from '../contract/workflow.js'
 import { checkStage, deleteStage } from '../core/deletion-steps.js'
+import { LONGEST_SEAM_CALL_MS, stageTimeBound } from '../core/poll.js'
 import { stageByName } from '../core/stages.js'
-import { seamClientFromEnvironment } from '../seam/index.js'
+import {
+  isTransient,
+  type SeamError,
+  seamClientFromEnvironment,
+  withSeamDeadline,
+} from '../seam/index.js'
 import { logger } from '../shared/powertools.js'
 
 export interface StageTaskDeps extends Pick<HandlerDeps, 'seam' | 'now' | 'timeScale'> {
@@ -31,9 +38,20 @@ export function createHandler(deps: StageTaskDeps) {
       throw new Error(`This function deletes ${deps.stage}; it was invoked for stage ${stage.name}`)
     }
     const run = event.action === 'delete' ? deleteStage : checkStage
-    const next = await run(await deps.seam(), stage, event.state, event.policy, {
-      now: deps.now,
-      timeScale: deps.timeScale,
+    const seam = await deps.seam()
+    // The task state may call Seam until its deadline (stageTimeBound), counted from when it was
+    // entered, so its retries too; a transient failure past it is final.
+    const scale = deps.timeScale > 0 ? deps.timeScale : 1
+    const longestCall = (seam.longestCallMs ?? LONGEST_SEAM_CALL_MS) / 1000 / scale
+    const bound = stageTimeBound(event.policy, longestCall)
+    const deadline = Date.parse(event.task_entered_at) + bound.taskSeconds * 1000 * scale
+    const next = await withSeamDeadline(deadline, () =>
+      run(seam, stage, event.state, event.policy, { now: deps.now, timeScale: deps.timeScale }),
+    ).catch((error: unknown) => {
+      if (isTransient(error) && deps.now().getTime() >= deadline) {
+        throw outOfTime(stage.name, bound.taskSeconds, error as SeamError)
+      }
+      throw error
     })
     const progress = next.stages?.[stage.name]
     logger.info(`${event.action} ${stage.name}`, {
@@ -46,6 +64,17 @@ export function createHandler(deps: StageTaskDeps) {
     })
     return next
   }
+}
+
+/** Seam kept failing transiently for the whole time the task state may call it: a final error. */
+function outOfTime(stage: StageName, taskSeconds: number, error: SeamError): Error {
+  const out = new Error(
+    `Stage ${stage}: Seam kept failing for the ${Math.round(taskSeconds)} s a task may call it; the last ` +
+      `call: ${error.message.replace(/\.+$/, '')}. The stage ends here rather than retry past its time: check Seam's status, ` +
+      'then DELETE the user identity again.',
+  )
+  out.name = STAGE_OUT_OF_TIME
+  return out
 }
 
 export const handler = createHandler({

@@ -271,6 +271,7 @@ export function createSeamClient(
       list: () => send(() => seam.acs.systems.list()),
     },
     stats,
+    longestCallMs: timeoutMs + runtime.policy.totalBudgetMs,
   }
 }
 

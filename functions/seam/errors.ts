@@ -350,14 +350,14 @@ function fromHttpResponse(args: {
 
 function fromNetworkError(raw: Error, route: string, ctx: CallContext): SeamError {
   const codes = errorCodes(raw)
-  const where = ctx.endpoint ? ` at ${ctx.endpoint}` : ''
+  // Messages name the route, never the endpoint's URL (a message reaches API callers and Causes).
   let failure: FailureKind
   let type: string
   let message: string
   if (codes.includes('ECONNREFUSED')) {
     failure = 'connection_refused'
     type = 'seam_unreachable'
-    message = `Could not connect to Seam${where} for ${route} (connection refused). Check SEAM_ENDPOINT and that the server is up.`
+    message = `Could not connect to Seam for ${route} (connection refused). Check SEAM_ENDPOINT and that the server is up.`
   } else if (codes.some((c) => TIMEOUT_CODES.has(c)) || /timeout/i.test(raw.message)) {
     failure = 'timeout'
     type = 'seam_timeout'
@@ -368,16 +368,16 @@ function fromNetworkError(raw: Error, route: string, ctx: CallContext): SeamErro
         : ctx.timeoutMs === undefined
           ? ''
           : ` within ${ctx.timeoutMs} ms`
-    message = `Seam${where} did not answer ${route}${limit}. Retry later; a timed-out call may still have taken effect.`
+    message = `Seam did not answer ${route}${limit}. Retry later; a timed-out call may still have taken effect.`
   } else if (codes.some((c) => NETWORK_CODES.has(c)) || codes.length > 0) {
     failure = 'network'
     type = 'seam_unreachable'
     const detail = codes.filter((c) => c !== 'ERR_NETWORK').join(', ') || 'network error'
-    message = `The connection to Seam${where} failed during ${route} (${detail}). Check network egress and SEAM_ENDPOINT; retry later.`
+    message = `The connection to Seam failed during ${route} (${detail}). Check network egress and SEAM_ENDPOINT; retry later.`
   } else {
     failure = 'network'
     type = 'seam_unreachable'
-    message = `The connection to Seam${where} failed during ${route}: ${redact(raw.message)}. Retry later.`
+    message = `The connection to Seam failed during ${route}: ${redact(raw.message)}. Retry later.`
   }
   return new SeamError({
     name: SeamUnavailableError,

@@ -27,6 +27,7 @@ import {
   DELETED_STATE_NAME,
   type DeletedOutput,
   INVALID_STAGE_TASK_INPUT,
+  STAGE_OUT_OF_TIME,
   type StageProgress,
   type StageTaskEvent,
   stateName,
@@ -36,7 +37,9 @@ import {
   DEFAULT_POLL_POLICY,
   executionTimeoutSeconds,
   type PollPolicy,
+  STAGE_TASK_TIMEOUT_SECONDS,
   TASK_RETRIES,
+  TASK_RETRY_BACKOFF,
   validatePollPolicy,
 } from '../../functions/core/poll.js'
 import { DELETION_STAGES, STAGES, type StageDefinition } from '../../functions/core/stages.js'
@@ -65,6 +68,7 @@ const SEAM_TRANSIENT: string[] = [...SEAM_TRANSIENT_ERROR_NAMES]
 const PERMANENT = [
   ...SEAM_ERROR_NAMES.filter((name) => !SEAM_TRANSIENT.includes(name)),
   INVALID_STAGE_TASK_INPUT,
+  STAGE_OUT_OF_TIME,
 ]
 
 const SRC = 'functions/deletion'
@@ -153,11 +157,15 @@ export class DeletionWorkflow extends Construct {
     // The task's input (StageTaskEvent), its `state` being the whole state document.
     const payload = (
       action: StageTaskEvent['action'],
-    ): Omit<StageTaskEvent, 'state'> & { 'state.$': '$' } => ({
+    ): Omit<StageTaskEvent, 'state' | 'task_entered_at'> & {
+      'state.$': '$'
+      'task_entered_at.$': '$$.State.EnteredTime'
+    } => ({
       action,
       stage: stage.name,
       policy: { ...policy },
       'state.$': '$',
+      'task_entered_at.$': '$$.State.EnteredTime',
     })
     const failure = this.failure(stage, name('explainFailure'), name('failed'))
     const deleteTask = this.task(name('delete'), fn, payload('delete'))
@@ -189,7 +197,7 @@ export class DeletionWorkflow extends Construct {
   ): ServiceFunction {
     const fn = new ServiceFunction(this, id, {
       ...props,
-      timeout: Duration.minutes(5),
+      timeout: Duration.seconds(STAGE_TASK_TIMEOUT_SECONDS),
       seamSecret: this.seamSecret,
     })
     this.functions.push(fn)
@@ -204,29 +212,28 @@ export class DeletionWorkflow extends Construct {
       retryOnServiceExceptions: false,
       taskTimeout: Timeout.duration(Duration.minutes(6)),
     })
+    // Every retrier alike; stageTimeBound counts one delay of it in a task state's time.
     const backoff = {
-      backoffRate: 2,
+      interval: Duration.seconds(TASK_RETRY_BACKOFF.intervalSeconds),
+      backoffRate: TASK_RETRY_BACKOFF.backoffRate,
       jitterStrategy: JitterType.FULL,
-      maxDelay: Duration.minutes(1),
+      maxDelay: Duration.seconds(TASK_RETRY_BACKOFF.maxDelaySeconds),
     }
     task.addRetry({ errors: PERMANENT, maxAttempts: 0 })
     // How many times: TASK_RETRIES, which the poll policy validation counts against the history limit.
     task.addRetry({
       errors: LAMBDA_TRANSIENT,
-      interval: Duration.seconds(2),
       maxAttempts: TASK_RETRIES.lambdaTransient,
       ...backoff,
     })
     task.addRetry({
       errors: SEAM_TRANSIENT,
-      interval: Duration.seconds(5),
       maxAttempts: TASK_RETRIES.seamTransient,
       ...backoff,
     })
     // Anything else (a crash, a timeout) is retried a little: every task is safe to run again.
     task.addRetry({
       errors: ['States.ALL'],
-      interval: Duration.seconds(2),
       maxAttempts: TASK_RETRIES.other,
       ...backoff,
     })

@@ -29,6 +29,7 @@ const event: StageTaskEvent = {
   stage: 'acs_credentials',
   policy: DEFAULT_POLL_POLICY,
   state: { user_identity_id: ID, stages: { acs_credentials: progress } },
+  task_entered_at: '2026-01-01T00:00:05.000Z',
 }
 
 describe('JSONPaths over the state', () => {

@@ -14,6 +14,7 @@ import {
 import {
   DEFAULT_POLL_POLICY,
   HISTORY_EVENTS,
+  stageTimeBound,
   worstCaseHistoryEvents,
 } from '../../functions/core/poll.js'
 import { DELETION_STAGES, STAGES, stageByName } from '../../functions/core/stages.js'
@@ -69,7 +70,13 @@ describe('DeletionWorkflow', () => {
     expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath')
     // Every stage loops (the synchronous client_sessions and the identity too): six wait budgets.
     expect(DELETION_STAGES).toHaveLength(6)
-    expect(definition.TimeoutSeconds).toBe(6 * 120 + 30 * 60)
+    expect(definition.TimeoutSeconds).toBe(
+      6 *
+        Math.ceil(
+          stageTimeBound({ ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 120 }).totalSeconds,
+        ) +
+        5 * 60,
+    )
     expect(definition.StartAt).toBe('Delete client sessions')
   })
 
@@ -184,6 +191,7 @@ describe('DeletionWorkflow', () => {
       stage: 'acs_credentials',
       policy: { ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 120 },
       'state.$': '$',
+      'task_entered_at.$': '$$.State.EnteredTime',
     })
   })
 
