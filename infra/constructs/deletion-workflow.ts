@@ -30,6 +30,7 @@ import {
   STAGE_OUT_OF_TIME,
   type StageProgress,
   type StageTaskEvent,
+  type StateKind,
   stateName,
   statePath,
 } from '../../functions/contract/workflow.js'
@@ -148,7 +149,7 @@ export class DeletionWorkflow extends Construct {
   }
 
   private stageStates(stage: StageDefinition, next: IChainable, policy: PollPolicy): IChainable {
-    const name = (kind: Parameters<typeof stateName>[1]) => stateName(stage.name, kind)
+    const name = (kind: StateKind) => stateName(stage.name, kind)
     const fn = this.addFunction(`${pascal(stage.name)}Function`, {
       entry: `${SRC}/stage-task.ts`,
       description: `Deletion stage ${stage.name}: deletes the ${stage.title} and checks Seam finished`,
