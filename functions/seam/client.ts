@@ -103,7 +103,6 @@ export function createSeamClient(
     const ctx: CallContext = {
       method: method.toUpperCase(),
       pathname,
-      endpoint,
       timeoutMs,
       now: runtime.now,
       safeToRepeat: isSafeToRepeat(method, pathname, body),

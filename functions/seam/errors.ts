@@ -153,8 +153,6 @@ export interface CallContext {
   method: string
   /** Path of the Seam route, e.g. /user_identities/get. */
   pathname: string
-  /** Origin of the Seam endpoint, e.g. https://connect.getseam.com. */
-  endpoint?: string | undefined
   timeoutMs?: number | undefined
   now?: () => number
   /** isSafeToRepeat of the request (retry-policy.ts); default: judged by the method alone. */
