@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every figure of issue 6, measured in one run on this machine against the Seam
+ * `npm run bench`: every figure the README's benchmark table shows, measured in one run on this machine against the Seam
  * emulator, with the same asynchronous-delete delays for every contender. runBenchmark() returns the
  * results and writes them as JSON; report.ts prints the table.
  */
@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { ROUTES } from '../functions/api/routes.js'
 import { DEFAULT_POLL_POLICY, type PollPolicy } from '../functions/core/poll.js'
-import { REPO_ROOT } from '../infra/constructs/seam-function.js'
+import { REPO_ROOT } from '../infra/repo-root.js'
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime.js'
 import type { SeamEmulator } from '../local/seam-emulator/index.js'
 import { type BulkResult, measureBulk } from './bulk.js'
@@ -218,7 +218,7 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
   const bound = lowerBound(config.shape, config.pageSize)
   const git = await gitState()
 
-  log(`bundles: esbuild with HouseFunction's settings, ${config.bundles.runs} cold imports each`)
+  log(`bundles: esbuild with ServiceFunction's settings, ${config.bundles.runs} cold imports each`)
   const bundles = await measureBundles({ ...config.bundles, workDir: config.workDir })
   const memoryMb = Math.max(...bundles.functions.map((f) => f.memoryMb))
   const entries = bundles.functions.map((f) => f.entry)

@@ -1,5 +1,5 @@
 /**
- * Every deployed Lambda, bundled as a deploy bundles it (HouseFunction's esbuild settings), weighed, and
+ * Every deployed Lambda, bundled as a deploy bundles it (ServiceFunction's esbuild settings), weighed, and
  * imported cold in fresh Node processes against an empty module.
  */
 import { execFile } from 'node:child_process'
@@ -10,7 +10,8 @@ import { gzipSync } from 'node:zlib'
 import { App } from 'aws-cdk-lib'
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
 import { build, type Format } from 'esbuild'
-import { HOUSE_BUNDLING, HouseFunction, REPO_ROOT } from '../infra/constructs/seam-function.js'
+import { SERVICE_BUNDLING, ServiceFunction } from '../infra/constructs/service-function.js'
+import { REPO_ROOT } from '../infra/repo-root.js'
 import { UserIdentityLifecycleStack } from '../infra/stack.js'
 import { median } from './stats.js'
 
@@ -26,7 +27,7 @@ export interface DeployedFunction {
   readonly nodeOptions: string
 }
 
-/** Every HouseFunction of the stack as a deploy defines it (constructed, not bundled). */
+/** Every ServiceFunction of the stack as a deploy defines it (constructed, not bundled). */
 export function deployedFunctions(): DeployedFunction[] {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } })
   const stack = new UserIdentityLifecycleStack(app, 'SeamUserIdentities-bench', {
@@ -36,7 +37,7 @@ export function deployedFunctions(): DeployedFunction[] {
   })
   return stack.node
     .findAll()
-    .filter((c): c is HouseFunction => c instanceof HouseFunction)
+    .filter((c): c is ServiceFunction => c instanceof ServiceFunction)
     .map((fn) => {
       const cfn = fn.function.node.defaultChild as CfnFunction
       const environment = stack.resolve(cfn.environment) as
@@ -100,13 +101,13 @@ export async function measureBundles(options: {
   const esbuildOptions = {
     bundle: true,
     platform: 'node',
-    format: HOUSE_BUNDLING.format as Format,
-    target: HOUSE_BUNDLING.target,
-    minify: HOUSE_BUNDLING.minify,
-    sourcemap: HOUSE_BUNDLING.sourceMap,
-    mainFields: HOUSE_BUNDLING.mainFields,
-    banner: { js: HOUSE_BUNDLING.banner },
-    external: HOUSE_BUNDLING.externalModules,
+    format: SERVICE_BUNDLING.format as Format,
+    target: SERVICE_BUNDLING.target,
+    minify: SERVICE_BUNDLING.minify,
+    sourcemap: SERVICE_BUNDLING.sourceMap,
+    mainFields: SERVICE_BUNDLING.mainFields,
+    banner: { js: SERVICE_BUNDLING.banner },
+    external: SERVICE_BUNDLING.externalModules,
   } as const
   // One esbuild call for all entries: without code splitting each output is exactly what a build of
   // that entry alone gives (CDK builds them one by one), only faster.

@@ -2,8 +2,8 @@
  * The fewest Seam requests any deletion of a given identity shape can make: one list call per
  * collection and page (a list that comes back empty is still one call), one call per resource deleted
  * or deactivated, one user_identities/delete, and one events/list per asynchronous stage (a stage's
- * confirmations read in one call after the last of its deletes could have completed) — the issue's
- * formula — plus one user_identities/get confirming the identity's own deletion: Seam deletes it
+ * confirmations read in one call after the last of its deletes could have completed) —
+ * plus one user_identities/get confirming the identity's own deletion: Seam deletes it
  * asynchronously too (warning `being_deleted`) and sends no event for it, so a deletion that reports
  * the identity gone must look once.
  */
@@ -17,7 +17,7 @@ export interface BenchShape {
   readonly phones: number
 }
 
-/** The issue's fixed shape. */
+/** The benchmark's fixed shape. */
 export const FIXED_SHAPE: BenchShape = {
   clientSessions: 2,
   acsSystems: 2,

@@ -1,6 +1,6 @@
 /**
  * Seam's sample algorithm from "Managing Mobile App User Accounts with User Identities"
- * (../shared/seed-managing-user-identities.txt), ported from Python to TypeScript for the benchmark
+ * (Seam's guide of that name), ported from Python to TypeScript for the benchmark
  * only. It is kept as written — sequential lists and deletes, one wait per ACS user's credentials, a
  * busy loop on events/list with no sleep, the filter applied on our side — except for what it needs to
  * run at all:

@@ -4,16 +4,21 @@
  * to the handler module it deploys, and the HTTP API calling the same route handlers. `npm start` and the
  * end-to-end tests both start it through startLocalRuntime().
  */
-import { pathToFileURL } from 'node:url'
 import { App } from 'aws-cdk-lib'
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
-import { configureDeletionBackend } from '../functions/api/deletion-executions.js'
+import type { HandlerDeps } from '../functions/contract/handler-deps.js'
 import { buildOpenApiDocument } from '../functions/contract/openapi.js'
+import { stageOfState } from '../functions/contract/workflow.js'
 import type { PollPolicy } from '../functions/core/poll.js'
-import { stageOfState } from '../functions/core/stages.js'
-import { resetSeamClientCache } from '../functions/seam/index.js'
-import { REPO_ROOT } from '../infra/constructs/seam-function.js'
+import {
+  createSeamClient,
+  resetSeamClientCache,
+  type SeamClient,
+  type SeamClientOptions,
+  seamClientFromEnvironment,
+} from '../functions/seam/index.js'
 import { UserIdentityLifecycleStack } from '../infra/stack.js'
+import { bindHandler } from './bind-handler.js'
 import {
   type SeamEmulator,
   type SeamEmulatorOptions,
@@ -29,6 +34,8 @@ export interface LocalRuntimeOptions {
   /** A real Seam workspace (or any Seam-compatible server); without it the emulator starts. */
   readonly seam?: { readonly apiKey: string; readonly endpoint?: string | undefined }
   readonly emulator?: SeamEmulatorOptions
+  /** The Seam client's timeouts and retries (default: the deployed client's, DEFAULT_TIMEOUT_MS…). */
+  readonly seamClient?: SeamClientOptions
   /** How deletion stages wait for Seam (synthesized into the definition, as a deploy would). */
   readonly pollPolicy?: Partial<PollPolicy>
   /** Multiplies every Wait and retry interval of the state machine (1 = real time). */
@@ -52,26 +59,35 @@ const LOCAL_ENV = { account: '123456789012', region: 'us-east-1' }
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const emulator = options.seam ? undefined : await startSeamEmulator(options.emulator)
   const seam = options.seam ?? { apiKey: emulator?.apiKey ?? '', endpoint: emulator?.url }
-  // The handlers read their Seam credentials from the environment, exactly as in Lambda.
+  // The handlers' Seam client reads its credentials from the environment, exactly as in Lambda.
   process.env.SEAM_API_KEY = seam.apiKey
   if (seam.endpoint) process.env.SEAM_ENDPOINT = seam.endpoint
   else delete process.env.SEAM_ENDPOINT
   resetSeamClientCache()
-  // The stage tasks measure time in the state machine's seconds: tell them how fast waits run here.
-  if (options.waitScale !== undefined && options.waitScale !== 1) {
-    process.env.DELETION_TIME_SCALE = String(options.waitScale)
-  } else {
-    delete process.env.DELETION_TIME_SCALE
+  let client: SeamClient | undefined
+  const seamClientOptions = options.seamClient
+  // Every handler, API route and stage task alike, is bound to these (createHandler(deps)).
+  const deps: HandlerDeps = {
+    // The process's client, configured from that environment as in Lambda; or one with other timing.
+    seam: seamClientOptions
+      ? async () => {
+          client ??= createSeamClient(seam, seamClientOptions)
+          return client
+        }
+      : seamClientFromEnvironment,
+    deletions: () => ({
+      executions: stepFunctions,
+      stateMachineArn: stepFunctions.stateMachineArn,
+    }),
+    now: () => new Date(),
+    // The stage tasks measure time in the state machine's seconds: how fast waits run here.
+    timeScale: options.waitScale ?? 1,
   }
-
-  const stepFunctions = synthesizeAndBind(options)
-  configureDeletionBackend({
-    executions: stepFunctions,
-    stateMachineArn: stepFunctions.stateMachineArn,
-  })
+  const stepFunctions = synthesizeAndBind(options, deps)
   let server: LocalServer
   try {
     server = await startLocalServer({
+      deps,
       openapi: buildOpenApiDocument(),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
@@ -89,8 +105,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     close: async () => {
       await server.close()
       await stepFunctions.close()
-      configureDeletionBackend(undefined)
-      delete process.env.DELETION_TIME_SCALE
       await emulator?.close()
     },
   }
@@ -100,7 +114,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
  * Synthesize the stack in-process (bundling skipped), take the state machine definition out of the
  * template, and bind every Lambda it invokes to the handler module of that Lambda's construct.
  */
-function synthesizeAndBind(options: LocalRuntimeOptions): LocalStepFunctions {
+function synthesizeAndBind(options: LocalRuntimeOptions, deps: HandlerDeps): LocalStepFunctions {
   const app = new App({
     context: { 'aws:cdk:bundling-stacks': [] },
     // CDK's CloudFormation rule check takes ~10 s and `cdk synth` runs it anyway.
@@ -120,7 +134,7 @@ function synthesizeAndBind(options: LocalRuntimeOptions): LocalStepFunctions {
   for (const fn of stack.deletion.functions) {
     const logicalId = stack.getLogicalId(fn.function.node.defaultChild as CfnFunction)
     const arn = fakeLambdaArn(logicalId, { region: LOCAL_ENV.region, accountId: LOCAL_ENV.account })
-    taskHandlers[arn] = lazyHandler(fn.entry)
+    taskHandlers[arn] = bindHandler(fn.entry, deps)
     const timeout = extracted.lambdaFunctions[arn]?.timeoutSeconds
     if (timeout !== undefined) lambdaFunctions[arn] = { timeoutSeconds: timeout }
   }
@@ -138,17 +152,6 @@ function synthesizeAndBind(options: LocalRuntimeOptions): LocalStepFunctions {
     waitScale: options.waitScale ?? 1,
     ...(options.onProgress ? { onEvent: progressPrinter(options.onProgress) } : {}),
   })
-}
-
-function lazyHandler(entry: string): TaskHandler {
-  let loaded: Promise<TaskHandler> | undefined
-  return async (event, context) => {
-    loaded ??= import(pathToFileURL(`${REPO_ROOT}${entry}`).href).then((m) => {
-      if (typeof m.handler !== 'function') throw new Error(`${entry} exports no handler`)
-      return m.handler as TaskHandler
-    })
-    return (await loaded)(event, context)
-  }
 }
 
 /** One line when a deletion enters a new stage, and one when it ends. */

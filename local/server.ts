@@ -6,10 +6,11 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { pathToFileURL } from 'node:url'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
 import { ROUTES, type RouteDefinition } from '../functions/api/routes.js'
-import { DEFAULT_FUNCTION_TIMEOUT, REPO_ROOT } from '../infra/constructs/seam-function.js'
+import type { HandlerDeps } from '../functions/contract/handler-deps.js'
+import { DEFAULT_FUNCTION_TIMEOUT } from '../infra/constructs/service-function.js'
+import { bindHandler, ENVIRONMENT_DEPS } from './bind-handler.js'
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>
 
@@ -17,6 +18,8 @@ export interface LocalServerOptions {
   /** 0 picks a free port. */
   readonly port?: number
   readonly routes?: readonly RouteDefinition[]
+  /** What the handlers are bound to (createHandler); default: what the environment names. */
+  readonly deps?: HandlerDeps
   /** Served at GET /openapi.json. */
   readonly openapi?: object
   /** Called once per request, after the response (method, path, status, ms). */
@@ -34,14 +37,12 @@ const HOST = '127.0.0.1'
 
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const routes = options.routes ?? ROUTES
-  const handlers = new Map<string, Promise<Handler>>()
+  const deps = options.deps ?? ENVIRONMENT_DEPS
+  const handlers = new Map<string, Handler>()
   const load = (route: RouteDefinition) => {
     let handler = handlers.get(route.entry)
     if (!handler) {
-      handler = import(pathToFileURL(`${REPO_ROOT}${route.entry}`).href).then((m) => {
-        if (typeof m.handler !== 'function') throw new Error(`${route.entry} exports no handler`)
-        return m.handler as Handler
-      })
+      handler = bindHandler(route.entry, deps)
       handlers.set(route.entry, handler)
     }
     return handler
@@ -92,7 +93,7 @@ async function handle(
   res: ServerResponse,
   requestId: string,
   routes: readonly RouteDefinition[],
-  load: (route: RouteDefinition) => Promise<Handler>,
+  load: (route: RouteDefinition) => Handler,
   openapi: object | undefined,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost')
@@ -136,7 +137,7 @@ async function handle(
     return send(res, { ...result, headers: { ...result.headers, Connection: 'close' } })
   }
   const event = toEvent(req, url, match.route, match.params, body, requestId)
-  const handler = await load(match.route)
+  const handler = load(match.route)
   send(res, await handler(event, lambdaContext(match.route, requestId)))
 }
 

@@ -11,6 +11,7 @@
  * An error after the identity was created carries its user_identity_id when the identity remains.
  */
 
+import type { HandlerDeps } from '../contract/handler-deps.js'
 import { OPERATIONS } from '../contract/http.js'
 import { createUserIdentity } from '../core/create-user-identity.js'
 import type { SeamClient } from '../seam/index.js'
@@ -72,4 +73,9 @@ export function createUserIdentityHandler(options: CreateHandlerOptions = {}): A
   )
 }
 
-export const handler = createUserIdentityHandler()
+/** The handler on the given clients (the same shape as every handler module's createHandler). */
+export function createHandler(deps: Pick<HandlerDeps, 'seam'>): ApiHandler {
+  return createUserIdentityHandler({ seam: deps.seam })
+}
+
+export const handler = createHandler({ seam: seamClientFromEnvironment })

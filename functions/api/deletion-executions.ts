@@ -1,6 +1,6 @@
 /**
  * The Step Functions calls the deletion routes make, behind one small interface: in Lambda it is the AWS
- * SDK's SFNClient; locally (local/main.ts) the same interface is served by the local runner, so the route
+ * SDK's SFNClient; the local runtime passes its own runner in (the handlers' createHandler), so the route
  * handlers do not change.
  */
 import {
@@ -29,16 +29,11 @@ export interface DeletionBackend {
   readonly stateMachineArn: string
 }
 
-let configured: DeletionBackend | undefined
+let aws: DeletionBackend | undefined
 
-/** Local runtime and tests: serve the deletion routes from another backend. */
-export function configureDeletionBackend(backend: DeletionBackend | undefined): void {
-  configured = backend
-}
-
-/** The configured backend, or the AWS one built from DELETION_STATE_MACHINE_ARN (once per cold start). */
-export function deletionBackend(): DeletionBackend {
-  if (configured) return configured
+/** The AWS backend, for the state machine DELETION_STATE_MACHINE_ARN names (built once per cold start). */
+export function awsDeletionBackend(): DeletionBackend {
+  if (aws) return aws
   const stateMachineArn = process.env.DELETION_STATE_MACHINE_ARN
   if (!stateMachineArn) {
     throw new Error(
@@ -46,7 +41,7 @@ export function deletionBackend(): DeletionBackend {
     )
   }
   const client = new SFNClient({})
-  configured = {
+  aws = {
     stateMachineArn,
     executions: {
       startExecution: (input) => client.send(new StartExecutionCommand(input)),
@@ -54,5 +49,5 @@ export function deletionBackend(): DeletionBackend {
       getExecutionHistory: (input) => client.send(new GetExecutionHistoryCommand(input)),
     },
   }
-  return configured
+  return aws
 }

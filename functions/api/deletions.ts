@@ -5,6 +5,7 @@
  * failed one gets the next number.
  */
 import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn'
+import { type ExecutionInput, stageOfState } from '../contract/workflow.js'
 import {
   type Deletion,
   type ExecutionView,
@@ -129,7 +130,11 @@ async function lastStateEntered(
       includeExecutionData: false,
       ...(nextToken ? { nextToken } : {}),
     })
-    const entered = history.events?.find((e) => e.stateEnteredEventDetails?.name)
+    // The newest state of this workflow's stages (stageOfState): every state it emits has one.
+    const entered = history.events?.find((e) => {
+      const name = e.stateEnteredEventDetails?.name
+      return name !== undefined && stageOfState(name) !== undefined
+    })
     if (entered) return entered.stateEnteredEventDetails?.name
     nextToken = history.nextToken
     if (!nextToken) return undefined
@@ -147,7 +152,7 @@ async function start(
       stateMachineArn: backend.stateMachineArn,
       name,
       // The same input for every attempt: StartExecution is idempotent for the same name and input.
-      input: JSON.stringify({ user_identity_id: userIdentityId }),
+      input: JSON.stringify({ user_identity_id: userIdentityId } satisfies ExecutionInput),
     })
     return toDeletion(
       { name, status: 'RUNNING', startDate: started.startDate ?? new Date() },

@@ -1,23 +1,31 @@
 /** DELETE /user-identities/{user_identity_id}: start (or find) the staged deletion. 202 + Location. */
 import type { APIGatewayProxyEvent } from 'aws-lambda'
+import type { HandlerDeps } from '../contract/handler-deps.js'
 import { OPERATIONS } from '../contract/http.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
-import { deletionBackend } from './deletion-executions.js'
+import { awsDeletionBackend } from './deletion-executions.js'
 import { startDeletion } from './deletions.js'
 import { httpRoute, jsonResponse } from './http.js'
 
-export const handler = httpRoute(
-  async (event) => {
-    const deletion = await startDeletion(
-      await seamClientFromEnvironment(),
-      deletionBackend(),
-      event.pathParameters.user_identity_id,
-    )
-    const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
-    return jsonResponse(202, { deletion }, { Location: location })
-  },
-  { params: OPERATIONS.deleteUserIdentity.params },
-)
+export function createHandler(deps: Pick<HandlerDeps, 'seam' | 'deletions'>) {
+  return httpRoute(
+    async (event) => {
+      const deletion = await startDeletion(
+        await deps.seam(),
+        deps.deletions(),
+        event.pathParameters.user_identity_id,
+      )
+      const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
+      return jsonResponse(202, { deletion }, { Location: location })
+    },
+    { params: OPERATIONS.deleteUserIdentity.params },
+  )
+}
+
+export const handler = createHandler({
+  seam: seamClientFromEnvironment,
+  deletions: awsDeletionBackend,
+})
 
 /**
  * What precedes the route's path in the URL the client called: `/prod` on API Gateway's own endpoint

@@ -18,6 +18,7 @@ import { ApiError, looksLikeSeamError, mapSeamError, seamLogFields } from '../ap
 import { type CreateUserIdentityInput, UNIQUE_FIELDS, type UniqueField } from '../contract/http.js'
 import {
   isNotFound,
+  isTransient,
   type SeamClient,
   type SeamError,
   SeamThrottledError,
@@ -461,14 +462,6 @@ function passOn(
 
 // ---------------------------------------------------------------------------------------------------
 // Undo, and the answers that say what was left behind
-
-/** Seam was busy, slow or unreachable (not wrong): what a deadline running out looks like. */
-function isTransient(err: unknown): boolean {
-  return (
-    looksLikeSeamError(err) &&
-    (err.name === SeamUnavailableError || err.name === SeamThrottledError)
-  )
-}
 
 /** Whether a failed call may have taken effect in Seam unconfirmed; anything but a SeamError may. */
 function mayHaveTakenEffect(err: unknown): boolean {

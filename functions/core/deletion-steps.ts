@@ -3,66 +3,25 @@
  * The identity itself is the last stage (stages.ts). The Lambda handler in functions/deletion is a thin
  * adapter over these.
  *
- * The execution state is one JSON document passed from task to task:
- *   { user_identity_id, stages: { <stage>: StageProgress, ... } }
- * Each task returns the whole document with its own stage's progress updated, so the state machine's
+ * The execution state is one JSON document passed from task to task (functions/contract/workflow.ts):
+ * each task returns the whole document with its own stage's progress updated, so the state machine's
  * Choice states read `$.stages.<stage>.pending_count` and `.checks_left`, and its last state reads each
  * stage's `deleted` into the summary.
  */
+import type {
+  DeletionState,
+  DeletionSummary,
+  StageItem,
+  StageName,
+  StageProgress,
+} from '../contract/workflow.js'
 import type { SeamClient } from '../seam/index.js'
-import { isNotFound, isSeamError, SEAM_TRANSIENT_ERROR_NAMES } from '../seam/index.js'
+import { isNotFound, isTransient } from '../seam/index.js'
 import { forEachLimited } from './concurrency.js'
 import { nextPoll, type PollPolicy } from './poll.js'
-import type { Confirmation, StageDefinition, StageItem, StageName } from './stages.js'
+import type { Confirmation, StageDefinition } from './stages.js'
 
-export interface StageProgress {
-  /** When the stage began deleting (ISO 8601); events are read from shortly before it. */
-  readonly started_at: string
-  /** When its delete calls were done (ISO 8601): Seam's pace is measured from here. */
-  readonly deletes_done_at?: string
-  /** Some delete had to be retried by a check: this stage does not measure Seam's pace. */
-  readonly refusals?: boolean
-  /** Items this stage deleted or deactivated (including ones Seam had already begun deleting). */
-  readonly deleted: number
-  /** Items whose deletion Seam has not confirmed yet. */
-  readonly pending: readonly StageItem[]
-  /**
-   * Items whose delete call Seam kept refusing with 429/5xx (after the Seam module's own retries): the
-   * next check calls delete again. Keeping them here instead of failing the task keeps the stage's
-   * progress, and so its count, when Seam is busy.
-   */
-  readonly to_delete?: readonly StageItem[]
-  /** pending + to_delete: what the stage still waits for. */
-  readonly pending_count: number
-  /** Checks done so far. */
-  readonly checks: number
-  /** Seconds the next Wait state waits. */
-  readonly wait_seconds: number
-  /** False once the stage may not check again. */
-  readonly checks_left: boolean
-  /** When pending items remain and no checks are left: what is stuck and what an operator can do. */
-  readonly stuck?: string
-}
-
-export interface DeletionState {
-  readonly user_identity_id: string
-  readonly stages?: Partial<Record<StageName, StageProgress>>
-  /**
-   * Seam's pace, in the state machine's seconds: from the last delete call of the last finished
-   * asynchronous stage to the last event confirming it (events' occurred_at). The next stage's first wait
-   * is sized to it, so once the pace is known each stage needs one check instead of a backoff series.
-   */
-  readonly seam_latency_seconds?: number
-}
-
-/** The execution's output on SUCCEEDED: each stage's `deleted` under its summaryKey (stages.ts). */
-export interface DeletionSummary {
-  readonly client_sessions_deleted: number
-  readonly acs_credentials_deleted: number
-  readonly acs_users_deleted: number
-  readonly enrollment_automations_deleted: number
-  readonly phones_deactivated: number
-}
+export type { DeletionState, DeletionSummary, StageProgress }
 
 /** How many deletes of one stage run at once: fast for big lists, gentle on Seam's rate limits. */
 export const DELETE_CONCURRENCY = 4
@@ -338,12 +297,6 @@ async function removeAll(
     }
   })
   return { done, gone, refused }
-}
-
-function isTransient(error: unknown): boolean {
-  return (
-    isSeamError(error) && (SEAM_TRANSIENT_ERROR_NAMES as readonly string[]).includes(error.name)
-  )
 }
 
 function withProgress(

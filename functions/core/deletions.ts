@@ -5,8 +5,8 @@
  * return.
  */
 import type { Deletion, DeletionStatus } from '../contract/http.js'
-import type { DeletionSummary } from './deletion-steps.js'
-import { STAGES, stageOfState, USER_IDENTITY_STAGE } from './stages.js'
+import { type DeletionSummary, stageOfState, userIdentityIdSchema } from '../contract/workflow.js'
+import { STAGES, USER_IDENTITY_STAGE } from './stages.js'
 
 export type { Deletion, DeletionStatus } from '../contract/http.js'
 
@@ -27,10 +27,8 @@ export interface ExecutionView {
  * one is refused here with a 400 before Seam is asked. A UUID also fits an execution name (at most 80 of
  * [A-Za-z0-9-_]) and cannot escape a path.
  */
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
-
 export function isValidUserIdentityId(id: string): boolean {
-  return UUID.test(id)
+  return userIdentityIdSchema.safeParse(id).success
 }
 
 /** Attempt n (1, 2, …) of deleting an identity runs as the execution named `<id>--<n>`. */
@@ -55,7 +53,10 @@ export function executionArnFor(stateMachineArn: string, name: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`
 }
 
-/** The Deletion object for an execution; `lastStateName` is the last state it entered (history). */
+/**
+ * The Deletion object for an execution; `lastStateName` is the last state of the workflow it entered
+ * (history); before any, the deletion is in its first stage.
+ */
 export function toDeletion(execution: ExecutionView, lastStateName: string | undefined): Deletion {
   const parsed = parseDeletionId(execution.name)
   // PENDING_REDRIVE: an operator redrove the execution and it is about to run again.
@@ -69,7 +70,7 @@ export function toDeletion(execution: ExecutionView, lastStateName: string | und
     stage:
       status === 'SUCCEEDED'
         ? USER_IDENTITY_STAGE
-        : ((lastStateName && stageOfState(lastStateName)) ??
+        : ((lastStateName === undefined ? undefined : stageOfState(lastStateName)) ??
           STAGES[0]?.name ??
           USER_IDENTITY_STAGE),
     started_at: execution.startDate.toISOString(),

@@ -3,20 +3,11 @@
  * Pure functions; the state machine's Choice reads what they return, and the construct's props set the
  * policy (see infra/constructs/deletion-workflow.ts).
  */
+import type { PollPolicy } from '../contract/workflow.js'
+import { DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUT_MS } from '../seam/retry-policy.js'
 import { DELETION_STAGES } from './stages.js'
 
-export interface PollPolicy {
-  /** The first wait after a stage's deletes, sized to how long Seam typically takes. */
-  readonly firstWaitSeconds: number
-  /** Each later wait is the previous one times this. */
-  readonly backoffRate: number
-  /** No single wait is longer than this. */
-  readonly maxWaitSeconds: number
-  /** The longest a stage may wait for confirmations before the deletion fails, naming what is stuck. */
-  readonly stageTimeoutSeconds: number
-  /** A hard cap on checks per stage, so no loop can approach the 25,000-event execution history. */
-  readonly maxChecks: number
-}
+export type { PollPolicy }
 
 export const DEFAULT_POLL_POLICY: PollPolicy = {
   firstWaitSeconds: 2,
@@ -30,8 +21,71 @@ export const DEFAULT_POLL_POLICY: PollPolicy = {
 export const HISTORY_EVENT_LIMIT = 25_000
 /** The longest a stage may wait: seconds to minutes, not hours. */
 export const MAX_STAGE_TIMEOUT_SECONDS = 1800
-/** The execution's time beyond the stages' wait budgets: deletes, checks, retries and their backoff. */
-export const EXECUTION_TIMEOUT_MARGIN_SECONDS = 30 * 60
+/** The execution's time beyond its stages' bounds (stageTimeBound): state transitions, cold starts. */
+export const EXECUTION_TIMEOUT_MARGIN_SECONDS = 5 * 60
+
+/**
+ * How Step Functions retries a task that failed with a transient error, every retrier alike (the
+ * construct's Retry): the first retry after intervalSeconds, each next one backoffRate times later,
+ * none later than maxDelaySeconds (full jitter draws each delay below that).
+ */
+export const TASK_RETRY_BACKOFF = {
+  intervalSeconds: 2,
+  backoffRate: 2,
+  maxDelaySeconds: 10,
+} as const
+
+/** A stage task Lambda's timeout: a task's Seam work (taskSeconds) ends well before it. */
+export const STAGE_TASK_TIMEOUT_SECONDS = 300
+/** The longest one task state may call Seam, every attempt included (see stageTimeBound). */
+export const MAX_TASK_SECONDS = 240
+
+/** The longest one call to Seam takes as the deployed client makes it: its timeout and its retries. */
+export const LONGEST_SEAM_CALL_MS = DEFAULT_TIMEOUT_MS + DEFAULT_RETRY_POLICY.totalBudgetMs
+
+export interface StageTimeBound {
+  /** One Seam call, hanging included: an attempt's timeout plus the client's retry budget. */
+  readonly seamCallSeconds: number
+  /**
+   * How long one task state (a Delete or a Check, all its attempts) may call Seam, counted from when it
+   * was entered: a quarter of the stage's budget, at least one Seam call, at most MAX_TASK_SECONDS.
+   * Past it no Seam call is sent, and a transient failure is final (StageOutOfTime, never retried).
+   */
+  readonly taskSeconds: number
+  /** A task state's longest time: taskSeconds, plus one retry delay after which it fails at once. */
+  readonly taskStateSeconds: number
+  /**
+   * The stated margin beyond the stage's budget: the Delete task state before the budget starts
+   * counting and the last Check after it ends (each at most taskStateSeconds), and 1 s for a Wait's
+   * whole seconds.
+   */
+  readonly marginSeconds: number
+  /** stageTimeoutSeconds + marginSeconds: no stage runs longer, whatever Seam does. */
+  readonly totalSeconds: number
+}
+
+/**
+ * The bound of one stage's time under the policy, Seam hanging included. `longestSeamCallSeconds` is
+ * the client's (timeout + retry budget), in the state machine's seconds.
+ */
+export function stageTimeBound(
+  policy: PollPolicy,
+  longestSeamCallSeconds = LONGEST_SEAM_CALL_MS / 1000,
+): StageTimeBound {
+  const taskSeconds = Math.max(
+    longestSeamCallSeconds,
+    Math.min(MAX_TASK_SECONDS, policy.stageTimeoutSeconds / 4),
+  )
+  const taskStateSeconds = taskSeconds + TASK_RETRY_BACKOFF.maxDelaySeconds
+  const marginSeconds = 2 * taskStateSeconds + 1
+  return {
+    seamCallSeconds: longestSeamCallSeconds,
+    taskSeconds,
+    taskStateSeconds,
+    marginSeconds,
+    totalSeconds: policy.stageTimeoutSeconds + marginSeconds,
+  }
+}
 
 /**
  * How often the state machine retries one task, per kind of error (the construct's Retry fields; each
@@ -100,19 +154,25 @@ export function worstCaseHistoryEvents(
 }
 
 /**
- * The execution's TimeoutSeconds: every stage may use its whole wait budget (all of them loop), plus a
- * margin for the work itself, so a stage that waits too long fails as stuck, naming what is stuck,
- * before the execution times out.
+ * The execution's TimeoutSeconds: every stage may run to its bound (all of them loop), plus a margin,
+ * so a stage that waits too long fails as stuck, naming what is stuck, before the execution times out.
  */
 export function executionTimeoutSeconds(policy: PollPolicy): number {
-  return DELETION_STAGES.length * policy.stageTimeoutSeconds + EXECUTION_TIMEOUT_MARGIN_SECONDS
+  return (
+    DELETION_STAGES.length * Math.ceil(stageTimeBound(policy).totalSeconds) +
+    EXECUTION_TIMEOUT_MARGIN_SECONDS
+  )
 }
 
 /**
- * Reject a policy that could loop without bound, wait zero seconds, let a stage wait hours, or let an
- * execution reach Step Functions' history limit; messages name the field or the limit.
+ * Reject a policy that could loop without bound, wait zero seconds, let a stage wait hours, give a
+ * stage less time than one Seam call may take, or let an execution reach Step Functions' history
+ * limit; messages name the field or the limit. `longestSeamCallSeconds`: as for stageTimeBound.
  */
-export function validatePollPolicy(policy: PollPolicy): PollPolicy {
+export function validatePollPolicy(
+  policy: PollPolicy,
+  longestSeamCallSeconds = LONGEST_SEAM_CALL_MS / 1000,
+): PollPolicy {
   const problems: string[] = []
   if (!(policy.firstWaitSeconds >= 1)) problems.push('firstWaitSeconds must be at least 1')
   if (!(policy.backoffRate >= 1)) problems.push('backoffRate must be at least 1')
@@ -126,6 +186,19 @@ export function validatePollPolicy(policy: PollPolicy): PollPolicy {
   }
   if (!(Number.isInteger(policy.maxChecks) && policy.maxChecks >= 1 && policy.maxChecks <= 500)) {
     problems.push('maxChecks must be an integer between 1 and 500')
+  }
+  if (problems.length === 0 && policy.stageTimeoutSeconds < longestSeamCallSeconds) {
+    problems.push(
+      `stageTimeoutSeconds must be at least ${longestSeamCallSeconds} s, the longest one Seam call ` +
+        "may take (its timeout and the Seam client's retries): a hanging Seam would overrun a shorter stage",
+    )
+  }
+  const bound = stageTimeBound(policy, longestSeamCallSeconds)
+  if (problems.length === 0 && bound.taskSeconds > STAGE_TASK_TIMEOUT_SECONDS - 30) {
+    problems.push(
+      `one Seam call may take ${longestSeamCallSeconds} s, more than a stage task's ` +
+        `${STAGE_TASK_TIMEOUT_SECONDS} s Lambda timeout leaves for it: shorten the Seam client's timeout or retries`,
+    )
   }
   if (problems.length === 0) {
     const worst = worstCaseHistoryEvents(policy)

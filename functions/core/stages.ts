@@ -8,22 +8,16 @@
  * (the keys to doors), then the ACS users holding them, then enrollment automations, then phones; the
  * identity itself last, so a failed deletion leaves it in place to be retried.
  */
+import {
+  type DeletionSummary,
+  STAGE_TITLES,
+  type StageItem,
+  type StageName,
+} from '../contract/workflow.js'
 import type { SeamClient } from '../seam/index.js'
 import { isNotFound } from '../seam/index.js'
 
-export type StageName =
-  | 'client_sessions'
-  | 'acs_credentials'
-  | 'acs_users'
-  | 'enrollment_automations'
-  | 'phones'
-  | 'user_identity'
-
-/** One thing a stage deletes: its id, plus the ACS system it lives in where Seam says so (for messages). */
-export interface StageItem {
-  readonly id: string
-  readonly acs_system_id?: string
-}
+export type { StageItem, StageName }
 
 export interface Confirmation {
   /** The Seam event type that confirms one item is gone. */
@@ -39,7 +33,7 @@ export interface Confirmation {
 
 export interface StageDefinition {
   readonly name: StageName
-  /** Human words for state names and messages: "Delete ACS credentials". */
+  /** Human words for state names and messages (STAGE_TITLES): "ACS credentials". */
   readonly title: string
   /** Past-tense verb for the summary: "deleted" or "deactivated". */
   readonly verb: 'deleted' | 'deactivated'
@@ -69,14 +63,18 @@ export interface StageDefinition {
 
 /** A stage of what the identity holds; what it deletes is counted in the Deletion summary. */
 export interface DependantStage extends StageDefinition {
-  /** Key in the Deletion summary (api-contract.md). */
-  readonly summaryKey: string
+  /** Key in the Deletion summary. */
+  readonly summaryKey: keyof DeletionSummary
+}
+
+/** A stage's name and title. */
+function named(name: StageName): { name: StageName; title: string } {
+  return { name, title: STAGE_TITLES[name] }
 }
 
 export const STAGES: readonly DependantStage[] = [
   {
-    name: 'client_sessions',
-    title: 'client sessions',
+    ...named('client_sessions'),
     verb: 'deleted',
     summaryKey: 'client_sessions_deleted',
     list: async (seam, user_identity_id) =>
@@ -86,8 +84,7 @@ export const STAGES: readonly DependantStage[] = [
     remove: (seam, id) => seam.clientSessions.delete(id),
   },
   {
-    name: 'acs_credentials',
-    title: 'ACS credentials',
+    ...named('acs_credentials'),
     verb: 'deleted',
     summaryKey: 'acs_credentials_deleted',
     list: async (seam, user_identity_id) =>
@@ -103,8 +100,7 @@ export const STAGES: readonly DependantStage[] = [
     },
   },
   {
-    name: 'acs_users',
-    title: 'ACS users',
+    ...named('acs_users'),
     verb: 'deleted',
     summaryKey: 'acs_users_deleted',
     list: async (seam, user_identity_id) =>
@@ -120,8 +116,7 @@ export const STAGES: readonly DependantStage[] = [
     },
   },
   {
-    name: 'enrollment_automations',
-    title: 'enrollment automations',
+    ...named('enrollment_automations'),
     verb: 'deleted',
     summaryKey: 'enrollment_automations_deleted',
     list: async (seam, user_identity_id) =>
@@ -135,8 +130,7 @@ export const STAGES: readonly DependantStage[] = [
     },
   },
   {
-    name: 'phones',
-    title: 'phones',
+    ...named('phones'),
     verb: 'deactivated',
     summaryKey: 'phones_deactivated',
     list: async (seam, owner_user_identity_id) =>
@@ -151,7 +145,7 @@ export const STAGES: readonly DependantStage[] = [
 ]
 
 /** The name of the last stage, the identity itself (Deletion.stage). */
-export const USER_IDENTITY_STAGE = 'user_identity'
+export const USER_IDENTITY_STAGE: StageName = 'user_identity'
 
 /**
  * The identity itself, after every other stage. In Seam's cascade mode `user_identities/delete` only
@@ -159,8 +153,7 @@ export const USER_IDENTITY_STAGE = 'user_identity'
  * each check looks it up (`user_identities/get`): gone once not found.
  */
 export const USER_IDENTITY: StageDefinition = {
-  name: USER_IDENTITY_STAGE,
-  title: 'user identity',
+  ...named(USER_IDENTITY_STAGE),
   verb: 'deleted',
   list: async (seam, user_identity_id) => {
     try {
@@ -189,33 +182,4 @@ export function stageByName(name: string): StageDefinition {
     )
   }
   return stage
-}
-
-/**
- * State names, in one place: the construct names its states with these, and the status route and the
- * local progress lines map a state name back to its stage.
- */
-export function stateNames(stage: Pick<StageDefinition, 'title'>) {
-  const title = stage.title.charAt(0).toUpperCase() + stage.title.slice(1)
-  return {
-    delete: `Delete ${stage.title}`,
-    check: `Check ${stage.title}`,
-    done: `${title} done?`,
-    wait: `Wait for ${stage.title}`,
-    stuck: `${title} stuck`,
-    explainFailure: `Explain ${stage.title} failure`,
-    failed: `${title} failed`,
-  }
-}
-
-/** The last state, after the identity is confirmed gone: it outputs the summary. */
-export const DELETED_STATE_NAME = 'Deleted'
-
-/** The stage a state belongs to, or undefined for states of no stage. */
-export function stageOfState(stateName: string): string | undefined {
-  if (stateName === DELETED_STATE_NAME) return USER_IDENTITY_STAGE
-  for (const stage of DELETION_STAGES) {
-    if (Object.values(stateNames(stage)).includes(stateName)) return stage.name
-  }
-  return undefined
 }

@@ -1,51 +1,85 @@
 /**
  * The Lambda behind every stage's `Delete <stage>` and `Check <stage>` task. One function is deployed per
  * stage (DELETION_STAGE pins which); the state machine passes the stage, the action, the poll policy and
- * the execution state, and gets the updated state back.
+ * the execution state (StageTaskEvent), and gets the updated state back. An input that is not a
+ * StageTaskEvent fails with InvalidStageTaskInput, which the state machine does not retry.
  */
 import type { Context } from 'aws-lambda'
-import { checkStage, type DeletionState, deleteStage } from '../core/deletion-steps.js'
-import type { PollPolicy } from '../core/poll.js'
+import type { HandlerDeps } from '../contract/handler-deps.js'
+import {
+  type DeletionState,
+  parseStageTaskEvent,
+  STAGE_OUT_OF_TIME,
+  type StageName,
+  stageNameSchema,
+} from '../contract/workflow.js'
+import { checkStage, deleteStage } from '../core/deletion-steps.js'
+import { LONGEST_SEAM_CALL_MS, stageTimeBound } from '../core/poll.js'
 import { stageByName } from '../core/stages.js'
-import { seamClientFromEnvironment } from '../seam/index.js'
+import {
+  isTransient,
+  type SeamError,
+  seamClientFromEnvironment,
+  withSeamDeadline,
+} from '../seam/index.js'
 import { logger } from '../shared/powertools.js'
 
-export interface StageTaskEvent {
-  readonly action: 'delete' | 'check'
-  readonly stage: string
-  readonly policy: PollPolicy
-  readonly state: DeletionState
+export interface StageTaskDeps extends Pick<HandlerDeps, 'seam' | 'now' | 'timeScale'> {
+  /** The one stage this function deletes; any stage when undefined. */
+  readonly stage?: StageName | undefined
 }
 
-/**
- * Locally (local/runtime.ts) the state machine's waits may run faster than real time; this tells the
- * steps by how much. Unset in AWS.
- */
-function timeScale(): number {
-  const value = Number(process.env.DELETION_TIME_SCALE ?? '1')
-  return Number.isFinite(value) && value > 0 && value <= 1 ? value : 1
-}
-
-export async function handler(event: StageTaskEvent, context?: Context): Promise<DeletionState> {
-  if (context) logger.addContext(context)
-  const stage = stageByName(event.stage)
-  const pinned = process.env.DELETION_STAGE
-  if (pinned && pinned !== stage.name) {
-    throw new Error(`This function deletes ${pinned}; it was invoked for stage ${stage.name}`)
+export function createHandler(deps: StageTaskDeps) {
+  return async (input: unknown, context?: Context): Promise<DeletionState> => {
+    if (context) logger.addContext(context)
+    const event = parseStageTaskEvent(input)
+    const stage = stageByName(event.stage)
+    if (deps.stage && deps.stage !== stage.name) {
+      throw new Error(`This function deletes ${deps.stage}; it was invoked for stage ${stage.name}`)
+    }
+    const run = event.action === 'delete' ? deleteStage : checkStage
+    const seam = await deps.seam()
+    // The task state may call Seam until its deadline (stageTimeBound), counted from when it was
+    // entered, so its retries too; a transient failure past it is final.
+    const scale = deps.timeScale > 0 ? deps.timeScale : 1
+    const longestCall = (seam.longestCallMs ?? LONGEST_SEAM_CALL_MS) / 1000 / scale
+    const bound = stageTimeBound(event.policy, longestCall)
+    const deadline = Date.parse(event.task_entered_at) + bound.taskSeconds * 1000 * scale
+    const next = await withSeamDeadline(deadline, () =>
+      run(seam, stage, event.state, event.policy, { now: deps.now, timeScale: deps.timeScale }),
+    ).catch((error: unknown) => {
+      if (isTransient(error) && deps.now().getTime() >= deadline) {
+        throw outOfTime(stage.name, bound.taskSeconds, error as SeamError)
+      }
+      throw error
+    })
+    const progress = next.stages?.[stage.name]
+    logger.info(`${event.action} ${stage.name}`, {
+      user_identity_id: event.state.user_identity_id,
+      deleted: progress?.deleted,
+      pending: progress?.pending_count,
+      checks: progress?.checks,
+      next_wait_seconds: progress?.wait_seconds,
+      checks_left: progress?.checks_left,
+    })
+    return next
   }
-  if (!event.state?.user_identity_id) throw new Error('The execution state has no user_identity_id')
-  const seam = await seamClientFromEnvironment()
-  const run = event.action === 'delete' ? deleteStage : event.action === 'check' ? checkStage : null
-  if (!run) throw new Error(`Unknown action "${String(event.action)}": expected delete or check`)
-  const next = await run(seam, stage, event.state, event.policy, { timeScale: timeScale() })
-  const progress = next.stages?.[stage.name]
-  logger.info(`${event.action} ${stage.name}`, {
-    user_identity_id: event.state.user_identity_id,
-    deleted: progress?.deleted,
-    pending: progress?.pending_count,
-    checks: progress?.checks,
-    next_wait_seconds: progress?.wait_seconds,
-    checks_left: progress?.checks_left,
-  })
-  return next
 }
+
+/** Seam kept failing transiently for the whole time the task state may call it: a final error. */
+function outOfTime(stage: StageName, taskSeconds: number, error: SeamError): Error {
+  const out = new Error(
+    `Stage ${stage}: Seam kept failing for the ${Math.round(taskSeconds)} s a task may call it; the last ` +
+      `call: ${error.message.replace(/\.+$/, '')}. The stage ends here rather than retry past its time: check Seam's status, ` +
+      'then DELETE the user identity again.',
+  )
+  out.name = STAGE_OUT_OF_TIME
+  return out
+}
+
+export const handler = createHandler({
+  seam: seamClientFromEnvironment,
+  now: () => new Date(),
+  timeScale: 1,
+  stage: stageNameSchema.optional().parse(process.env.DELETION_STAGE || undefined),
+})

@@ -103,7 +103,6 @@ export function createSeamClient(
     const ctx: CallContext = {
       method: method.toUpperCase(),
       pathname,
-      endpoint,
       timeoutMs,
       now: runtime.now,
       safeToRepeat: isSafeToRepeat(method, pathname, body),
@@ -271,6 +270,7 @@ export function createSeamClient(
       list: () => send(() => seam.acs.systems.list()),
     },
     stats,
+    longestCallMs: timeoutMs + runtime.policy.totalBudgetMs,
   }
 }
 

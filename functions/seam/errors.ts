@@ -117,8 +117,29 @@ export class SeamError extends Error {
   }
 }
 
+const NAMES: ReadonlySet<string> = new Set(SEAM_ERROR_NAMES)
+const TRANSIENT_NAMES: ReadonlySet<string> = new Set(SEAM_TRANSIENT_ERROR_NAMES)
+
+/**
+ * A SeamError: by class, or by shape, so one thrown by a second copy of this module (bundling, tests
+ * resetting modules) is recognized too.
+ */
 export function isSeamError(err: unknown): err is SeamError {
-  return err instanceof SeamError
+  return (
+    err instanceof SeamError ||
+    (err instanceof Error &&
+      NAMES.has(err.name) &&
+      typeof (err as { type?: unknown }).type === 'string')
+  )
+}
+
+/**
+ * Seam was busy, slow or unreachable, not wrong: the one test of a transient failure. The create API
+ * answers 503 on it, a stage task hands such a delete to its next check, and the state machine's Retry
+ * matches the same names (SEAM_TRANSIENT_ERROR_NAMES).
+ */
+export function isTransient(err: unknown): boolean {
+  return isSeamError(err) && TRANSIENT_NAMES.has(err.name)
 }
 
 /** True when Seam said the thing does not exist (HTTP 404 or an error type ending in `_not_found`). */
@@ -132,8 +153,6 @@ export interface CallContext {
   method: string
   /** Path of the Seam route, e.g. /user_identities/get. */
   pathname: string
-  /** Origin of the Seam endpoint, e.g. https://connect.getseam.com. */
-  endpoint?: string | undefined
   timeoutMs?: number | undefined
   now?: () => number
   /** isSafeToRepeat of the request (retry-policy.ts); default: judged by the method alone. */
@@ -329,14 +348,14 @@ function fromHttpResponse(args: {
 
 function fromNetworkError(raw: Error, route: string, ctx: CallContext): SeamError {
   const codes = errorCodes(raw)
-  const where = ctx.endpoint ? ` at ${ctx.endpoint}` : ''
+  // Messages name the route, never the endpoint's URL (a message reaches API callers and Causes).
   let failure: FailureKind
   let type: string
   let message: string
   if (codes.includes('ECONNREFUSED')) {
     failure = 'connection_refused'
     type = 'seam_unreachable'
-    message = `Could not connect to Seam${where} for ${route} (connection refused). Check SEAM_ENDPOINT and that the server is up.`
+    message = `Could not connect to Seam for ${route} (connection refused). Check SEAM_ENDPOINT and that the server is up.`
   } else if (codes.some((c) => TIMEOUT_CODES.has(c)) || /timeout/i.test(raw.message)) {
     failure = 'timeout'
     type = 'seam_timeout'
@@ -347,16 +366,16 @@ function fromNetworkError(raw: Error, route: string, ctx: CallContext): SeamErro
         : ctx.timeoutMs === undefined
           ? ''
           : ` within ${ctx.timeoutMs} ms`
-    message = `Seam${where} did not answer ${route}${limit}. Retry later; a timed-out call may still have taken effect.`
+    message = `Seam did not answer ${route}${limit}. Retry later; a timed-out call may still have taken effect.`
   } else if (codes.some((c) => NETWORK_CODES.has(c)) || codes.length > 0) {
     failure = 'network'
     type = 'seam_unreachable'
     const detail = codes.filter((c) => c !== 'ERR_NETWORK').join(', ') || 'network error'
-    message = `The connection to Seam${where} failed during ${route} (${detail}). Check network egress and SEAM_ENDPOINT; retry later.`
+    message = `The connection to Seam failed during ${route} (${detail}). Check network egress and SEAM_ENDPOINT; retry later.`
   } else {
     failure = 'network'
     type = 'seam_unreachable'
-    message = `The connection to Seam${where} failed during ${route}: ${redact(raw.message)}. Retry later.`
+    message = `The connection to Seam failed during ${route}: ${redact(raw.message)}. Retry later.`
   }
   return new SeamError({
     name: SeamUnavailableError,

@@ -21,6 +21,7 @@ export {
 export {
   isNotFound,
   isSeamError,
+  isTransient,
   SEAM_ERROR_NAMES,
   SEAM_TRANSIENT_ERROR_NAMES,
   SeamConfigurationError,

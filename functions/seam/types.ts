@@ -126,4 +126,6 @@ export interface SeamClient {
   }
   /** Live counters, for the benchmark and logs. */
   readonly stats: SeamClientStats
+  /** The longest one call may take, hanging Seam included: attempt timeout plus retry budget (ms). */
+  readonly longestCallMs?: number
 }

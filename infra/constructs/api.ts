@@ -15,7 +15,7 @@ import { Construct } from 'constructs'
 import { ROUTES } from '../../functions/api/routes.js'
 import { DEFAULT_THROTTLING } from '../config.js'
 import { acknowledge, acknowledgeWildcardResources } from './nag.js'
-import { HouseFunction } from './seam-function.js'
+import { ServiceFunction } from './service-function.js'
 
 export interface UserIdentityApiProps {
   readonly stageName: string
@@ -35,7 +35,7 @@ export interface UserIdentityApiProps {
  */
 export class UserIdentityApi extends Construct {
   readonly api: RestApi
-  readonly functions: Record<string, HouseFunction> = {}
+  readonly functions: Record<string, ServiceFunction> = {}
 
   constructor(scope: Construct, id: string, props: UserIdentityApiProps) {
     super(scope, id)
@@ -93,7 +93,7 @@ export class UserIdentityApi extends Construct {
     )
 
     for (const route of ROUTES) {
-      const fn = new HouseFunction(this, `${route.id}Function`, {
+      const fn = new ServiceFunction(this, `${route.id}Function`, {
         entry: route.entry,
         description: route.description,
         ...(route.callsSeam ? { seamSecret: props.seamSecret } : {}),

@@ -23,22 +23,30 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks'
 import { Construct } from 'constructs'
 import {
+  caughtPath,
+  DELETED_STATE_NAME,
+  type DeletedOutput,
+  INVALID_STAGE_TASK_INPUT,
+  STAGE_OUT_OF_TIME,
+  type StageProgress,
+  type StageTaskEvent,
+  type StateKind,
+  stateName,
+  statePath,
+} from '../../functions/contract/workflow.js'
+import {
   DEFAULT_POLL_POLICY,
   executionTimeoutSeconds,
   type PollPolicy,
+  STAGE_TASK_TIMEOUT_SECONDS,
   TASK_RETRIES,
+  TASK_RETRY_BACKOFF,
   validatePollPolicy,
 } from '../../functions/core/poll.js'
-import {
-  DELETED_STATE_NAME,
-  DELETION_STAGES,
-  STAGES,
-  type StageDefinition,
-  stateNames,
-} from '../../functions/core/stages.js'
+import { DELETION_STAGES, STAGES, type StageDefinition } from '../../functions/core/stages.js'
 import { SEAM_ERROR_NAMES, SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
 import { acknowledgeWildcardResources } from './nag.js'
-import { HouseFunction } from './seam-function.js'
+import { ServiceFunction } from './service-function.js'
 
 export interface DeletionWorkflowProps {
   /** The Seam API key secret; only the stage functions are granted read on it. */
@@ -57,8 +65,12 @@ const LAMBDA_TRANSIENT = [
   'Lambda.ClientExecutionTimeoutException',
 ]
 const SEAM_TRANSIENT: string[] = [...SEAM_TRANSIENT_ERROR_NAMES]
-/** Errors no retry can fix: fail at once with the Seam message, for an operator to act on. */
-const PERMANENT = SEAM_ERROR_NAMES.filter((name) => !SEAM_TRANSIENT.includes(name))
+/** Errors no retry can fix: fail at once with the message, for an operator to act on. */
+const PERMANENT = [
+  ...SEAM_ERROR_NAMES.filter((name) => !SEAM_TRANSIENT.includes(name)),
+  INVALID_STAGE_TASK_INPUT,
+  STAGE_OUT_OF_TIME,
+]
 
 const SRC = 'functions/deletion'
 
@@ -72,7 +84,7 @@ export class DeletionWorkflow extends Construct {
   readonly stateMachine: StateMachine
   readonly pollPolicy: PollPolicy
   /** Every Lambda the workflow invokes, with the handler module it runs (for the local runtime). */
-  readonly functions: HouseFunction[] = []
+  readonly functions: ServiceFunction[] = []
   private readonly seamSecret: ISecret
 
   constructor(scope: Construct, id: string, props: DeletionWorkflowProps) {
@@ -82,17 +94,16 @@ export class DeletionWorkflow extends Construct {
     this.pollPolicy = policy
 
     // The output on SUCCEEDED: what each stage deleted, under its summary key (read from the table).
-    const deleted = new Pass(this, DELETED_STATE_NAME, {
-      parameters: {
-        user_identity_id: JsonPath.stringAt('$.user_identity_id'),
-        summary: Object.fromEntries(
-          STAGES.map((stage) => [
-            stage.summaryKey,
-            JsonPath.numberAt(`$.stages.${stage.name}.deleted`),
-          ]),
-        ),
-      },
-    })
+    const output: Record<keyof DeletedOutput, unknown> = {
+      user_identity_id: JsonPath.stringAt(statePath('user_identity_id')),
+      summary: Object.fromEntries(
+        STAGES.map((stage) => [
+          stage.summaryKey,
+          JsonPath.numberAt(statePath('stages', stage.name, 'deleted')),
+        ]),
+      ),
+    }
+    const deleted = new Pass(this, DELETED_STATE_NAME, { parameters: output })
 
     // Built back to front: each stage's "done" branch leads to the stage after it.
     let next: IChainable = deleted
@@ -138,38 +149,45 @@ export class DeletionWorkflow extends Construct {
   }
 
   private stageStates(stage: StageDefinition, next: IChainable, policy: PollPolicy): IChainable {
-    const names = stateNames(stage)
+    const name = (kind: StateKind) => stateName(stage.name, kind)
     const fn = this.addFunction(`${pascal(stage.name)}Function`, {
       entry: `${SRC}/stage-task.ts`,
       description: `Deletion stage ${stage.name}: deletes the ${stage.title} and checks Seam finished`,
       environment: { DELETION_STAGE: stage.name },
     })
-    const payload = (action: 'delete' | 'check') => ({
+    // The task's input (StageTaskEvent), its `state` being the whole state document.
+    const payload = (
+      action: StageTaskEvent['action'],
+    ): Omit<StageTaskEvent, 'state' | 'task_entered_at'> & {
+      'state.$': '$'
+      'task_entered_at.$': '$$.State.EnteredTime'
+    } => ({
       action,
       stage: stage.name,
       policy: { ...policy },
       'state.$': '$',
+      'task_entered_at.$': '$$.State.EnteredTime',
     })
-    const failure = this.failure(stage.name, names)
-    const deleteTask = this.task(names.delete, fn, payload('delete'))
+    const failure = this.failure(stage, name('explainFailure'), name('failed'))
+    const deleteTask = this.task(name('delete'), fn, payload('delete'))
     this.catchInto(deleteTask, failure)
     // Every stage loops, synchronous ones included: a check also retries the deletes Seam refused with
     // 429/5xx, and for a synchronous stage with none the Choice goes straight on.
-    const progress = `$.stages.${stage.name}`
-    const check = this.task(names.check, fn, payload('check'))
+    const progress = (field: keyof StageProgress) => statePath('stages', stage.name, field)
+    const check = this.task(name('check'), fn, payload('check'))
     this.catchInto(check, failure)
-    const done = new Choice(this, names.done)
-    const wait = new Wait(this, names.wait, {
-      time: WaitTime.secondsPath(`${progress}.wait_seconds`),
+    const done = new Choice(this, name('done'))
+    const wait = new Wait(this, name('wait'), {
+      time: WaitTime.secondsPath(progress('wait_seconds')),
     })
-    const stuck = new Fail(this, names.stuck, {
+    const stuck = new Fail(this, name('stuck'), {
       error: 'StageStuck',
-      causePath: `${progress}.stuck`,
+      causePath: progress('stuck'),
     })
     deleteTask.next(stage.waitsAfterDelete ? wait : done)
     done
-      .when(Condition.numberEquals(`${progress}.pending_count`, 0), next)
-      .when(Condition.booleanEquals(`${progress}.checks_left`, true), wait.next(check.next(done)))
+      .when(Condition.numberEquals(progress('pending_count'), 0), next)
+      .when(Condition.booleanEquals(progress('checks_left'), true), wait.next(check.next(done)))
       .otherwise(stuck)
     return deleteTask
   }
@@ -177,17 +195,17 @@ export class DeletionWorkflow extends Construct {
   private addFunction(
     id: string,
     props: { entry: string; description: string; environment: Record<string, string> },
-  ): HouseFunction {
-    const fn = new HouseFunction(this, id, {
+  ): ServiceFunction {
+    const fn = new ServiceFunction(this, id, {
       ...props,
-      timeout: Duration.minutes(5),
+      timeout: Duration.seconds(STAGE_TASK_TIMEOUT_SECONDS),
       seamSecret: this.seamSecret,
     })
     this.functions.push(fn)
     return fn
   }
 
-  private task(name: string, fn: HouseFunction, payload: Record<string, unknown>): TaskStateBase {
+  private task(name: string, fn: ServiceFunction, payload: Record<string, unknown>): TaskStateBase {
     const task = new LambdaInvoke(this, name, {
       lambdaFunction: fn.function,
       payload: TaskInput.fromObject(payload),
@@ -195,29 +213,28 @@ export class DeletionWorkflow extends Construct {
       retryOnServiceExceptions: false,
       taskTimeout: Timeout.duration(Duration.minutes(6)),
     })
+    // Every retrier alike; stageTimeBound counts one delay of it in a task state's time.
     const backoff = {
-      backoffRate: 2,
+      interval: Duration.seconds(TASK_RETRY_BACKOFF.intervalSeconds),
+      backoffRate: TASK_RETRY_BACKOFF.backoffRate,
       jitterStrategy: JitterType.FULL,
-      maxDelay: Duration.minutes(1),
+      maxDelay: Duration.seconds(TASK_RETRY_BACKOFF.maxDelaySeconds),
     }
     task.addRetry({ errors: PERMANENT, maxAttempts: 0 })
     // How many times: TASK_RETRIES, which the poll policy validation counts against the history limit.
     task.addRetry({
       errors: LAMBDA_TRANSIENT,
-      interval: Duration.seconds(2),
       maxAttempts: TASK_RETRIES.lambdaTransient,
       ...backoff,
     })
     task.addRetry({
       errors: SEAM_TRANSIENT,
-      interval: Duration.seconds(5),
       maxAttempts: TASK_RETRIES.seamTransient,
       ...backoff,
     })
     // Anything else (a crash, a timeout) is retried a little: every task is safe to run again.
     task.addRetry({
       errors: ['States.ALL'],
-      interval: Duration.seconds(2),
       maxAttempts: TASK_RETRIES.other,
       ...backoff,
     })
@@ -225,25 +242,26 @@ export class DeletionWorkflow extends Construct {
   }
 
   /** A Pass that words a stage's failure for an operator → a Fail with that Cause. */
-  private failure(stageName: string, names: { explainFailure: string; failed: string }): Pass {
-    const explain = new Pass(this, names.explainFailure, {
+  private failure(stage: StageDefinition, explainName: string, failedName: string): Pass {
+    const explain = new Pass(this, explainName, {
       parameters: {
         // Keys without ".$": CDK marks JsonPath tokens itself (a "cause.$" key would become "cause.$.$").
-        error: JsonPath.stringAt('$.error.Error'),
+        error: JsonPath.stringAt(caughtPath('error', 'Error')),
         cause: JsonPath.format(
-          `Stage ${stageName} failed for user identity {} with {}: {}. Fix the cause (see the log of the task), then DELETE the user identity again: finished stages are quick no-ops.`,
-          JsonPath.stringAt('$.user_identity_id'),
-          JsonPath.stringAt('$.error.Error'),
-          JsonPath.stringAt('$.error.Cause'),
+          `Stage ${stage.name} failed for user identity {} with {}: {}. Fix the cause (see the log of the task), then DELETE the user identity again: finished stages are quick no-ops.`,
+          JsonPath.stringAt(caughtPath('user_identity_id')),
+          JsonPath.stringAt(caughtPath('error', 'Error')),
+          JsonPath.stringAt(caughtPath('error', 'Cause')),
         ),
       },
     })
-    explain.next(new Fail(this, names.failed, { errorPath: '$.error', causePath: '$.cause' }))
+    // The Pass's own output: { error, cause }.
+    explain.next(new Fail(this, failedName, { errorPath: '$.error', causePath: '$.cause' }))
     return explain
   }
 
   private catchInto(task: TaskStateBase, failure: Pass): void {
-    task.addCatch(failure, { errors: ['States.ALL'], resultPath: '$.error' })
+    task.addCatch(failure, { errors: ['States.ALL'], resultPath: caughtPath('error') })
   }
 }
 

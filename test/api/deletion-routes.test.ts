@@ -9,10 +9,7 @@ import {
 } from '@aws-sdk/client-sfn'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
-import {
-  configureDeletionBackend,
-  deletionBackend,
-} from '../../functions/api/deletion-executions.js'
+import { awsDeletionBackend as deletionBackend } from '../../functions/api/deletion-executions.js'
 import { getDeletion, startDeletion } from '../../functions/api/deletions.js'
 import { handler as getDeletionHandler } from '../../functions/api/get-deletion.js'
 import { ApiError } from '../../functions/api/http.js'
@@ -54,12 +51,10 @@ const execution = (n: number, status: ExecutionStatus, extra: object = {}) => ({
 describe('deletion routes (SFN via aws-sdk-client-mock)', () => {
   beforeEach(() => {
     sfn.reset()
-    configureDeletionBackend(undefined)
     process.env.DELETION_STATE_MACHINE_ARN = SM
     sfn.on(GetExecutionHistoryCommand).resolves({ events: [] })
   })
   afterAll(() => {
-    configureDeletionBackend(undefined)
     delete process.env.DELETION_STATE_MACHINE_ARN
   })
 

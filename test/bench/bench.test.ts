@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { type BenchResults, runBenchmark, SMOKE_CONFIG } from '../../bench/bench.js'
 import { formatReport } from '../../bench/report.js'
 import { ROUTES } from '../../functions/api/routes.js'
-import { REPO_ROOT } from '../../infra/constructs/seam-function.js'
+import { REPO_ROOT } from '../../infra/repo-root.js'
 
 let dir: string | undefined
 let workDir: string | undefined

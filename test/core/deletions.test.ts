@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import {
+  STAGE_NAMES,
+  STATE_KINDS,
+  stageOfState,
+  stateName,
+} from '../../functions/contract/workflow.js'
+import {
   executionArnFor,
   executionName,
   isValidUserIdentityId,
   parseDeletionId,
   toDeletion,
 } from '../../functions/core/deletions.js'
-import { DELETION_STAGES, stageOfState, stateNames } from '../../functions/core/stages.js'
+import { DELETION_STAGES } from '../../functions/core/stages.js'
 
 const ID = '4d5a1c3e-58b0-4c1c-9a1e-6f1f3f0a9b21'
 
@@ -103,17 +109,23 @@ describe('toDeletion', () => {
 })
 
 describe('state names', () => {
-  it('are unique and map back to their stage, the identity and Deleted included', () => {
-    const all = [...DELETION_STAGES.flatMap((stage) => Object.values(stateNames(stage))), 'Deleted']
+  it('are unique and map back to their stage, for every stage and kind, the identity and Deleted included', () => {
+    const all = [
+      ...STAGE_NAMES.flatMap((stage) => STATE_KINDS.map((kind) => stateName(stage, kind))),
+      'Deleted',
+    ]
     expect(new Set(all).size).toBe(all.length)
-    for (const stage of DELETION_STAGES) {
-      for (const name of Object.values(stateNames(stage)))
-        expect(stageOfState(name)).toBe(stage.name)
+    for (const stage of STAGE_NAMES) {
+      for (const kind of STATE_KINDS) expect(stageOfState(stateName(stage, kind))).toBe(stage)
     }
     for (const name of ['Delete user identity', 'Wait for user identity', 'Check user identity']) {
       expect(stageOfState(name)).toBe('user_identity')
     }
     expect(stageOfState('Deleted')).toBe('user_identity')
     expect(stageOfState('nonsense')).toBeUndefined()
+  })
+
+  it('cover exactly the stages of the table', () => {
+    expect([...STAGE_NAMES].sort()).toEqual(DELETION_STAGES.map((s) => s.name).sort())
   })
 })

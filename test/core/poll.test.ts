@@ -76,7 +76,7 @@ describe('nextPoll', () => {
 })
 
 describe('executionTimeoutSeconds', () => {
-  it('gives every stage its whole wait budget (all of them loop), plus the margin', () => {
+  it('gives every stage its whole bound (all of them loop), plus the margin', () => {
     expect(DELETION_STAGES.map((s) => s.name)).toEqual([
       'client_sessions',
       'acs_credentials',
@@ -85,8 +85,11 @@ describe('executionTimeoutSeconds', () => {
       'phones',
       'user_identity',
     ])
-    expect(executionTimeoutSeconds(DEFAULT_POLL_POLICY)).toBe(6 * 600 + 30 * 60)
-    expect(EXECUTION_TIMEOUT_MARGIN_SECONDS).toBe(30 * 60)
+    // Each stage: 600 s of waits + 2 task states × (150 s of Seam calls + a 10 s retry delay) + 1 s.
+    expect(executionTimeoutSeconds(DEFAULT_POLL_POLICY)).toBe(
+      6 * (600 + 2 * (150 + 10) + 1) + 5 * 60,
+    )
+    expect(EXECUTION_TIMEOUT_MARGIN_SECONDS).toBe(5 * 60)
   })
 })
 

@@ -13,7 +13,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ROUTES } from '../../functions/api/routes.js'
-import { HouseFunction } from '../../infra/constructs/seam-function.js'
+import { ServiceFunction } from '../../infra/constructs/service-function.js'
 import { UserIdentityLifecycleStack } from '../../infra/stack.js'
 
 const ENV = { account: '123456789012', region: 'us-east-1' }
@@ -54,7 +54,7 @@ function propsOf(logicalId: string): Json {
   return resource.Properties
 }
 
-const logicalIdOf = (fn: HouseFunction) =>
+const logicalIdOf = (fn: ServiceFunction) =>
   stack.getLogicalId(fn.function.node.defaultChild as CfnFunction)
 
 const actionsOf = (statement: Statement) =>
@@ -163,7 +163,7 @@ describe('the REST API', () => {
 })
 
 describe('every Lambda function', () => {
-  it('is a HouseFunction: Node 24 on arm64, JSON logs into its own retained log group, X-Ray active', () => {
+  it('is a ServiceFunction: Node 24 on arm64, JSON logs into its own retained log group, X-Ray active', () => {
     const functions = ofType('AWS::Lambda::Function')
     expect(functions.length).toBe(ROUTES.length + stack.deletion.functions.length)
     for (const [id, fn] of functions) {
@@ -195,18 +195,18 @@ describe('every Lambda function', () => {
     const nodejsFunctions = stack.node.findAll().filter((c) => c instanceof NodejsFunction)
     expect(nodejsFunctions.length).toBe(ofType('AWS::Lambda::Function').length)
     for (const fn of nodejsFunctions) {
-      expect(fn.node.scope, fn.node.path).toBeInstanceOf(HouseFunction)
+      expect(fn.node.scope, fn.node.path).toBeInstanceOf(ServiceFunction)
     }
   })
 
-  it('is bundled by HouseFunction as minified ESM with a source map, the AWS SDK left external', () => {
+  it('is bundled by ServiceFunction as minified ESM with a source map, the AWS SDK left external', () => {
     // Bundling for real (local esbuild, no Docker) of one route handler through the house construct.
     const outdir = mkdtempSync(join(tmpdir(), 'house-bundle-'))
     try {
       const app = new App({ outdir })
       const bundled = new Stack(app, 'Bundled', { env: ENV })
       const create = ROUTES.find((r) => r.method === 'POST') as (typeof ROUTES)[number]
-      new HouseFunction(bundled, 'Create', { entry: create.entry, description: 'bundle test' })
+      new ServiceFunction(bundled, 'Create', { entry: create.entry, description: 'bundle test' })
       app.synth()
       const assets = readdirSync(outdir).filter((d) => d.startsWith('asset.'))
       expect(assets.length).toBe(1)

@@ -3,20 +3,21 @@ import { App, Stack } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DeletionState } from '../../functions/core/deletion-steps.js'
+import {
+  type DeletionState,
+  STATE_KINDS,
+  type StageName,
+  type StageTaskEvent,
+  stageOfState,
+  stateName,
+} from '../../functions/contract/workflow.js'
 import {
   DEFAULT_POLL_POLICY,
   HISTORY_EVENTS,
+  stageTimeBound,
   worstCaseHistoryEvents,
 } from '../../functions/core/poll.js'
-import {
-  DELETION_STAGES,
-  STAGES,
-  type StageName,
-  stageByName,
-  stateNames,
-} from '../../functions/core/stages.js'
-import type { StageTaskEvent } from '../../functions/deletion/stage-task.js'
+import { DELETION_STAGES, STAGES, stageByName } from '../../functions/core/stages.js'
 import { DeletionWorkflow } from '../../infra/constructs/deletion-workflow.js'
 import type { AslDefinition, AslState } from '../../local/stepfunctions/asl.js'
 import {
@@ -42,6 +43,17 @@ beforeAll(() => {
   definition = extracted.definition
 })
 
+/** Every state name of a stage, by kind. */
+const stateNames = (stage: { name: StageName }) =>
+  Object.fromEntries(STATE_KINDS.map((kind) => [kind, stateName(stage.name, kind)])) as Record<
+    (typeof STATE_KINDS)[number],
+    string
+  >
+
+const fail = (what: string): never => {
+  throw new Error(`not a state of a stage: ${what}`)
+}
+
 const state = (name: string): AslState => {
   const found = definition.States[name]
   if (!found) throw new Error(`no state ${name}`)
@@ -58,7 +70,13 @@ describe('DeletionWorkflow', () => {
     expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath')
     // Every stage loops (the synchronous client_sessions and the identity too): six wait budgets.
     expect(DELETION_STAGES).toHaveLength(6)
-    expect(definition.TimeoutSeconds).toBe(6 * 120 + 30 * 60)
+    expect(definition.TimeoutSeconds).toBe(
+      6 *
+        Math.ceil(
+          stageTimeBound({ ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 120 }).totalSeconds,
+        ) +
+        5 * 60,
+    )
     expect(definition.StartAt).toBe('Delete client sessions')
   })
 
@@ -104,6 +122,55 @@ describe('DeletionWorkflow', () => {
     expect(state('Check user identity').Next).toBe('User identity done?')
   })
 
+  it('runs the stages in this order (a literal list: swapping two rows of the table fails it)', () => {
+    // Follow the definition: StartAt, then each stage's `done?` → the next stage's Delete.
+    const deletes: string[] = []
+    for (let name: string | undefined = definition.StartAt; name && name !== 'Deleted'; ) {
+      deletes.push(name)
+      const stage = stageOfState(name)
+      const choices = state(stateName(stage ?? fail(name), 'done')).Choices as { Next: string }[]
+      name = choices[0]?.Next
+    }
+    expect(deletes).toEqual([
+      'Delete client sessions',
+      'Delete ACS credentials',
+      'Delete ACS users',
+      'Delete enrollment automations',
+      'Delete phones',
+      'Delete user identity',
+    ])
+  })
+
+  it('names every state so that the status route maps it back to its stage', () => {
+    for (const name of Object.keys(definition.States)) {
+      expect(stageOfState(name), name).toBeDefined()
+    }
+    for (const stage of DELETION_STAGES) {
+      for (const kind of STATE_KINDS) {
+        expect(
+          definition.States[stateName(stage.name, kind)],
+          `${stage.name} ${kind}`,
+        ).toBeDefined()
+        expect(stageOfState(stateName(stage.name, kind))).toBe(stage.name)
+      }
+    }
+  })
+
+  it('refuses a poll policy that validatePollPolicy refuses, at synth', () => {
+    const stack = new Stack(new App(), 'Refused')
+    const seamSecret = Secret.fromSecretNameV2(stack, 'Key', 'seam/test')
+    expect(
+      () =>
+        new DeletionWorkflow(stack, 'ZeroWait', {
+          seamSecret,
+          pollPolicy: { firstWaitSeconds: 0 },
+        }),
+    ).toThrow(/Invalid poll policy: firstWaitSeconds must be at least 1/)
+    expect(
+      () => new DeletionWorkflow(stack, 'Endless', { seamSecret, pollPolicy: { maxChecks: 5000 } }),
+    ).toThrow(/maxChecks/)
+  })
+
   it('ends in Deleted, which outputs the summary of every stage of the table', () => {
     expect(state('Deleted')).toEqual({
       Type: 'Pass',
@@ -124,6 +191,7 @@ describe('DeletionWorkflow', () => {
       stage: 'acs_credentials',
       policy: { ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 120 },
       'state.$': '$',
+      'task_entered_at.$': '$$.State.EnteredTime',
     })
   })
 
@@ -138,6 +206,7 @@ describe('DeletionWorkflow', () => {
       }[]
       const retrierFor = (error: string) => retry.find((r) => r.ErrorEquals.includes(error))
       expect(retrierFor('SeamUnauthorizedError')?.MaxAttempts, name).toBe(0)
+      expect(retrierFor('InvalidStageTaskInput')?.MaxAttempts, name).toBe(0)
       expect(retrierFor('SeamThrottledError'), name).toMatchObject({ JitterStrategy: 'FULL' })
       expect(retrierFor('SeamUnavailableError'), name).toMatchObject({ JitterStrategy: 'FULL' })
       expect(retrierFor('Lambda.ServiceException'), name).toMatchObject({ JitterStrategy: 'FULL' })

@@ -261,9 +261,10 @@ describe('configuration from context (infra/config.ts)', () => {
     })
     const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))
     const definition = JSON.stringify(machine?.Properties.DefinitionString)
-    // Every stage loops, so each gets its wait budget: 6 × 120 s + 30 min.
+    // Every stage loops, so each gets its bound: 120 s + 2 task states × (30 s of Seam calls + a 10 s
+    // retry delay) + 1 s; and 5 min more.
     expect(DELETION_STAGES).toHaveLength(6)
-    expect(definition).toContain(`\\"TimeoutSeconds\\":${6 * 120 + 30 * 60}`)
+    expect(definition).toContain(`\\"TimeoutSeconds\\":${6 * (120 + 2 * (30 + 10) + 1) + 5 * 60}`)
     expect(definition).toContain('\\"stageTimeoutSeconds\\":120')
     expect(definition).toContain('\\"maxChecks\\":30')
   })

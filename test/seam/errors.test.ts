@@ -182,7 +182,7 @@ describe('SeamError mapping', () => {
     expect(bare).toMatchObject({ name: SeamThrottledError, type: 'seam_throttled', status: 429 })
   })
 
-  it('connection refused: SeamUnavailableError/seam_unreachable, no status, names the endpoint', async () => {
+  it('connection refused: SeamUnavailableError/seam_unreachable, no status, names the route, not the endpoint', async () => {
     const endpoint = `http://127.0.0.1:${await freePort()}`
     const err = await failureOf('any', endpoint)
     expect(err).toMatchObject({
@@ -192,7 +192,9 @@ describe('SeamError mapping', () => {
       retryable: true,
       failure: 'connection_refused',
     })
-    expect(err.message).toContain(endpoint)
+    expect(err.message).toContain('GET /user_identities/get')
+    expect(err.message).not.toContain(endpoint)
+    expect(err.message).not.toContain('127.0.0.1')
     expect(err.message).toContain('SEAM_ENDPOINT')
   })
 

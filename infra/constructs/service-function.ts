@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url'
 import { Duration, RemovalPolicy } from 'aws-cdk-lib'
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
@@ -6,13 +5,11 @@ import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import { Construct } from 'constructs'
+import { REPO_ROOT } from '../repo-root.js'
 import { acknowledgeWildcardResources } from './nag.js'
 
-/** The repository root: handler entries are given relative to it, whatever the working directory. */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
-
-/** The esbuild settings of every HouseFunction bundle; exported so `npm run bench` bundles alike. */
-export const HOUSE_BUNDLING = {
+/** The esbuild settings of every ServiceFunction bundle; exported so `npm run bench` bundles alike. */
+export const SERVICE_BUNDLING = {
   format: OutputFormat.ESM,
   target: 'node24',
   minify: true,
@@ -32,7 +29,7 @@ export const HOUSE_BUNDLING = {
  */
 export const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(25)
 
-export interface HouseFunctionProps {
+export interface ServiceFunctionProps {
   /** Path of the handler module, relative to the repository root (e.g. functions/api/create.ts). */
   readonly entry: string
   readonly description: string
@@ -49,11 +46,11 @@ export interface HouseFunctionProps {
  * JSON logs into its own log group with a retention, X-Ray tracing. The handler module's path is kept in
  * `entry` so the local runtime can bind the same module (see local/).
  */
-export class HouseFunction extends Construct {
+export class ServiceFunction extends Construct {
   readonly function: NodejsFunction
   readonly entry: string
 
-  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id)
     this.entry = props.entry
     const logGroup = new LogGroup(this, 'Logs', {
@@ -87,7 +84,7 @@ export class HouseFunction extends Construct {
         ...(props.seamSecret ? { SEAM_API_KEY_SECRET_NAME: props.seamSecret.secretName } : {}),
         ...props.environment,
       },
-      bundling: HOUSE_BUNDLING,
+      bundling: SERVICE_BUNDLING,
     })
     this.function.node.addMetadata('local:entry', props.entry)
     props.seamSecret?.grantRead(this.function)

@@ -1,0 +1,22 @@
+/**
+ * What a handler takes from outside, in one shape: every handler module exports
+ * `createHandler(deps)` and `handler = createHandler(<the AWS defaults>)`; the local runtime and the
+ * tests bind `createHandler` to their own (a local Step Functions, the emulator's client, a scaled
+ * clock). Nothing else reaches a handler from outside.
+ */
+import type { DeletionBackend } from '../api/deletion-executions.js'
+import type { SeamClient } from '../seam/index.js'
+
+export interface HandlerDeps {
+  /** The Seam client (in Lambda: built from the environment once per cold start). */
+  readonly seam: () => Promise<SeamClient>
+  /** The deletion state machine and the Step Functions calls on it. */
+  readonly deletions: () => DeletionBackend
+  /** Real time now. */
+  readonly now: () => Date
+  /**
+   * How fast the state machine's waits run against real time (1 in AWS; the local runtime may run
+   * them faster, e.g. 0.02): the stage tasks measure durations in the state machine's seconds.
+   */
+  readonly timeScale: number
+}
