@@ -58,10 +58,6 @@ export class ApiError extends Error {
   }
 }
 
-export function isApiError(err: unknown): err is ApiError {
-  return err instanceof ApiError
-}
-
 /** What one thrown error becomes on the wire, before the request id is added. */
 interface MappedError {
   status: number
