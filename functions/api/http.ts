@@ -58,10 +58,6 @@ export class ApiError extends Error {
   }
 }
 
-export function isApiError(err: unknown): err is ApiError {
-  return err instanceof ApiError
-}
-
 /** What one thrown error becomes on the wire, before the request id is added. */
 interface MappedError {
   status: number
@@ -117,12 +113,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     const where = path ? ` in ${path}` : ''
     return `unknown field${issue.keys.length > 1 ? 's' : ''}${where}: ${issue.keys.join(', ')}`
   }
-  // `input` is there when the schema was run with reportInput (validated() below).
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return `${path || 'body'}: is required`
-  }
-  if (issue.code === 'invalid_type') {
-    return `${path || 'body'}: expected ${issue.expected}, got ${kindOf(issue.input)}`
+  // `input` is there when the schema ran with reportInput (validated() below); else zod's message.
+  if (issue.code === 'invalid_type' && 'input' in issue) {
+    return issue.input === undefined
+      ? `${path || 'body'}: is required`
+      : `${path || 'body'}: expected ${issue.expected}, got ${kindOf(issue.input)}`
   }
   return path ? `${path}: ${issue.message}` : issue.message
 }

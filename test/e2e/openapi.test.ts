@@ -44,8 +44,9 @@ const responsesOf = (op: Operation): Responses => {
 
 /** The error types a documented error response lists. */
 function documentedTypes(response: JsonObject | undefined): unknown {
-  const media = (response?.content as JsonObject | undefined)?.['application/json'] as JsonObject
-  const [, narrowed] = (media?.schema as { allOf: JsonObject[] }).allOf
+  if (!response) return undefined
+  const media = (response.content as JsonObject)['application/json'] as JsonObject
+  const [, narrowed] = (media.schema as { allOf: JsonObject[] }).allOf
   return (narrowed as { properties: { error: { properties: { type: { enum: unknown } } } } })
     .properties.error.properties.type.enum
 }

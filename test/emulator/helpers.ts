@@ -55,7 +55,10 @@ export const parseWith = <Out>(schema: SeamSchema<Out>, value: unknown): Out => 
   return result.data
 }
 
-const shapeOf = (schema: SeamSchema<unknown>, value: unknown): Record<string, unknown> | undefined => {
+const shapeOf = (
+  schema: SeamSchema<unknown>,
+  value: unknown,
+): Record<string, unknown> | undefined => {
   const def = schema._def as ZodDefLike
   if (def.typeName === 'ZodObject') return (schema as unknown as ZodObjectLike).shape
   const { discriminator, options } = def
