@@ -5,6 +5,7 @@
  * failed one gets the next number.
  */
 import { ExecutionDoesNotExist } from '@aws-sdk/client-sfn'
+import { ApiError } from '../contract/errors.js'
 import { type ExecutionInput, stageOfState } from '../contract/workflow.js'
 import {
   type Deletion,
@@ -18,7 +19,6 @@ import {
 } from '../core/deletions.js'
 import { isNotFound, isSeamError, type SeamClient } from '../seam/index.js'
 import type { DeletionBackend } from './deletion-executions.js'
-import { ApiError } from './http.js'
 
 export async function startDeletion(
   seam: SeamClient,

@@ -11,14 +11,9 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer'
 import httpJsonBodyParser from '@middy/http-json-body-parser'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
 import { z } from 'zod'
+import { ApiError, type MappedError, mapSeamError, seamLogFields } from '../contract/errors.js'
 import { type ErrorBody, MAX_BODY_BYTES } from '../contract/http.js'
-import {
-  SEAM_ERROR_NAMES,
-  type SeamError,
-  SeamThrottledError,
-  SeamUnauthorizedError,
-  SeamUnavailableError,
-} from '../seam/index.js'
+import { isSeamError } from '../seam/index.js'
 import { logger } from '../shared/powertools.js'
 
 export { MAX_BODY_BYTES }
@@ -28,75 +23,6 @@ export const DEFAULT_TIMEOUT_EARLY_MS = 1_000
 
 // ---------------------------------------------------------------------------------------------------
 // Errors
-
-/** Extra, machine-readable fields of an error body, e.g. `user_identity_id`. Ids only, never PII. */
-export type ErrorExtras = Record<string, unknown>
-
-/** An error meant for the API client: its `type`, `status` and `message` go out as they are. */
-export class ApiError extends Error {
-  override readonly name = 'ApiError'
-  /** snake_case, e.g. `user_identity_conflict`. */
-  readonly type: string
-  /** HTTP status. */
-  readonly status: number
-  /** Extra fields of the error body, next to type/message/request_id. */
-  readonly extras: ErrorExtras
-  /** Response headers to add, e.g. Retry-After. */
-  readonly headers: Record<string, string>
-
-  constructor(
-    status: number,
-    type: string,
-    message: string,
-    options: { extras?: ErrorExtras; headers?: Record<string, string>; cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
-    this.status = status
-    this.type = type
-    this.extras = options.extras ?? {}
-    this.headers = options.headers ?? {}
-  }
-}
-
-/** What one thrown error becomes on the wire, before the request id is added. */
-interface MappedError {
-  status: number
-  type: string
-  message: string
-  extras: ErrorExtras
-  headers: Record<string, string>
-  /** Logged at error level (a 5xx we did not mean), else at info/warn. */
-  unexpected: boolean
-}
-
-const SEAM_NAMES: ReadonlySet<string> = new Set(SEAM_ERROR_NAMES)
-
-/**
- * A SeamError from functions/seam. Checked by shape as well as by class, so a second copy of the module
- * (bundling, tests resetting modules) is still recognized.
- */
-export function looksLikeSeamError(err: unknown): err is SeamError {
-  return (
-    err instanceof Error &&
-    SEAM_NAMES.has(err.name) &&
-    typeof (err as { type?: unknown }).type === 'string'
-  )
-}
-
-/**
- * What a log line may say about a SeamError: ids and categories. Not its message: Seam's messages may
- * quote the request (a user_identity_key, say), and only emails and phone numbers are redacted there.
- */
-export function seamLogFields(err: SeamError): Record<string, unknown> {
-  return {
-    name: err.name,
-    type: err.type,
-    status: err.status,
-    seam_request_id: err.requestId,
-    route: err.route,
-    attempts: err.attempts,
-  }
-}
 
 /**
  * A message naming every field zod rejected, e.g. `Invalid request body: phone_number: must be in E.164
@@ -152,7 +78,7 @@ export function mapError(err: unknown): MappedError {
         err.status >= 500 && !err.type.startsWith('seam_') && err.type !== 'request_timeout',
     }
   }
-  if (looksLikeSeamError(err)) return mapSeamError(err)
+  if (isSeamError(err)) return mapSeamError(err)
   if (err instanceof z.ZodError) {
     return { ...plain, status: 400, type: 'invalid_input', message: describeZodError(err) }
   }
@@ -204,52 +130,6 @@ function bodyParserMessage(err: unknown): string | undefined {
   return 'The request body is not valid JSON.'
 }
 
-/**
- * SeamError → contract:
- *   SeamThrottledError / SeamUnavailableError → 503 seam_unavailable (+ Retry-After when Seam sent one)
- *   SeamUnauthorizedError / SeamConfigurationError → 502 seam_misconfigured
- *   anything else → 502 seam_error
- * Seam's request id goes out as `seam_request_id`; Seam's messages do not (they address operators).
- */
-export function mapSeamError(err: SeamError): MappedError {
-  const extras: ErrorExtras = {}
-  if (err.requestId) extras.seam_request_id = err.requestId
-  if (err.name === SeamThrottledError || err.name === SeamUnavailableError) {
-    const headers: Record<string, string> = {}
-    if (typeof err.retryAfterMs === 'number' && Number.isFinite(err.retryAfterMs)) {
-      headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)))
-    }
-    const why = err.name === SeamThrottledError ? 'is rate-limiting this service' : 'is unavailable'
-    return {
-      status: 503,
-      type: 'seam_unavailable',
-      message: `Seam ${why} right now; nothing was changed that a retry would not complete. Retry later.`,
-      extras,
-      headers,
-      unexpected: false,
-    }
-  }
-  if (err.name === SeamUnauthorizedError || err.name === 'SeamConfigurationError') {
-    return {
-      status: 502,
-      type: 'seam_misconfigured',
-      message:
-        'This service is not correctly configured to call Seam (API key missing or rejected). Contact the service operator.',
-      extras,
-      headers: {},
-      unexpected: false,
-    }
-  }
-  return {
-    status: 502,
-    type: 'seam_error',
-    message: `Seam failed to process the request (${err.type}${err.status ? `, HTTP ${err.status}` : ''}).`,
-    extras,
-    headers: {},
-    unexpected: false,
-  }
-}
-
 /** The request id of the contract: API Gateway's, else Lambda's, else a fresh one. */
 export function requestIdOf(
   event: Pick<APIGatewayProxyEvent, 'requestContext'>,
@@ -277,7 +157,7 @@ export function errorResponse(err: unknown, requestId: string): APIGatewayProxyR
       error_name: err instanceof Error ? err.name : typeof err,
       stack: err instanceof Error ? stackWithoutMessage(err) : undefined,
     })
-  } else if (looksLikeSeamError(err)) {
+  } else if (isSeamError(err)) {
     // SeamError.toJSON holds ids and categories only (its messages are redacted).
     logger.warn('Seam call failed', {
       request_id: requestId,

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { STAGES, USER_IDENTITY_STAGE } from '../core/stages.js'
+import { deletionSummarySchema, STAGE_NAMES, stageNameSchema } from './workflow.js'
 
 // ---------------------------------------------------------------------------------------------------
 // Text and ids
@@ -156,25 +157,11 @@ export const DeletionPathParams = z.object({
     }),
 })
 
-/** Every stage name, in order (the user identity's own deletion last). */
-const STAGE_NAMES: readonly string[] = [...STAGES.map((stage) => stage.name), USER_IDENTITY_STAGE]
-
 export const DELETION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const
 export type DeletionStatus = (typeof DELETION_STATUSES)[number]
 
-export const DeletionSummary = z
-  .strictObject(
-    Object.fromEntries(
-      STAGES.map((stage) => [
-        stage.summaryKey,
-        z
-          .number()
-          .int()
-          .min(0)
-          .meta({ description: `${stage.title} ${stage.verb}` }),
-      ]),
-    ),
-  )
+export const DeletionSummary = deletionSummarySchema
+  .strict()
   .meta({ description: 'What the deletion removed, per stage (on SUCCEEDED).' })
 
 export const Deletion = z
@@ -187,7 +174,7 @@ export const Deletion = z
       }),
     user_identity_id: z.string(),
     status: z.enum(DELETION_STATUSES),
-    stage: z.enum(STAGE_NAMES).meta({
+    stage: stageNameSchema.meta({
       description: `The current or last stage, in order: ${STAGE_NAMES.join(', ')}.`,
     }),
     started_at: z.iso.datetime(),

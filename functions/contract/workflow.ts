@@ -153,11 +153,11 @@ export function parseStageTaskEvent(input: unknown): StageTaskEvent {
 
 /** The execution's output on SUCCEEDED: each stage's `deleted` under its summary key. */
 export const deletionSummarySchema = z.object({
-  client_sessions_deleted: count,
-  acs_credentials_deleted: count,
-  acs_users_deleted: count,
-  enrollment_automations_deleted: count,
-  phones_deactivated: count,
+  client_sessions_deleted: count.describe('client sessions deleted'),
+  acs_credentials_deleted: count.describe('ACS credentials deleted'),
+  acs_users_deleted: count.describe('ACS users deleted'),
+  enrollment_automations_deleted: count.describe('enrollment automations deleted'),
+  phones_deactivated: count.describe('phones deactivated'),
 })
 export type DeletionSummary = z.infer<typeof deletionSummarySchema>
 

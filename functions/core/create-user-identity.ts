@@ -14,10 +14,11 @@
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger'
-import { ApiError, looksLikeSeamError, mapSeamError, seamLogFields } from '../api/http.js'
+import { ApiError, mapSeamError, seamLogFields } from '../contract/errors.js'
 import { type CreateUserIdentityInput, UNIQUE_FIELDS, type UniqueField } from '../contract/http.js'
 import {
   isNotFound,
+  isSeamError,
   isTransient,
   type SeamClient,
   type SeamError,
@@ -147,7 +148,7 @@ async function createAndLink(
         // finds it (same fields) and finishes. Seam too slow for the deadline: see answerOutOfTime.
         log.warn('Linking an ACS user failed: Seam unavailable or too slow', {
           ...ids,
-          seam: looksLikeSeamError(err) ? seamLogFields(err) : undefined,
+          seam: isSeamError(err) ? seamLogFields(err) : undefined,
           may_have_taken_effect: progress.inDoubt === acsUserId,
         })
         throw err
@@ -282,7 +283,7 @@ function acsUserAlreadyLinked(
 
 /** A 4xx from Seam about the request itself (not auth, not throttling): the caller's input. */
 function isSeamRejection(err: unknown): err is SeamError {
-  if (!looksLikeSeamError(err)) return false
+  if (!isSeamError(err)) return false
   if (err.name === SeamThrottledError || err.name === SeamUnauthorizedError) return false
   if (err.name === SeamUnavailableError) return false
   return typeof err.status === 'number' && err.status >= 400 && err.status < 500
@@ -465,7 +466,7 @@ function passOn(
 
 /** Whether a failed call may have taken effect in Seam unconfirmed; anything but a SeamError may. */
 function mayHaveTakenEffect(err: unknown): boolean {
-  return !looksLikeSeamError(err) || err.mayHaveTakenEffect === true
+  return !isSeamError(err) || err.mayHaveTakenEffect === true
 }
 
 /** add_acs_user's not-found about the ACS user (not about the identity). */
@@ -564,7 +565,7 @@ async function undoCreate(
   } catch (err) {
     log.error('Could not delete the user identity again', {
       ...ids,
-      seam: looksLikeSeamError(err) ? seamLogFields(err) : undefined,
+      seam: isSeamError(err) ? seamLogFields(err) : undefined,
     })
     return 'undo_failed'
   }
@@ -654,7 +655,7 @@ function identityGone(userIdentityId: string, created: boolean): ApiError {
  */
 function failedWhileLinking(err: unknown, progress: Progress): unknown {
   const id = progress.userIdentityId
-  if (progress.phase !== 'linking' || id === undefined || !looksLikeSeamError(err)) return err
+  if (progress.phase !== 'linking' || id === undefined || !isSeamError(err)) return err
   const mapped = mapSeamError(err)
   const whose = progress.created
     ? 'which this request created'

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import {
-  ApiError,
   type ApiEvent,
   bodyBytes,
   errorResponse,
@@ -10,6 +9,7 @@ import {
   jsonResponse,
   MAX_BODY_BYTES,
 } from '../../functions/api/http.js'
+import { ApiError } from '../../functions/contract/errors.js'
 import {
   SeamError,
   type SeamErrorName,

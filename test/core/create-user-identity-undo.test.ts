@@ -4,7 +4,7 @@
  * caller is ever deleted with an identity.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ApiError } from '../../functions/api/http.js'
+import { ApiError } from '../../functions/contract/errors.js'
 import { createUserIdentity, type Log } from '../../functions/core/create-user-identity.js'
 import { createSeamClient, type SeamClient } from '../../functions/seam/index.js'
 import { type SeamEmulator, startSeamEmulator } from '../../local/seam-emulator/index.js'

@@ -2,7 +2,7 @@
  * The create core against a stub SeamClient: the paths the emulator cannot produce on demand.
  */
 import { describe, expect, it, vi } from 'vitest'
-import { ApiError } from '../../functions/api/http.js'
+import { ApiError } from '../../functions/contract/errors.js'
 import type { CreateUserIdentityInput } from '../../functions/contract/http.js'
 import {
   createUserIdentity,
