@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { invalidInput, SeamApiError } from './errors.js'
 import type { FaultInjector } from './faults.js'
-import { Params, parseQuery } from './params.js'
+import { emptyParams, mergeParams, Params, parseQuery } from './params.js'
 import { type HttpMethod, routes } from './routes/index.js'
 import type { Store } from './store.js'
 import type { FaultKind, RequestLogEntry } from './types.js'
@@ -60,23 +60,27 @@ export const createRequestListener =
         error: { type: error.type, message: error.message, request_id: requestId, ...error.extra },
       })
 
-    let params: Record<string, unknown> = {}
-    let bodyError: SeamApiError | null = null
-    try {
-      params = { ...parseQuery(url.searchParams), ...(await readJsonBody(req)) }
-    } catch (error) {
-      bodyError = error instanceof SeamApiError ? error : invalidInput(String(error))
-    }
-
     const authorized = req.headers.authorization === `Bearer ${deps.apiKey}`
     const unauthorized = new SeamApiError(
       401,
       'unauthorized',
       'Unauthorized: send Authorization: Bearer <API key>',
     )
+    // Nothing of a request is parsed before its key is checked: an unauthorized request is answered
+    // from its method, path and Authorization header alone.
+    let params: Record<string, unknown> = emptyParams()
+    let bodyError: SeamApiError | null = null
+    const parse = async (): Promise<void> => {
+      try {
+        params = mergeParams(parseQuery(url.searchParams), await readJsonBody(req))
+      } catch (error) {
+        bodyError = error instanceof SeamApiError ? error : invalidInput(String(error))
+      }
+    }
 
     if (path.startsWith(CONTROL_PREFIX)) {
       if (!authorized) return void replyError(unauthorized)
+      await parse()
       if (bodyError) return void replyError(bodyError)
       try {
         return void reply(200, { ok: true, ...(await deps.control(path, method, params)) })
@@ -99,10 +103,9 @@ export const createRequestListener =
       status = replyFault(fault)
     } else if (!authorized) {
       status = replyError(unauthorized)
-    } else if (bodyError) {
-      status = replyError(bodyError)
     } else {
-      status = await dispatch()
+      await parse()
+      status = bodyError ? replyError(bodyError) : await dispatch()
     }
     deps.log.push({
       method,
