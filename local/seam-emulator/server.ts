@@ -5,7 +5,7 @@ import type { FaultInjector } from './faults.js'
 import { emptyParams, mergeParams, Params, parseQuery } from './params.js'
 import { type HttpMethod, routes } from './routes/index.js'
 import type { Store } from './store.js'
-import type { FaultKind, RequestLogEntry } from './types.js'
+import type { FaultKind, RequestLogEntry, SeamBehaviours } from './types.js'
 
 /** Prefix of the emulator's own control API (never faulted, never logged). */
 export const CONTROL_PREFIX = '/_emulator/'
@@ -57,7 +57,12 @@ export const createRequestListener =
     const replyError = (error: SeamApiError): number =>
       reply(error.status, {
         ok: false,
-        error: { type: error.type, message: error.message, request_id: requestId, ...error.extra },
+        error: {
+          type: typeOf(error, deps.store.settings.behaviours.notFoundTypes),
+          message: error.message,
+          request_id: requestId,
+          ...error.extra,
+        },
       })
 
     const authorized = req.headers.authorization === `Bearer ${deps.apiKey}`
@@ -121,7 +126,7 @@ export const createRequestListener =
 
     async function dispatch(): Promise<number> {
       const route = routes.get(path)
-      if (!route) {
+      if (!route || isGone(path, deps.store.settings.behaviours)) {
         return replyError(new SeamApiError(404, 'not_found', `No such endpoint: ${path}`))
       }
       if (!route.methods.includes(method as HttpMethod)) {
@@ -179,6 +184,15 @@ export const createRequestListener =
       return 503
     }
   }
+
+/** With notFoundTypes `generic`, a missing resource is 404 `not_found`, as an unknown route is. */
+const typeOf = (error: SeamApiError, notFoundTypes: SeamBehaviours['notFoundTypes']): string =>
+  notFoundTypes === 'generic' && error.status === 404 ? 'not_found' : error.type
+
+/** Routes a behaviour's reading removes: they answer as any unknown path does. */
+const isGone = (path: string, behaviours: SeamBehaviours): boolean =>
+  behaviours.enrollmentAutomationRoutes === 'gone' &&
+  path.startsWith('/user_identities/enrollment_automations/')
 
 const asSeamError = (error: unknown): SeamApiError => {
   if (error instanceof SeamApiError) return error
