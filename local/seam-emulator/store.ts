@@ -325,7 +325,7 @@ export class Store {
       throw new SeamApiError(
         400,
         'acs_user_already_linked_to_user_identity',
-        `ACS user ${acsUserId} is already linked to user identity ${holder}; remove it from that identity first.`,
+        `ACS user ${acsUserId} is already linked to user identity ${holder}; remove it from that identity first`,
       )
     }
     acsUser.userIdentityId = userIdentityId
@@ -518,7 +518,7 @@ export class Store {
   /** A delete of what is already being deleted (or deactivated): harmless, or refused. */
   private repeatedDelete(label: string, id: string): void {
     if (this.settings.behaviours.repeatDelete === 'ok') return
-    throw new SeamApiError(400, 'already_being_deleted', `${label} ${id} is already being deleted.`)
+    throw new SeamApiError(400, 'already_being_deleted', `${label} ${id} is already being deleted`)
   }
 
   /** Completes every due deletion that nothing blocks any more (repeats until stable). */

@@ -137,7 +137,9 @@ it('enrollment-automation routes gone: nothing to delete, warned once', async ()
     expect(calls('/user_identities/enrollment_automations/list').map((r) => r.status)).toEqual([
       404, 404,
     ])
-    const gone = warn.mock.calls.filter(([message]) => /enrollment-automation routes/.test(message))
+    const gone = warn.mock.calls.filter(([message]) =>
+      /enrollment-automation routes/.test(String(message)),
+    )
     expect(gone).toHaveLength(1)
   } finally {
     warn.mockRestore()
