@@ -103,13 +103,14 @@ export const createRequestListener =
     }
 
     const fault = deps.faults.pick(path)
+    // An authorized request's parameters are read even when a fault answers it (for the log).
+    if (authorized) await parse()
     let status: number
     if (fault !== null) {
       status = replyFault(fault)
     } else if (!authorized) {
       status = replyError(unauthorized)
     } else {
-      await parse()
       status = bodyError ? replyError(bodyError) : await dispatch()
     }
     deps.log.push({
