@@ -181,3 +181,36 @@ describe('deactivatedPhones listed', () => {
     expect(calls('/phones/deactivate')).toHaveLength(2)
   })
 })
+
+describe.each(['newest_first', 'oldest_first'] as const)('eventOrder %s', (eventOrder) => {
+  it('confirms the stage at its first check past 500 older events of the same type', async () => {
+    emulator.setBehaviours({ eventOrder })
+    emulator.setDeleteDelayMs(0)
+    // 510 credentials of another identity, deleted first: 510 acs_credential.deleted events.
+    const other = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 0 })
+    const noise = Array.from(
+      { length: 510 },
+      () =>
+        emulator.seed.acsCredential({ acsUserId: other.acsUserIds[0] as string }).acs_credential_id,
+    )
+    for (let i = 0; i < noise.length; i += 30) {
+      await Promise.all(noise.slice(i, i + 30).map((id) => seam.acsCredentials.delete(id)))
+    }
+    await until(
+      () => emulator.inspect.events({ eventType: 'acs_credential.deleted' }).length === 510,
+    )
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 2 })
+    const stage = stageByName('acs_credentials')
+    const started = await deleteStage(
+      seam,
+      stage,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+    )
+    await until(
+      () => emulator.inspect.events({ eventType: 'acs_credential.deleted' }).length === 512,
+    )
+    const checked = await checkStage(seam, stage, started, policy)
+    expect(checked.stages?.acs_credentials).toMatchObject({ checks: 1, pending_count: 0 })
+  })
+})

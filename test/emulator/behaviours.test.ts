@@ -2,6 +2,7 @@
  * The emulator's named options for what Seam leaves undocumented: each reading does what README.md says,
  * set at start, with setBehaviours, or over the control route; reset() restores the start readings.
  */
+import { readFileSync } from 'node:fs'
 import type { SeamHttp } from '@seamapi/http/connect'
 import { schemas } from '@seamapi/types/connect'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -241,5 +242,22 @@ describe('eventOrder and notFoundTypes', () => {
       seam.acs.users.get({ acs_user_id: '00000000-0000-4000-8000-000000000000' }),
     )
     expect(error).toMatchObject({ statusCode: 404, code: type })
+  })
+})
+
+describe('README', () => {
+  it('lists every behaviour with its default and its other reading', () => {
+    const readme = readFileSync(
+      new URL('../../local/seam-emulator/README.md', import.meta.url),
+      'utf8',
+    )
+    for (const [name, [first, second]] of Object.entries(BEHAVIOUR_READINGS)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`))
+      expect(row, name).toBeDefined()
+      const [, defaultCell, otherCell, source] = row?.split(' | ') ?? []
+      expect(defaultCell, name).toContain(`\`${first}\``)
+      expect(otherCell, name).toContain(`\`${second}\``)
+      expect(source, name).toMatch(/\w/)
+    }
   })
 })
