@@ -52,33 +52,33 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
     // One id per request, made here so that even the fallback 500 below carries it (the contract).
     const requestId = randomUUID()
-    let aborted = false
-    handle(req, res, requestId, routes, load, options.openapi)
-      .catch((error: unknown) => {
-        if (clientAborted(req, error)) {
-          // The client closed the connection before its request was read: nobody to answer.
-          aborted = true
-          console.warn(`local server: client aborted request ${requestId} (${req.method} ${path})`)
-          return
-        }
-        // The handlers answer every error themselves; this is a bug in the adapter or a handler import.
-        console.error(
-          `local server error (request ${requestId}):`,
-          error instanceof Error ? error.message : error,
-        )
-        if (!res.headersSent) {
-          send(res, errorResult(500, 'internal_error', 'Internal error', requestId))
-        } else res.end()
+    // Logged when the response closes: answered, or abandoned by a client that hung up first (while
+    // its body was read or while the handler ran), which is an abort, never an answer.
+    res.once('close', () => {
+      const answered = res.writableFinished
+      if (!answered) {
+        console.warn(`local server: client aborted request ${requestId} (${req.method} ${path})`)
+      }
+      options.onRequest?.({
+        method: req.method ?? '',
+        path,
+        // 499: nginx's "client closed request".
+        status: answered ? res.statusCode : 499,
+        ms: Math.round(performance.now() - started),
       })
-      .finally(() => {
-        options.onRequest?.({
-          method: req.method ?? '',
-          path,
-          // 499: nginx's "client closed request", so an abort never reads as an answer.
-          status: aborted ? 499 : res.statusCode,
-          ms: Math.round(performance.now() - started),
-        })
-      })
+    })
+    handle(req, res, requestId, routes, load, options.openapi).catch((error: unknown) => {
+      // The client closed the connection before its request was read: nobody to answer.
+      if (clientAborted(req, error)) return
+      // The handlers answer every error themselves; this is a bug in the adapter or a handler import.
+      console.error(
+        `local server error (request ${requestId}):`,
+        error instanceof Error ? error.message : error,
+      )
+      if (!res.headersSent) {
+        send(res, errorResult(500, 'internal_error', 'Internal error', requestId))
+      } else res.end()
+    })
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

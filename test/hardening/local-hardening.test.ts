@@ -16,9 +16,11 @@ const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty
 
 let runtime: LocalRuntime
 let seam: SeamEmulator
+/** The runtime's request log lines (method, path, status, ms). */
+const lines: { method: string; path: string; status: number }[] = []
 
 beforeAll(async () => {
-  runtime = await startLocalRuntime({ port: 0 })
+  runtime = await startLocalRuntime({ port: 0, onRequest: (line) => lines.push(line) })
   seam = runtime.emulator as SeamEmulator
 })
 afterAll(() => runtime?.close())
@@ -101,6 +103,38 @@ describe('local server: header and query keys are plain data', () => {
       })
     },
   )
+
+  it('a client that hangs up while its request is handled is logged as an abort', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    const warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined)
+    try {
+      lines.length = 0
+      const { port } = new URL(runtime.url)
+      const socket = connect(Number(port), '127.0.0.1')
+      await new Promise<void>((resolve) => socket.once('connect', resolve))
+      // The client hangs up while the handler waits for Seam's create (which then goes through).
+      seam.beforeNextRequest('/user_identities/create', async () => {
+        socket.destroy()
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      })
+      const body = JSON.stringify({ user_identity_key: 'hung-up', full_name: 'Hung Up' })
+      socket.write(
+        'POST /user-identities HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      )
+      for (let i = 0; i < 200 && lines.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      expect(lines).toEqual([expect.objectContaining({ path: '/user-identities', status: 499 })])
+      expect(warnings.mock.calls.map((args) => String(args[0]))).toEqual([
+        expect.stringMatching(/client aborted request \S+ \(POST \/user-identities\)/),
+      ])
+      expect(errors).not.toHaveBeenCalled()
+    } finally {
+      errors.mockRestore()
+      warnings.mockRestore()
+    }
+  })
 
   it('a client that hangs up mid-body is logged as an abort, not a 500', async () => {
     const lines: { status: number; path: string }[] = []
