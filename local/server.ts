@@ -53,25 +53,33 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
     // One id per request, made here so that even the fallback 500 below carries it (the contract).
     const requestId = randomUUID()
-    handle(req, res, requestId, routes, load, options.openapi)
-      .catch((error: unknown) => {
-        // The handlers answer every error themselves; this is a bug in the adapter or a handler import.
-        console.error(
-          `local server error (request ${requestId}):`,
-          error instanceof Error ? error.message : error,
-        )
-        if (!res.headersSent) {
-          send(res, errorResult(500, 'internal_error', 'Internal error', requestId))
-        } else res.end()
+    // Logged when the response closes: answered, or abandoned by a client that hung up first (while
+    // its body was read or while the handler ran), which is an abort, never an answer.
+    res.once('close', () => {
+      const answered = res.writableFinished
+      if (!answered) {
+        console.warn(`local server: client aborted request ${requestId} (${req.method} ${path})`)
+      }
+      options.onRequest?.({
+        method: req.method ?? '',
+        path,
+        // 499: nginx's "client closed request".
+        status: answered ? res.statusCode : 499,
+        ms: Math.round(performance.now() - started),
       })
-      .finally(() => {
-        options.onRequest?.({
-          method: req.method ?? '',
-          path,
-          status: res.statusCode,
-          ms: Math.round(performance.now() - started),
-        })
-      })
+    })
+    handle(req, res, requestId, routes, load, options.openapi).catch((error: unknown) => {
+      // The client closed the connection before its request was read: nobody to answer.
+      if (clientAborted(req, error)) return
+      // The handlers answer every error themselves; this is a bug in the adapter or a handler import.
+      console.error(
+        `local server error (request ${requestId}):`,
+        error instanceof Error ? error.message : error,
+      )
+      if (!res.headersSent) {
+        send(res, errorResult(500, 'internal_error', 'Internal error', requestId))
+      } else res.end()
+    })
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -141,6 +149,17 @@ async function handle(
   send(res, await handler(event, lambdaContext(match.route, requestId)))
 }
 
+/** The request failed because its client went away (socket closed while its body was read). */
+function clientAborted(req: IncomingMessage, error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return (
+    (req.destroyed && !req.complete) ||
+    code === 'ECONNRESET' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    (error instanceof Error && error.message === 'aborted')
+  )
+}
+
 /** Match `/a/{x}/b` against a path; parameters are URL-decoded, as API Gateway passes them. */
 export function matchPath(template: string, path: string): Record<string, string> | undefined {
   const want = template.split('/')
@@ -172,20 +191,24 @@ function toEvent(
   body: Buffer,
   requestId: string,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {}
-  const multiValueHeaders: Record<string, string[]> = {}
+  // Keys are plain data, as in the JSON event API Gateway sends: collected in Maps and made own
+  // properties by Object.fromEntries, so a header or query key named __proto__, constructor or
+  // hasOwnProperty neither reads nor replaces anything inherited.
+  const headerValues = new Map<string, string[]>()
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] as string
-    const value = req.rawHeaders[i + 1] as string
-    headers[name] = value
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value]
+    headerValues.set(name, [...(headerValues.get(name) ?? []), req.rawHeaders[i + 1] as string])
   }
-  const query: Record<string, string> = {}
-  const multiQuery: Record<string, string[]> = {}
+  const queryValues = new Map<string, string[]>()
   for (const [key, value] of url.searchParams) {
-    query[key] = value
-    multiQuery[key] = [...(multiQuery[key] ?? []), value]
+    queryValues.set(key, [...(queryValues.get(key) ?? []), value])
   }
+  const last = (values: Map<string, string[]>) =>
+    Object.fromEntries([...values].map(([key, all]) => [key, all.at(-1) as string]))
+  const headers = last(headerValues)
+  const multiValueHeaders = Object.fromEntries(headerValues)
+  const query = last(queryValues)
+  const multiQuery = Object.fromEntries(queryValues)
   const hasQuery = url.searchParams.size > 0
   const now = Date.now()
   return {

@@ -373,7 +373,14 @@ async function findExisting(
   if (email != null) {
     lookups.push(
       lookup(log, 'email_address', () => seam.userIdentities.list({ search: email })).then(
-        (found) => matchesOf('email_address', found, (i) => sameEmail(i.email_address, email)),
+        (found) => {
+          // Seam documents no case rule for emails: an identity with this exact email is what
+          // collided; only when none has it, one differing in case did (Seam compared case-blind).
+          const exact = found.filter((i) => i.email_address === email)
+          return exact.length > 0
+            ? matchesOf('email_address', exact, () => true)
+            : matchesOf('email_address', found, (i) => sameEmail(i.email_address, email))
+        },
       ),
     )
   }

@@ -19,7 +19,7 @@ import type { SeamClient } from '../seam/index.js'
 import { isNotFound, isTransient } from '../seam/index.js'
 import { forEachLimited } from './concurrency.js'
 import { nextPoll, type PollPolicy } from './poll.js'
-import type { Confirmation, StageDefinition } from './stages.js'
+import { type Confirmation, type StageDefinition, splitListed } from './stages.js'
 
 export type { DeletionState, DeletionSummary, StageProgress }
 
@@ -79,21 +79,25 @@ export async function deleteStage(
 ): Promise<DeletionState> {
   const time = clock(options)
   const startedAt = time.now()
-  const items = stage.known
+  const listed = stage.known
     ? stage.known(state.user_identity_id)
     : await stage.list(seam, state.user_identity_id)
+  // What Seam is already deleting is pending, not deleted again.
+  const { toDelete: items, beingDeleted } = splitListed(listed)
   const { done, gone, refused } = await removeAll(seam, stage, items)
   const deletesDoneAt = time.now()
   // Nothing deleted yet: fail the task and let Step Functions retry it with backoff; nothing is lost.
-  if (refused.length > 0 && done.length + gone.length === 0) throw refused[0]?.error
+  if (refused.length > 0 && done.length + gone.length + beingDeleted.length === 0) {
+    throw refused[0]?.error
+  }
   const toDelete = refused.map((r) => r.item)
   // Gone at its delete needs no confirming — unless confirming is a lookup: Seam may well answer
   // not found to deleting an identity it is already deleting, so one lookup settles it.
   const pending = !stage.confirmation
     ? []
     : stage.confirmation === 'lookup'
-      ? [...done, ...gone]
-      : done
+      ? [...beingDeleted, ...done, ...gone]
+      : [...beingDeleted, ...done]
   const poll = nextPoll(policy, 0, startedAt, time.workflowNow(startedAt))
   return withProgress(state, stage.name, {
     started_at: startedAt.toISOString(),
@@ -101,7 +105,7 @@ export async function deleteStage(
     ...(toDelete.length > 0 ? { refusals: true } : {}),
     // A listed item counts even if it went between the list and its delete: it was the identity's. A
     // known one (the identity) that is not found was gone before this stage.
-    deleted: stage.known ? done.length : items.length,
+    deleted: stage.known ? done.length : listed.length,
     pending,
     ...(toDelete.length > 0 ? { to_delete: toDelete } : {}),
     pending_count: pending.length + toDelete.length,

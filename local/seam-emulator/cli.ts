@@ -1,7 +1,7 @@
 // `npm run seam-emulator [-- --demo] [--port N] [--delete-delay-ms N] [--page-size N]
-//   [--mode cascade|documented]`: runs the emulator until Ctrl-C.
+//   [--mode cascade|documented] [--behaviour name=reading ...]`: runs the emulator until Ctrl-C.
 import { parseArgs } from 'node:util'
-import { startSeamEmulator } from './index.js'
+import { BEHAVIOUR_NAMES, BEHAVIOUR_READINGS, startSeamEmulator } from './index.js'
 
 export const DEFAULT_PORT = 8789
 
@@ -12,6 +12,7 @@ const { values } = parseArgs({
     'delete-delay-ms': { type: 'string' },
     'page-size': { type: 'string' },
     mode: { type: 'string' },
+    behaviour: { type: 'string', multiple: true },
     demo: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -24,6 +25,8 @@ if (values.help) {
   --delete-delay-ms N   delay of asynchronous deletions (default 2000)
   --page-size N         default and maximum page size of paginated lists (default 500)
   --mode M              user_identities/delete mode: cascade (default) or documented
+  --behaviour NAME=R    reading R of an undocumented Seam behaviour (repeatable; see README.md):
+                        ${BEHAVIOUR_NAMES.map((n) => `${n}=${BEHAVIOUR_READINGS[n].join('|')}`).join('\n                        ')}
   --demo                seed a sample user identity and print its id`)
   process.exit(0)
 }
@@ -44,6 +47,19 @@ if (mode !== 'cascade' && mode !== 'documented') {
   process.exit(2)
 }
 
+const behaviours = Object.fromEntries(
+  (values.behaviour ?? []).map((pair) => {
+    const [name, reading] = pair.split('=')
+    if (!name || !reading || !(BEHAVIOUR_NAMES as string[]).includes(name)) {
+      console.error(
+        `--behaviour must be NAME=READING with NAME one of ${BEHAVIOUR_NAMES.join(', ')}`,
+      )
+      process.exit(2)
+    }
+    return [name, reading]
+  }),
+)
+
 const port = number(values.port ?? process.env.SEAM_EMULATOR_PORT, 'port') ?? DEFAULT_PORT
 const apiKey = values['api-key'] ?? process.env.SEAM_EMULATOR_API_KEY
 const deleteDelayMs = number(values['delete-delay-ms'], '--delete-delay-ms')
@@ -52,6 +68,7 @@ const pageSize = number(values['page-size'], '--page-size')
 const emulator = await startSeamEmulator({
   port,
   userIdentityDeleteMode: mode,
+  behaviours,
   ...(apiKey ? { apiKey } : {}),
   ...(deleteDelayMs === undefined ? {} : { deleteDelayMs }),
   ...(pageSize === undefined ? {} : { pageSize }),

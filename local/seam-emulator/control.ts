@@ -4,6 +4,7 @@ import type {
   DeleteDelays,
   FaultOptions,
   IdentityGraphShape,
+  SeamBehaviours,
   SeamEmulator,
   UserIdentityDeleteMode,
 } from './types.js'
@@ -38,6 +39,11 @@ export const createControlHandler =
         e.setUserIdentityDeleteMode(mode satisfies UserIdentityDeleteMode)
         return {}
       }
+      case 'POST /_emulator/behaviours':
+        e.setBehaviours(params as Partial<SeamBehaviours>)
+        return { behaviours: e.behaviours }
+      case 'GET /_emulator/behaviours':
+        return { behaviours: e.behaviours }
       case 'POST /_emulator/delete_delay_ms':
         e.setDeleteDelayMs(
           typeof params.ms === 'number' ? params.ms : (params as unknown as DeleteDelays),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { resolveBehaviours } from './behaviours.js'
 import { createControlHandler } from './control.js'
 import { resolveDelays } from './deletions.js'
 import { FaultInjector } from './faults.js'
@@ -11,6 +12,12 @@ import { createRequestListener } from './server.js'
 import { type Settings, Store } from './store.js'
 import type { RequestLogEntry, SeamEmulator, SeamEmulatorOptions } from './types.js'
 
+export {
+  BEHAVIOUR_NAMES,
+  BEHAVIOUR_READINGS,
+  DEFAULT_BEHAVIOURS,
+  OTHER_READINGS,
+} from './behaviours.js'
 export { SeamApiError } from './errors.js'
 export { seededRandom } from './faults.js'
 export type * from './types.js'
@@ -24,10 +31,12 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
   }
   const initialDelays = resolveDelays(options.deleteDelayMs)
   const initialMode = options.userIdentityDeleteMode ?? 'cascade'
+  const initialBehaviours = resolveBehaviours(options.behaviours)
   const settings: Settings = {
     pageSize,
     delays: { ...initialDelays },
     userIdentityDeleteMode: initialMode,
+    behaviours: initialBehaviours,
   }
   // Load Seam's event types up front so the first events/list is as fast as the rest.
   await knownEventTypes()
@@ -58,10 +67,17 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
       hooks.clear()
       settings.delays = { ...initialDelays }
       settings.userIdentityDeleteMode = initialMode
+      settings.behaviours = initialBehaviours
     },
     setFaults: (next) => faults.set(next),
     setUserIdentityDeleteMode: (mode) => {
       settings.userIdentityDeleteMode = mode
+    },
+    setBehaviours: (changes) => {
+      settings.behaviours = resolveBehaviours(changes, settings.behaviours)
+    },
+    get behaviours() {
+      return settings.behaviours
     },
     setDeleteDelayMs: (delay) => {
       settings.delays = resolveDelays(delay, settings.delays)

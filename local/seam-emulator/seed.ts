@@ -115,7 +115,12 @@ export const createSeed = (store: Store): SeamEmulatorSeed => {
           graph.acsCredentialIds.push(credential.acs_credential_id)
         }
       }
-      for (let i = 0; i < count(shape.enrollmentAutomations); i++) {
+      // With the enrollment-automation routes gone, no identity has any (the graph says so).
+      const automations =
+        store.settings.behaviours.enrollmentAutomationRoutes === 'gone'
+          ? 0
+          : count(shape.enrollmentAutomations)
+      for (let i = 0; i < automations; i++) {
         const manager = seed.acsSystem({
           name: `Emulated credential manager ${suffix()}`,
           isCredentialManager: true,

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { invalidInput, SeamApiError } from './errors.js'
 import type { FaultInjector } from './faults.js'
-import { Params, parseQuery } from './params.js'
+import { emptyParams, mergeParams, Params, parseQuery } from './params.js'
 import { type HttpMethod, routes } from './routes/index.js'
 import type { Store } from './store.js'
-import type { FaultKind, RequestLogEntry } from './types.js'
+import type { FaultKind, RequestLogEntry, SeamBehaviours } from './types.js'
 
 /** Prefix of the emulator's own control API (never faulted, never logged). */
 export const CONTROL_PREFIX = '/_emulator/'
@@ -57,16 +57,13 @@ export const createRequestListener =
     const replyError = (error: SeamApiError): number =>
       reply(error.status, {
         ok: false,
-        error: { type: error.type, message: error.message, request_id: requestId, ...error.extra },
+        error: {
+          type: typeOf(error, deps.store.settings.behaviours.notFoundTypes),
+          message: error.message,
+          request_id: requestId,
+          ...error.extra,
+        },
       })
-
-    let params: Record<string, unknown> = {}
-    let bodyError: SeamApiError | null = null
-    try {
-      params = { ...parseQuery(url.searchParams), ...(await readJsonBody(req)) }
-    } catch (error) {
-      bodyError = error instanceof SeamApiError ? error : invalidInput(String(error))
-    }
 
     const authorized = req.headers.authorization === `Bearer ${deps.apiKey}`
     const unauthorized = new SeamApiError(
@@ -74,9 +71,21 @@ export const createRequestListener =
       'unauthorized',
       'Unauthorized: send Authorization: Bearer <API key>',
     )
+    // Nothing of a request is parsed before its key is checked: an unauthorized request is answered
+    // from its method, path and Authorization header alone.
+    let params: Record<string, unknown> = emptyParams()
+    let bodyError: SeamApiError | null = null
+    const parse = async (): Promise<void> => {
+      try {
+        params = mergeParams(parseQuery(url.searchParams), await readJsonBody(req))
+      } catch (error) {
+        bodyError = error instanceof SeamApiError ? error : invalidInput(String(error))
+      }
+    }
 
     if (path.startsWith(CONTROL_PREFIX)) {
       if (!authorized) return void replyError(unauthorized)
+      await parse()
       if (bodyError) return void replyError(bodyError)
       try {
         return void reply(200, { ok: true, ...(await deps.control(path, method, params)) })
@@ -94,15 +103,15 @@ export const createRequestListener =
     }
 
     const fault = deps.faults.pick(path)
+    // An authorized request's parameters are read even when a fault answers it (for the log).
+    if (authorized) await parse()
     let status: number
     if (fault !== null) {
       status = replyFault(fault)
     } else if (!authorized) {
       status = replyError(unauthorized)
-    } else if (bodyError) {
-      status = replyError(bodyError)
     } else {
-      status = await dispatch()
+      status = bodyError ? replyError(bodyError) : await dispatch()
     }
     deps.log.push({
       method,
@@ -118,7 +127,7 @@ export const createRequestListener =
 
     async function dispatch(): Promise<number> {
       const route = routes.get(path)
-      if (!route) {
+      if (!route || isGone(path, deps.store.settings.behaviours)) {
         return replyError(new SeamApiError(404, 'not_found', `No such endpoint: ${path}`))
       }
       if (!route.methods.includes(method as HttpMethod)) {
@@ -176,6 +185,15 @@ export const createRequestListener =
       return 503
     }
   }
+
+/** With notFoundTypes `generic`, a missing resource is 404 `not_found`, as an unknown route is. */
+const typeOf = (error: SeamApiError, notFoundTypes: SeamBehaviours['notFoundTypes']): string =>
+  notFoundTypes === 'generic' && error.status === 404 ? 'not_found' : error.type
+
+/** Routes a behaviour's reading removes: they answer as any unknown path does. */
+const isGone = (path: string, behaviours: SeamBehaviours): boolean =>
+  behaviours.enrollmentAutomationRoutes === 'gone' &&
+  path.startsWith('/user_identities/enrollment_automations/')
 
 const asSeamError = (error: unknown): SeamApiError => {
   if (error instanceof SeamApiError) return error

@@ -1,14 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { SeamEvent } from '@seamapi/types/connect'
 import { DeletionScheduler } from './deletions.js'
-import { notFound, SeamApiError } from './errors.js'
-import type { DeletionKind, UserIdentityDeleteMode } from './types.js'
+import { invalidInput, notFound, SeamApiError } from './errors.js'
+import type { DeletionKind, SeamBehaviours, UserIdentityDeleteMode } from './types.js'
 
 /** Runtime settings shared by the store and the server; the emulator's setters mutate them. */
 export interface Settings {
   pageSize: number
   delays: Record<DeletionKind, number>
   userIdentityDeleteMode: UserIdentityDeleteMode
+  behaviours: SeamBehaviours
 }
 
 interface Base {
@@ -75,6 +76,8 @@ export interface PhoneRecord extends Base, Deletable {
   displayName: string
   connectedAccountId: string
   acsCredentialIds: string[]
+  /** Set once deactivated; with deactivatedPhones `listed` the record stays (and is listed). */
+  deactivatedAt: string | null
 }
 
 export interface EventRecord {
@@ -205,8 +208,11 @@ export class Store {
     )
   }
 
+  /** The identity's phones that are not deactivated. */
   phonesOf(userIdentityId: string): PhoneRecord[] {
-    return [...this.phones.values()].filter((p) => p.ownerUserIdentityId === userIdentityId)
+    return [...this.phones.values()].filter(
+      (p) => p.ownerUserIdentityId === userIdentityId && p.deactivatedAt === null,
+    )
   }
 
   /** The user identity an ACS user is linked to, if any. */
@@ -225,9 +231,11 @@ export class Store {
     acsSystemIds?: readonly string[]
   }): UserIdentityRecord {
     this.assertUnique('user_identity_key', input.key, (r) => r.key)
-    this.assertUnique('email_address', input.email?.toLowerCase() ?? null, (r) =>
-      r.email ? r.email.toLowerCase() : null,
-    )
+    const email = (value: string | null): string | null =>
+      value !== null && this.settings.behaviours.emailUniqueness === 'case_insensitive'
+        ? value.toLowerCase()
+        : value
+    this.assertUnique('email_address', email(input.email), (r) => email(r.email))
     this.assertUnique('phone_number', input.phone, (r) => r.phone)
     const acsSystems = (input.acsSystemIds ?? []).map((id) => this.requireAcsSystem(id))
     const record: UserIdentityRecord = {
@@ -260,12 +268,13 @@ export class Store {
     if (value === null) return
     for (const record of this.userIdentities.values()) {
       if (read(record) === value) {
-        throw new SeamApiError(
-          400,
-          'user_identity_already_exists',
-          `A user identity with this ${field} already exists in the workspace (${record.id}); ${field} must be unique.`,
-          { data: { field, user_identity_id: record.id } },
-        )
+        const message = `A user identity with this ${field} already exists in the workspace (${record.id}); ${field} must be unique.`
+        if (this.settings.behaviours.duplicateCreateError === 'invalid_input') {
+          throw invalidInput(message, field)
+        }
+        throw new SeamApiError(400, 'user_identity_already_exists', message, {
+          data: { field, user_identity_id: record.id },
+        })
       }
     }
   }
@@ -307,6 +316,18 @@ export class Store {
   linkAcsUser(acsUserId: string, userIdentityId: string): void {
     const acsUser = this.requireAcsUser(acsUserId)
     this.requireUserIdentity(userIdentityId)
+    const holder = acsUser.userIdentityId
+    if (
+      holder !== null &&
+      holder !== userIdentityId &&
+      this.settings.behaviours.linkLinkedAcsUser === 'refused'
+    ) {
+      throw new SeamApiError(
+        400,
+        'acs_user_already_linked_to_user_identity',
+        `ACS user ${acsUserId} is already linked to user identity ${holder}; remove it from that identity first`,
+      )
+    }
     acsUser.userIdentityId = userIdentityId
   }
 
@@ -368,6 +389,9 @@ export class Store {
     credentialManagerAcsSystemId?: string
   }): EnrollmentAutomationRecord {
     this.requireUserIdentity(input.userIdentityId)
+    if (this.settings.behaviours.enrollmentAutomationRoutes === 'gone') {
+      throw new Error('No enrollment automations exist with enrollmentAutomationRoutes "gone"')
+    }
     const systemId =
       input.credentialManagerAcsSystemId ?? this.createAcsSystem({ isCredentialManager: true }).id
     this.requireAcsSystem(systemId)
@@ -399,6 +423,7 @@ export class Store {
       connectedAccountId: randomUUID(),
       acsCredentialIds: [...(input.acsCredentialIds ?? [])],
       deletionRequestedAt: null,
+      deactivatedAt: null,
     }
     this.phones.set(record.id, record)
     return record
@@ -425,21 +450,27 @@ export class Store {
   }
 
   requestPhoneDeactivation(id: string): void {
-    this.requestDeletion('phone', this.requirePhone(id))
+    const phone = this.requirePhone(id)
+    if (phone.deactivatedAt !== null) this.repeatedDelete('Phone', id)
+    else this.requestDeletion('phone', phone)
   }
 
   /** user_identities/delete in the configured mode. */
   deleteUserIdentity(id: string): void {
     const identity = this.requireUserIdentity(id)
-    if (identity.deletionRequestedAt !== null) return
+    if (identity.deletionRequestedAt !== null) {
+      this.repeatedDelete('User identity', id)
+      return
+    }
     if (this.settings.userIdentityDeleteMode === 'documented') {
       this.deleteUserIdentityAsDocumented(identity)
       return
     }
     this.requestDeletion('user_identity', identity)
-    for (const credential of this.credentialsOf(id))
-      this.requestDeletion('acs_credential', credential)
-    for (const acsUser of this.acsUsersOf(id)) this.requestDeletion('acs_user', acsUser)
+    for (const credential of this.credentialsOf(id)) {
+      this.requestDeletion('acs_credential', credential, false)
+    }
+    for (const acsUser of this.acsUsersOf(id)) this.requestDeletion('acs_user', acsUser, false)
   }
 
   /** The guide's precondition: nothing that must be deleted first may remain. */
@@ -470,9 +501,24 @@ export class Store {
     this.userIdentities.delete(identity.id)
   }
 
-  private requestDeletion(kind: DeletionKind, record: Deletable & { id: string }): void {
+  /** A delete call for `record` (not the cascade's own requests): refused again while under way. */
+  private requestDeletion(
+    kind: DeletionKind,
+    record: Deletable & { id: string },
+    byCall = true,
+  ): void {
+    if (byCall && record.deletionRequestedAt !== null) {
+      this.repeatedDelete(labelOf[kind], record.id)
+      return
+    }
     record.deletionRequestedAt ??= nowIso()
     this.deletions.request(kind, record.id)
+  }
+
+  /** A delete of what is already being deleted (or deactivated): harmless, or refused. */
+  private repeatedDelete(label: string, id: string): void {
+    if (this.settings.behaviours.repeatDelete === 'ok') return
+    throw new SeamApiError(400, 'already_being_deleted', `${label} ${id} is already being deleted`)
   }
 
   /** Completes every due deletion that nothing blocks any more (repeats until stable). */
@@ -517,9 +563,11 @@ export class Store {
         // Cascade: waits for its credentials and ACS users (requesting any linked meanwhile).
         const children = [...this.credentialsOf(id), ...this.acsUsersOf(id)]
         for (const credential of this.credentialsOf(id)) {
-          this.requestDeletion('acs_credential', credential)
+          this.requestDeletion('acs_credential', credential, false)
         }
-        for (const acsUser of this.acsUsersOf(id)) this.requestDeletion('acs_user', acsUser)
+        for (const acsUser of this.acsUsersOf(id)) {
+          this.requestDeletion('acs_user', acsUser, false)
+        }
         if (children.length > 0) return false
         for (const session of this.clientSessionsOf(id)) this.removeClientSession(session.id)
         this.userIdentities.delete(id)
@@ -587,8 +635,9 @@ export class Store {
   private removePhone(id: string): void {
     this.deletions.finish(id)
     const record = this.phones.get(id)
-    if (!record) return
-    this.phones.delete(id)
+    if (!record || record.deactivatedAt !== null) return
+    if (this.settings.behaviours.deactivatedPhones === 'listed') record.deactivatedAt = nowIso()
+    else this.phones.delete(id)
     this.recordEvent(
       { event_type: 'phone.deactivated', device_id: id },
       'A phone was deactivated.',
@@ -627,6 +676,14 @@ export class Store {
     } as SeamEvent
     this.events.push({ seq: ++this.seq, createdAtMs: now.getTime(), event, related })
   }
+}
+
+const labelOf: Record<DeletionKind, string> = {
+  acs_credential: 'ACS credential',
+  acs_user: 'ACS user',
+  enrollment_automation: 'Enrollment automation',
+  phone: 'Phone',
+  user_identity: 'User identity',
 }
 
 const count = (n: number, noun: string): string =>

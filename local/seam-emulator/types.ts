@@ -27,6 +27,29 @@ export type DeleteDelays = { default?: number } & Partial<Record<DeletionKind, n
  */
 export type UserIdentityDeleteMode = 'cascade' | 'documented'
 
+/**
+ * Behaviours Seam does not document, each with both readings (the first is the default). See
+ * README.md, "Undocumented behaviours", for what each reading does and where it comes from.
+ */
+export interface SeamBehaviours {
+  /** Deleting (deactivating) an item already being deleted, or a phone already deactivated. */
+  repeatDelete: 'ok' | 'refused'
+  /** user_identities/add_acs_user for an ACS user linked to another identity. */
+  linkLinkedAcsUser: 'moves' | 'refused'
+  /** A deactivated phone in phones/list and phones/get. */
+  deactivatedPhones: 'unlisted' | 'listed'
+  /** The user_identities/enrollment_automations/* routes. */
+  enrollmentAutomationRoutes: 'present' | 'gone'
+  /** The error user_identities/create answers for a duplicate key, email or phone. */
+  duplicateCreateError: 'user_identity_already_exists' | 'invalid_input'
+  /** Whether email addresses differing only in case collide. */
+  emailUniqueness: 'case_insensitive' | 'case_sensitive'
+  /** The order of events/list. */
+  eventOrder: 'newest_first' | 'oldest_first'
+  /** error.type of a 404 for a missing resource: `<resource>_not_found`, or `not_found`. */
+  notFoundTypes: 'per_resource' | 'generic'
+}
+
 export interface FaultOptions {
   /** Probability (0..1) that a Seam API request is answered with 429 Too Many Requests. */
   throttleRate: number
@@ -55,6 +78,8 @@ export interface SeamEmulatorOptions {
   deleteDelayMs?: number | DeleteDelays
   /** Behaviour of user_identities/delete (default `cascade`). */
   userIdentityDeleteMode?: UserIdentityDeleteMode
+  /** Readings of what Seam leaves undocumented (default: the first reading of each). */
+  behaviours?: Partial<SeamBehaviours>
   faults?: Partial<FaultOptions>
   /** Random source for fault injection (default Math.random); inject one for deterministic tests. */
   random?: () => number
@@ -175,6 +200,7 @@ export interface RemainingResources {
   acsUserIds: string[]
   acsCredentialIds: string[]
   enrollmentAutomationIds: string[]
+  /** Phones not deactivated (with deactivatedPhones `listed`, deactivated ones are still listed). */
   phoneIds: string[]
   /** True when nothing at all is left (identity included). */
   isEmpty: boolean
@@ -222,6 +248,10 @@ export interface SeamEmulator {
   /** Replaces the fault settings (unspecified fields: no fault). */
   setFaults(faults: Partial<FaultOptions>): void
   setUserIdentityDeleteMode(mode: UserIdentityDeleteMode): void
+  /** Switches the named behaviours to the given readings (others keep theirs); reset() restores. */
+  setBehaviours(behaviours: Partial<SeamBehaviours>): void
+  /** The readings in effect. */
+  readonly behaviours: SeamBehaviours
   /**
    * A number sets every kind; an object overrides only the kinds it names. Also applies to
    * deletions under way (each completes the new delay after it started, at once if passed).

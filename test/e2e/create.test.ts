@@ -10,7 +10,7 @@ import type { UserIdentity } from '../../functions/seam/index.js'
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
 import type { SeamEmulator } from '../../local/seam-emulator/index.js'
 import { startLocalServer } from '../../local/server.js'
-import { type Answer, send as sendTo } from './helpers.js'
+import { type Answer, READING_MATRIX, send as sendTo } from './helpers.js'
 
 /**
  * The emulator's fault draws, cycling through throttled, fine, unavailable, fine, fine, fine (with
@@ -468,5 +468,61 @@ describe("the local server's own failure", () => {
       quiet.mockRestore()
       await server.close()
     }
+  })
+})
+
+/**
+ * The full matrix of readings of what Seam leaves undocumented (each alone at its other reading, all of
+ * them, none), on one representative flow: create and link, a repeat, a duplicate key, an email in
+ * another case, an ACS user linked elsewhere, an unknown ACS user. Each answer agrees with what Seam did.
+ */
+describe.each(READING_MATRIX)('POST /user-identities under $name', ({ behaviours }) => {
+  beforeEach(() => seam.setBehaviours(behaviours))
+
+  it('creates and links; replays a repeat; 409 for a duplicate and for an ACS user linked elsewhere', async () => {
+    const p = person()
+    const ids = acsUsers(2) as [string, string]
+    const first = identityOf(await post({ ...p, acs_user_ids: ids }))
+    expect([...first.acs_user_ids].sort()).toEqual([...ids].sort())
+    const again = await post({ ...p, acs_user_ids: ids })
+    expect(identityOf(again).user_identity_id).toBe(first.user_identity_id)
+    expect(again.headers.get('x-replayed')).toBe('true')
+
+    const duplicate = await post({ ...person(), user_identity_key: p.user_identity_key })
+    expect(expectContractError(duplicate, 409, 'user_identity_conflict')).toMatchObject({
+      field: 'user_identity_key',
+      user_identity_id: first.user_identity_id,
+    })
+
+    // Another case of the same email: a conflict where Seam compares emails case-blind, else a new
+    // identity (and its repeat a replay).
+    const shouted = { ...person(), email_address: p.email_address.toUpperCase() }
+    const other = await post(shouted)
+    if (behaviours.emailUniqueness === 'case_insensitive') {
+      expect(expectContractError(other, 409, 'user_identity_conflict')).toMatchObject({
+        field: 'email_address',
+        user_identity_id: first.user_identity_id,
+      })
+    } else {
+      const created = identityOf(other)
+      expect(created.user_identity_id).not.toBe(first.user_identity_id)
+      expect(identityOf(await post(shouted)).user_identity_id).toBe(created.user_identity_id)
+    }
+
+    const taken = await post({ ...person(), acs_user_ids: [ids[0]] })
+    expect(expectContractError(taken, 409, 'acs_user_already_linked')).toMatchObject({
+      acs_user_id: ids[0],
+      user_identity_id: first.user_identity_id,
+    })
+    expect(seam.inspect.resource(ids[0])).toMatchObject({
+      user_identity_id: first.user_identity_id,
+    })
+
+    const ghost = randomUUID()
+    const unknown = await post({ ...person(), acs_user_ids: [ghost] })
+    expect(expectContractError(unknown, 404, 'acs_user_not_found').acs_user_id).toBe(ghost)
+    expect(seam.inspect.counts().userIdentities).toBe(
+      behaviours.emailUniqueness === 'case_insensitive' ? 1 : 2,
+    )
   })
 })

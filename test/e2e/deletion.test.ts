@@ -18,7 +18,15 @@ import {
   type SeamEmulator,
   seededRandom,
 } from '../../local/seam-emulator/index.js'
-import { call, STAGE_SEAM_PATHS, startDeletion, taskAttempts, waitForDeletion } from './helpers.js'
+import {
+  BOTH_READINGS,
+  call,
+  READING_MATRIX,
+  STAGE_SEAM_PATHS,
+  startDeletion,
+  taskAttempts,
+  waitForDeletion,
+} from './helpers.js'
 
 const SHAPE: IdentityGraphShape = {
   clientSessions: 2,
@@ -53,7 +61,16 @@ beforeEach(() => {
   progress.length = 0
 })
 
-describe('deletion workflow, end to end', () => {
+/**
+ * The whole suite runs under the readings the emulator assumes of what Seam leaves undocumented, and
+ * again with every one of them at its other reading (repeat deletes refused, a linked ACS user refused
+ * instead of moved, deactivated phones still listed, the enrollment-automation routes gone, ...).
+ */
+describe.each(BOTH_READINGS)('deletion workflow, end to end, under $name', ({ behaviours }) => {
+  beforeEach(() => seam.setBehaviours(behaviours))
+  /** With the enrollment-automation routes gone, no identity has any (the emulator seeds none). */
+  const automations = behaviours.enrollmentAutomationRoutes === 'gone' ? 0 : 1
+
   it('deletes everything of the identity with exact counts and touches no other identity', async () => {
     const target = seam.seed.identityGraph(SHAPE)
     const bystander = seam.seed.identityGraph(SHAPE)
@@ -77,7 +94,7 @@ describe('deletion workflow, end to end', () => {
         client_sessions_deleted: 2,
         acs_credentials_deleted: 6,
         acs_users_deleted: 2,
-        enrollment_automations_deleted: 1,
+        enrollment_automations_deleted: automations,
         phones_deactivated: 2,
       },
     })
@@ -257,5 +274,56 @@ describe('deletion workflow, end to end', () => {
     )
     expect(unknown.status).toBe(404)
     expect(unknown.json.error).toMatchObject({ type: 'deletion_not_found' })
+  })
+})
+
+/**
+ * The full matrix, on one representative deletion: each behaviour alone at its other reading (and all
+ * of them, and none). The identity meets what makes the readings differ: a credential Seam is already
+ * deleting when the workflow lists it (deleting it again may be refused), and a phone deactivated before
+ * the deletion began (Seam may still list it).
+ */
+describe.each(READING_MATRIX)('a deletion under $name', ({ behaviours }) => {
+  beforeEach(() => seam.setBehaviours(behaviours))
+
+  it('SUCCEEDED with nothing left, exact counts, no bystander touched, nothing deleted twice', async () => {
+    const target = seam.seed.identityGraph(SHAPE)
+    const bystander = seam.seed.identityGraph(SHAPE)
+    const before = seam.inspect.remainingFor(bystander.userIdentityId)
+    const [deleting] = target.acsCredentialIds as [string]
+    const [deactivated] = target.phoneIds as [string]
+    const emulatorCall = (path: string, body: object) =>
+      fetch(`${seam.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${seam.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    // A credential Seam is deleting until the workflow's first check; a phone already deactivated.
+    seam.stickDeletion(deleting)
+    expect(
+      (await emulatorCall('/acs/credentials/delete', { acs_credential_id: deleting })).status,
+    ).toBe(200)
+    expect((await emulatorCall('/phones/deactivate', { device_id: deactivated })).status).toBe(200)
+    while (seam.inspect.events({ eventType: 'phone.deactivated' }).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    seam.beforeNextRequest('/events/list', () => seam.releaseDeletion(deleting))
+
+    const deletion = await startDeletion(runtime.url, target.userIdentityId)
+    const done = await waitForDeletion(runtime.url, deletion.deletion_id)
+    expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED')
+    expect(done.summary).toEqual({
+      client_sessions_deleted: 2,
+      acs_credentials_deleted: 6,
+      acs_users_deleted: 2,
+      enrollment_automations_deleted: behaviours.enrollmentAutomationRoutes === 'gone' ? 0 : 1,
+      phones_deactivated: 1,
+    })
+    expect(seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+    expect(seam.inspect.remainingFor(bystander.userIdentityId)).toEqual(before)
+    const deletesOf = (path: string, field: string, id: string) =>
+      seam.requests.filter((r) => r.path === path && r.params[field] === id)
+    expect(deletesOf('/acs/credentials/delete', 'acs_credential_id', deleting)).toHaveLength(1)
+    expect(deletesOf('/phones/deactivate', 'device_id', deactivated)).toHaveLength(1)
   })
 })

@@ -3,6 +3,12 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn'
 import { expect } from 'vitest'
 import { type Deletion, executionArnFor } from '../../functions/core/deletions.js'
 import type { LocalRuntime } from '../../local/runtime.js'
+import {
+  BEHAVIOUR_NAMES,
+  DEFAULT_BEHAVIOURS,
+  OTHER_READINGS,
+  type SeamBehaviours,
+} from '../../local/seam-emulator/index.js'
 
 export interface Answer {
   status: number
@@ -120,3 +126,24 @@ export async function taskAttempts(runtime: LocalRuntime, deletionId: string) {
   }
   return attempts
 }
+
+/** A set of readings of Seam's undocumented behaviours, for describe.each. */
+export interface ReadingSet {
+  readonly name: string
+  readonly behaviours: SeamBehaviours
+}
+
+/** The emulator's default readings, and every behaviour at its other reading at once. */
+export const BOTH_READINGS: readonly ReadingSet[] = [
+  { name: 'the readings the emulator assumes', behaviours: DEFAULT_BEHAVIOURS },
+  { name: 'every undocumented behaviour at its other reading', behaviours: OTHER_READINGS },
+]
+
+/** BOTH_READINGS, and each behaviour alone at its other reading: the full matrix. */
+export const READING_MATRIX: readonly ReadingSet[] = [
+  ...BOTH_READINGS,
+  ...BEHAVIOUR_NAMES.map((name) => ({
+    name: `only ${name} ${OTHER_READINGS[name]}`,
+    behaviours: { ...DEFAULT_BEHAVIOURS, [name]: OTHER_READINGS[name] },
+  })),
+]

@@ -113,8 +113,10 @@ export const eventRoutes: Route[] = [
             single.every(([name, value]) => fieldOf(r, name) === value) &&
             lists.every(([field, values]) => values.has(String(fieldOf(r, field)))),
         )
-        // Newest first, as Seam lists events.
-        .sort((a, b) => b.seq - a.seq)
+        // Newest first by default; Seam documents no order (behaviour eventOrder).
+        .sort((a, b) =>
+          store.settings.behaviours.eventOrder === 'newest_first' ? b.seq - a.seq : a.seq - b.seq,
+        )
       return { events: matching.slice(offset, offset + Math.max(1, limit)).map((r) => r.event) }
     },
   },
