@@ -11,6 +11,7 @@
  */
 import type { SeamClient } from '../seam/index.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
+import { recordCreate, withMetrics } from '../shared/metrics.js'
 import { logger } from '../shared/powertools.js'
 import { createUserIdentity, createUserIdentityBody } from './create-user-identity-core.js'
 import {
@@ -71,4 +72,25 @@ export function createUserIdentityHandler(options: CreateHandlerOptions = {}): A
   )
 }
 
-export const handler = createUserIdentityHandler()
+/** The create's outcome for the `Creates` metric: created, replayed, or the error type answered. */
+export function createOutcome(result: {
+  statusCode: number
+  headers?: object
+  body: string
+}): string {
+  if (result.statusCode === 201) {
+    return (result.headers as Record<string, unknown> | undefined)?.['X-Replayed'] === 'true'
+      ? 'replayed'
+      : 'created'
+  }
+  try {
+    const type = (JSON.parse(result.body) as { error?: { type?: unknown } }).error?.type
+    return typeof type === 'string' ? type : `http_${result.statusCode}`
+  } catch {
+    return `http_${result.statusCode}`
+  }
+}
+
+export const handler = withMetrics(createUserIdentityHandler(), {
+  onResult: (result) => recordCreate(createOutcome(result)),
+})

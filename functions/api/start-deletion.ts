@@ -1,20 +1,24 @@
 /** DELETE /user-identities/{user_identity_id}: start (or find) the staged deletion. 202 + Location. */
 import type { APIGatewayProxyEvent } from 'aws-lambda'
 import { seamClientFromEnvironment } from '../seam/index.js'
+import { withMetrics } from '../shared/metrics.js'
 import { deletionBackend } from './deletion-executions.js'
 import { startDeletion } from './deletions.js'
 import { httpRoute, jsonResponse } from './http.js'
 
-export const handler = httpRoute(async (event) => {
-  const userIdentityId = event.pathParameters?.user_identity_id ?? ''
-  const deletion = await startDeletion(
-    await seamClientFromEnvironment(),
-    deletionBackend(),
-    userIdentityId,
-  )
-  const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
-  return jsonResponse(202, { deletion }, { Location: location })
-})
+// withMetrics: publishes the Seam requests' metrics (functions/shared/metrics.ts).
+export const handler = withMetrics(
+  httpRoute(async (event) => {
+    const userIdentityId = event.pathParameters?.user_identity_id ?? ''
+    const deletion = await startDeletion(
+      await seamClientFromEnvironment(),
+      deletionBackend(),
+      userIdentityId,
+    )
+    const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
+    return jsonResponse(202, { deletion }, { Location: location })
+  }),
+)
 
 /**
  * What precedes the route's path in the URL the client called: `/prod` on API Gateway's own endpoint

@@ -6,8 +6,13 @@
 import type { Context } from 'aws-lambda'
 import { checkStage, type DeletionState, deleteStage } from '../core/deletion-steps.js'
 import type { PollPolicy } from '../core/poll.js'
-import { stageByName } from '../core/stages.js'
-import { seamClientFromEnvironment } from '../seam/index.js'
+import { DELETION_STAGES, stageByName } from '../core/stages.js'
+import {
+  isSeamError,
+  SEAM_TRANSIENT_ERROR_NAMES,
+  seamClientFromEnvironment,
+} from '../seam/index.js'
+import { recordDeletion, recordStageFinished, withMetrics } from '../shared/metrics.js'
 import { logger } from '../shared/powertools.js'
 
 export interface StageTaskEvent {
@@ -26,7 +31,7 @@ function timeScale(): number {
   return Number.isFinite(value) && value > 0 && value <= 1 ? value : 1
 }
 
-export async function handler(event: StageTaskEvent, context?: Context): Promise<DeletionState> {
+async function runStageTask(event: StageTaskEvent, context?: Context): Promise<DeletionState> {
   if (context) logger.addContext(context)
   const stage = stageByName(event.stage)
   const pinned = process.env.DELETION_STAGE
@@ -47,5 +52,22 @@ export async function handler(event: StageTaskEvent, context?: Context): Promise
     next_wait_seconds: progress?.wait_seconds,
     checks_left: progress?.checks_left,
   })
+  if (progress?.stuck) recordDeletion('stuck')
+  else if (progress?.pending_count === 0) {
+    const seconds = (Date.now() - Date.parse(progress.started_at)) / 1000
+    recordStageFinished(stage.name, seconds, progress.checks)
+    if (stage.name === DELETION_STAGES.at(-1)?.name) recordDeletion('succeeded')
+  }
   return next
 }
+
+/**
+ * The task, its metrics published as it returns or throws. A permanent Seam error fails the deletion at
+ * once (the state machine retries only the transient ones), so it counts as a failed deletion here.
+ */
+export const handler = withMetrics(runStageTask, {
+  onError: (error) => {
+    const transient: readonly string[] = SEAM_TRANSIENT_ERROR_NAMES
+    if (isSeamError(error) && !transient.includes(error.name)) recordDeletion('failed')
+  },
+})
