@@ -295,6 +295,9 @@ export function createSeamClient(
     acsSystems: {
       list: () => send(() => seam.acs.systems.list()),
     },
+    workspaces: {
+      get: () => send(() => seam.workspaces.get()),
+    },
     stats,
   }
 }
