@@ -102,7 +102,9 @@ async function handle(
   if (url.pathname === '/health' && (method === 'GET' || method === 'HEAD')) {
     return send(res, json(200, { ok: true }))
   }
-  if (url.pathname === '/' && (method === 'GET' || method === 'HEAD')) {
+  // The index answers `/` itself only: not a path that normalizes to it (`/deletions/..`).
+  const rawPath = (req.url ?? '/').split('?')[0]
+  if (rawPath === '/' && (method === 'GET' || method === 'HEAD')) {
     return send(res, json(200, rootDocument(routes)))
   }
   if (url.pathname === '/openapi.json' && method === 'GET' && openapi) {

@@ -77,8 +77,9 @@ describe('publishMetrics', () => {
     const out = capture()
     publishMetrics()
     const lines = out.emf()
-    expect(lines).toHaveLength(2)
-    const ok = lines.find((l) => l.outcome === 'ok') as Emf
+    // By route and outcome (ok, 429), and by outcome alone (ok, 429).
+    expect(lines).toHaveLength(4)
+    const ok = lines.find((l) => l.outcome === 'ok' && l.route) as Emf
     expect(ok).toMatchObject({
       service: 'seam-user-identities',
       route: '/acs/users/list',
@@ -87,17 +88,20 @@ describe('publishMetrics', () => {
     })
     const [meta] = ok._aws.CloudWatchMetrics
     expect(meta?.Namespace).toBe('SeamUserIdentities/test')
-    expect(meta?.Dimensions).toEqual([
-      ['service', 'route', 'outcome'],
-      ['service', 'outcome'],
-    ])
+    expect(meta?.Dimensions).toEqual([['service', 'route', 'outcome']])
     expect(meta?.Metrics).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Name: 'SeamRequests', Unit: 'Count' }),
         expect.objectContaining({ Name: 'SeamLatency', Unit: 'Milliseconds' }),
       ]),
     )
-    expect(lines.find((l) => l.outcome === '429')).toMatchObject({ SeamRequests: 1 })
+    expect(lines.find((l) => l.outcome === '429' && l.route)).toMatchObject({ SeamRequests: 1 })
+    const byOutcome = lines.filter((l) => !('route' in l))
+    expect(byOutcome.map((l) => [l.outcome, l.SeamRequests])).toEqual([
+      ['ok', 2],
+      ['429', 1],
+    ])
+    expect(byOutcome[0]?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service', 'outcome']])
     // Published once: nothing left for the next invocation.
     const again = capture()
     publishMetrics()
@@ -110,9 +114,11 @@ describe('publishMetrics', () => {
     publishMetrics()
     const lines = out.emf()
     expect(lines.length).toBeGreaterThan(1)
-    for (const line of lines) expect(line).toMatchObject({ route: '/events/list', outcome: 'ok' })
-    expect(lines.flatMap((l) => l.SeamLatency as number[])).toHaveLength(150)
-    expect(lines.reduce((n, l) => n + Number(l.SeamRequests ?? 0), 0)).toBe(150)
+    const byRoute = lines.filter((l) => 'route' in l)
+    expect(byRoute.length).toBeGreaterThan(1)
+    for (const line of byRoute) expect(line).toMatchObject({ route: '/events/list', outcome: 'ok' })
+    expect(byRoute.flatMap((l) => l.SeamLatency as number[])).toHaveLength(150)
+    expect(byRoute.reduce((n, l) => n + Number(l.SeamRequests ?? 0), 0)).toBe(150)
   })
 })
 
@@ -147,7 +153,7 @@ describe('Seam requests through the Seam module (seamClientFromEnvironment)', ()
     publishMetrics()
     const lines = out.emf()
     const outcomes = Object.fromEntries(
-      lines.map((l) => [`${l.route} ${l.outcome}`, l.SeamRequests]),
+      lines.filter((l) => l.route).map((l) => [`${l.route} ${l.outcome}`, l.SeamRequests]),
     )
     expect(outcomes).toEqual({
       '/workspaces/get ok': 1,
@@ -156,7 +162,9 @@ describe('Seam requests through the Seam module (seamClientFromEnvironment)', ()
       '/user_identities/get 4xx': 1,
     })
     // One value is a number, several a list (EMF).
-    for (const line of lines) expect(typeof [line.SeamLatency].flat()[0]).toBe('number')
+    for (const line of lines.filter((l) => l.route)) {
+      expect(typeof [line.SeamLatency].flat()[0]).toBe('number')
+    }
   })
 
   it('a request Seam does not answer in time counts as a timeout', async () => {
