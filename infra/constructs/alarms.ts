@@ -66,7 +66,11 @@ export class ServiceAlarms extends Construct {
     this.topic =
       props.alarmTopic ?? (props.alarmEmail ? this.emailTopic(props.alarmEmail) : undefined)
     if (!this.topic) {
-      Annotations.of(this).addWarning(NO_ALARM_TOPIC_WARNING)
+      // Acknowledgeable by id where no notification is wanted (e.g. a test stage).
+      Annotations.of(this).addWarningV2(
+        'seam-user-identities:alarms-notify-nobody',
+        NO_ALARM_TOPIC_WARNING,
+      )
     }
 
     const sm = props.deletionStateMachine
