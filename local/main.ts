@@ -39,8 +39,9 @@ const { values } = (() => {
   } catch (error) {
     // `npm start --port 3001` without "--": npm keeps --port (npm_config_port) and passes 3001 on.
     const taken = FLAGS.filter((flag) => process.env[`npm_config_${flag}`] !== undefined)
+    const value = process.argv.slice(2).find((arg) => !arg.startsWith('-')) ?? '3001'
     const hint = taken.length
-      ? `npm took ${taken.map((f) => `--${f}`).join(', ')} for itself: put "--" before the flags, e.g. npm start -- --port 3001`
+      ? `npm took ${taken.map((f) => `--${f}`).join(', ')} for itself: put "--" before the flags, e.g. npm start -- --port ${value}`
       : (error as Error).message
     return usage(hint)
   }

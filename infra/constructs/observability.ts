@@ -37,7 +37,8 @@ export class ServiceMetrics {
 
   /** Every value of a metric whose dimensions are not known in advance (e.g. Seam's routes). */
   search(name: string, dimensions: readonly string[], statistic: string, label: string): IMetric {
-    const schema = [this.namespace, 'service', ...dimensions].join(',')
+    // Quoted: a stage name may add characters a search term would otherwise have to escape.
+    const schema = [`"${this.namespace}"`, 'service', ...dimensions].join(',')
     return new MathExpression({
       expression: `SEARCH('{${schema}} MetricName="${name}"', '${statistic}', ${PERIOD.toSeconds()})`,
       label,
