@@ -3,6 +3,7 @@
 import { App, Validations } from 'aws-cdk-lib'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { CONTEXT_KEYS, ConfigError, type ContextKey, parseConfig } from './config.js'
+import { NO_ALARM_TOPIC_WARNING } from './constructs/alarms.js'
 import { UserIdentityLifecycleStack } from './stack.js'
 
 const app = new App()
@@ -19,6 +20,9 @@ try {
   console.error(error.message)
   process.exit(1)
 }
+
+// The stack also adds it as a CDK warning (listed by synth under its construct); say it plainly too.
+if (!config.alarmEmail) console.warn(`WARNING: ${NO_ALARM_TOPIC_WARNING}`)
 
 new UserIdentityLifecycleStack(app, `SeamUserIdentities-${config.stageName}`, {
   stageName: config.stageName,

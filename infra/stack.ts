@@ -7,6 +7,7 @@ import { ServiceAlarms } from './constructs/alarms.js'
 import { UserIdentityApi } from './constructs/api.js'
 import { DeletionWorkflow } from './constructs/deletion-workflow.js'
 import { addContractGatewayResponses } from './constructs/gateway-responses.js'
+import { ServiceDashboard, ServiceMetrics } from './constructs/observability.js'
 
 export interface UserIdentityLifecycleStackProps extends StackProps {
   /** Deployment stage, used in resource names and outputs. */
@@ -28,6 +29,9 @@ export class UserIdentityLifecycleStack extends Stack {
   readonly deletion: DeletionWorkflow
   readonly api: UserIdentityApi
   readonly alarms: ServiceAlarms
+  readonly dashboard: ServiceDashboard
+  /** The CloudWatch namespace of the service's own metrics (every function's EMF lines). */
+  readonly metricsNamespace: string
 
   constructor(scope: Construct, id: string, props: UserIdentityLifecycleStackProps) {
     super(scope, id, props)
@@ -37,6 +41,8 @@ export class UserIdentityLifecycleStack extends Stack {
 
     this.deletion = new DeletionWorkflow(this, 'Deletion', {
       seamSecret,
+      // Readable in the console and CLI: SeamUserIdentities-<stage>-Deletion.
+      stateMachineName: `${this.stackName}-Deletion`,
       ...(props.pollPolicy ? { pollPolicy: props.pollPolicy } : {}),
     })
 
@@ -59,22 +65,61 @@ export class UserIdentityLifecycleStack extends Stack {
         (fn) => [fn.node.id.replace(/Function$/, ''), fn.function] as const,
       ),
     ])
+    // Every function publishes its metrics (functions/shared/metrics.ts) into the stack's namespace.
+    this.metricsNamespace = `SeamUserIdentities/${props.stageName}`
+    for (const fn of Object.values(functions)) {
+      fn.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', this.metricsNamespace)
+    }
+    const serviceMetrics = new ServiceMetrics(this.metricsNamespace)
     this.alarms = new ServiceAlarms(this, 'Alarms', {
       deletionStateMachine: this.deletion.stateMachine,
       apiStage: this.api.api.deploymentStage,
       functions,
+      serviceMetrics,
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     })
+    this.dashboard = new ServiceDashboard(this, 'Dashboard', {
+      dashboardName: this.stackName,
+      metrics: serviceMetrics,
+      deletionStateMachine: this.deletion.stateMachine,
+      apiStage: this.api.api.deploymentStage,
+      alarms: [
+        this.alarms.deletionFailed,
+        this.alarms.deletionTimedOut,
+        this.alarms.api5xx,
+        ...(this.alarms.seamThrottled ? [this.alarms.seamThrottled] : []),
+      ],
+    })
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.api.url })
+    new CfnOutput(this, 'ApiUrl', {
+      description:
+        'Base URL of the API (IAM-authorized: sign requests with SigV4, e.g. npm run api)',
+      value: this.api.api.url,
+    })
     new CfnOutput(this, 'DeletionStateMachineArn', {
+      description: 'The deletion state machine; a deletion id is the name of its execution',
       value: this.deletion.stateMachine.stateMachineArn,
     })
-    new CfnOutput(this, 'SeamSecretName', { value: seamSecret.secretName })
+    new CfnOutput(this, 'SeamSecretName', {
+      description:
+        'Secrets Manager secret holding the Seam API key (created and rotated outside the stack)',
+      value: seamSecret.secretName,
+    })
     new CfnOutput(this, 'StageName', { value: props.stageName })
+    new CfnOutput(this, 'DashboardName', {
+      description: 'CloudWatch dashboard of the API, deletions, creates and Seam calls',
+      value: this.dashboard.dashboard.dashboardName,
+    })
+    new CfnOutput(this, 'MetricsNamespace', {
+      description: "CloudWatch namespace of the service's own metrics",
+      value: this.metricsNamespace,
+    })
     if (this.alarms.topic) {
-      new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn })
+      new CfnOutput(this, 'AlarmTopicArn', {
+        description: 'SNS topic every alarm (and its return to OK) is sent to',
+        value: this.alarms.topic.topicArn,
+      })
     }
   }
 }

@@ -107,8 +107,14 @@ async function handle(
   const url = new URL(req.url ?? '/', 'http://localhost')
   const method = (req.method ?? 'GET').toUpperCase()
 
-  if (url.pathname === '/health' && method === 'GET') {
+  // HEAD like GET (Node leaves the body out): load balancers and `curl -I` probe with it.
+  if (url.pathname === '/health' && (method === 'GET' || method === 'HEAD')) {
     return send(res, json(200, { ok: true }))
+  }
+  // The index answers `/` itself only: not a path that normalizes to it (`/deletions/..`).
+  const rawPath = (req.url ?? '/').split('?')[0]
+  if (rawPath === '/' && (method === 'GET' || method === 'HEAD')) {
+    return send(res, json(200, rootDocument(routes)))
   }
   if (url.pathname === '/openapi.json' && method === 'GET' && openapi) {
     return send(res, json(200, openapi))
@@ -158,6 +164,27 @@ function clientAborted(req: IncomingMessage, error: unknown): boolean {
     code === 'ERR_STREAM_PREMATURE_CLOSE' ||
     (error instanceof Error && error.message === 'aborted')
   )
+}
+
+/** Every route the local server answers, as `METHOD /path` (its own first, then the API's). */
+export function routeList(routes: readonly RouteDefinition[] = ROUTES): string[] {
+  return [
+    'GET /                 this index',
+    'GET|HEAD /health      liveness',
+    'GET /openapi.json     the API contract (OpenAPI 3.1)',
+    ...routes.map((route) => `${route.method} ${route.path}`),
+  ]
+}
+
+/** GET /: where to go from here. */
+function rootDocument(routes: readonly RouteDefinition[]) {
+  return {
+    service: 'Seam user identities (local)',
+    openapi: '/openapi.json',
+    health: '/health',
+    readme: 'README.md of the repository: "Try it", "Run it" and "Local settings"',
+    routes: routes.map((route) => `${route.method} ${route.path}`),
+  }
 }
 
 /** Match `/a/{x}/b` against a path; parameters are URL-decoded, as API Gateway passes them. */

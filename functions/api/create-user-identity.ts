@@ -16,6 +16,7 @@ import { OPERATIONS } from '../contract/http.js'
 import { createUserIdentity } from '../core/create-user-identity.js'
 import type { SeamClient } from '../seam/index.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
+import { recordCreate, withMetrics } from '../shared/metrics.js'
 import { logger } from '../shared/powertools.js'
 import {
   type ApiHandler,
@@ -73,9 +74,30 @@ export function createUserIdentityHandler(options: CreateHandlerOptions = {}): A
   )
 }
 
+/** The create's outcome for the `Creates` metric: created, replayed, or the error type answered. */
+export function createOutcome(result: {
+  statusCode: number
+  headers?: object
+  body: string
+}): string {
+  if (result.statusCode === 201) {
+    return (result.headers as Record<string, unknown> | undefined)?.['X-Replayed'] === 'true'
+      ? 'replayed'
+      : 'created'
+  }
+  try {
+    const type = (JSON.parse(result.body) as { error?: { type?: unknown } }).error?.type
+    return typeof type === 'string' ? type : `http_${result.statusCode}`
+  } catch {
+    return `http_${result.statusCode}`
+  }
+}
+
 /** The handler on the given clients (the same shape as every handler module's createHandler). */
-export function createHandler(deps: Pick<HandlerDeps, 'seam'>): ApiHandler {
-  return createUserIdentityHandler({ seam: deps.seam })
+export function createHandler(deps: Pick<HandlerDeps, 'seam'>) {
+  return withMetrics(createUserIdentityHandler({ seam: deps.seam }), {
+    onResult: (result) => recordCreate(createOutcome(result)),
+  })
 }
 
 export const handler = createHandler({ seam: seamClientFromEnvironment })

@@ -3,22 +3,26 @@ import type { APIGatewayProxyEvent } from 'aws-lambda'
 import type { HandlerDeps } from '../contract/handler-deps.js'
 import { OPERATIONS } from '../contract/http.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
+import { withMetrics } from '../shared/metrics.js'
 import { awsDeletionBackend } from './deletion-executions.js'
 import { startDeletion } from './deletions.js'
 import { httpRoute, jsonResponse } from './http.js'
 
+// withMetrics: publishes the Seam requests' metrics (functions/shared/metrics.ts).
 export function createHandler(deps: Pick<HandlerDeps, 'seam' | 'deletions'>) {
-  return httpRoute(
-    async (event) => {
-      const deletion = await startDeletion(
-        await deps.seam(),
-        deps.deletions(),
-        event.pathParameters.user_identity_id,
-      )
-      const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
-      return jsonResponse(202, { deletion }, { Location: location })
-    },
-    { params: OPERATIONS.deleteUserIdentity.params },
+  return withMetrics(
+    httpRoute(
+      async (event) => {
+        const deletion = await startDeletion(
+          await deps.seam(),
+          deps.deletions(),
+          event.pathParameters.user_identity_id,
+        )
+        const location = `${basePath(event)}/deletions/${encodeURIComponent(deletion.deletion_id)}`
+        return jsonResponse(202, { deletion }, { Location: location })
+      },
+      { params: OPERATIONS.deleteUserIdentity.params },
+    ),
   )
 }
 

@@ -15,13 +15,14 @@ import {
 } from '../contract/workflow.js'
 import { checkStage, deleteStage } from '../core/deletion-steps.js'
 import { LONGEST_SEAM_CALL_MS, stageTimeBound } from '../core/poll.js'
-import { stageByName } from '../core/stages.js'
+import { DELETION_STAGES, stageByName } from '../core/stages.js'
 import {
   isTransient,
   type SeamError,
   seamClientFromEnvironment,
   withSeamDeadline,
 } from '../seam/index.js'
+import { recordDeletion, recordStageFinished, withMetrics } from '../shared/metrics.js'
 import { logger } from '../shared/powertools.js'
 
 export interface StageTaskDeps extends Pick<HandlerDeps, 'seam' | 'now' | 'timeScale'> {
@@ -29,7 +30,19 @@ export interface StageTaskDeps extends Pick<HandlerDeps, 'seam' | 'now' | 'timeS
   readonly stage?: StageName | undefined
 }
 
+/**
+ * The task, its metrics published as it returns or throws. A permanent failure fails the deletion at
+ * once (the state machine retries only the transient ones), so it counts as a failed deletion here.
+ */
 export function createHandler(deps: StageTaskDeps) {
+  return withMetrics(runStageTask(deps), {
+    onError: (error) => {
+      if (!isTransient(error)) recordDeletion('failed')
+    },
+  })
+}
+
+function runStageTask(deps: StageTaskDeps) {
   return async (input: unknown, context?: Context): Promise<DeletionState> => {
     if (context) logger.addContext(context)
     const event = parseStageTaskEvent(input)
@@ -62,6 +75,13 @@ export function createHandler(deps: StageTaskDeps) {
       next_wait_seconds: progress?.wait_seconds,
       checks_left: progress?.checks_left,
     })
+    if (progress?.stuck) recordDeletion('stuck')
+    else if (progress?.pending_count === 0) {
+      // In the state machine's seconds, as the stage's budget is.
+      const seconds = (deps.now().getTime() - Date.parse(progress.started_at)) / 1000 / scale
+      recordStageFinished(stage.name, seconds, progress.checks)
+      if (stage.name === DELETION_STAGES.at(-1)?.name) recordDeletion('succeeded')
+    }
     return next
   }
 }

@@ -16,6 +16,7 @@ import { DEFAULT_MAX_PAGES, readAllPages } from './pagination.js'
 import {
   DEFAULT_RETRY_POLICY,
   DEFAULT_TIMEOUT_MS,
+  type FailureKind,
   isSafeToRepeat,
   type RetryPolicy,
   type RetryRuntime,
@@ -64,6 +65,16 @@ export interface SeamClientOptions {
   /** Guard against endless lists. */
   maxPages?: number
   onRetry?: (info: SeamRetryInfo) => void
+  /** After each HTTP request (every attempt): its path, how long it took, its status or failure. */
+  onRequest?: (info: SeamRequestInfo) => void
+}
+
+/** What onRequest is told; `status` is undefined when Seam did not answer (see `failure`). */
+export interface SeamRequestInfo {
+  route: string
+  ms: number
+  status: number | undefined
+  failure: FailureKind | undefined
 }
 
 /** The part of an SDK request used here: built lazily, sent at most once. */
@@ -116,7 +127,21 @@ export function createSeamClient(
           throw pastDeadline(ctx)
         }
         stats.requests++
-        return attempt(n)
+        if (!options.onRequest) return attempt(n)
+        const started = performance.now()
+        const report = (status: number | undefined, failure?: FailureKind) =>
+          options.onRequest?.({ route: pathname, ms: performance.now() - started, status, failure })
+        return attempt(n).then(
+          (value) => {
+            report(200)
+            return value
+          },
+          (raw: unknown) => {
+            const error = toSeamError(raw, ctx)
+            report(error.status, error.failure)
+            throw error
+          },
+        )
       },
       (raw) => toSeamError(raw, ctx),
       { safeToRepeat: ctx.safeToRepeat ?? false, deadline: ctx.deadline },
@@ -268,6 +293,9 @@ export function createSeamClient(
     },
     acsSystems: {
       list: () => send(() => seam.acs.systems.list()),
+    },
+    workspaces: {
+      get: () => send(() => seam.workspaces.get()),
     },
     stats,
     longestCallMs: timeoutMs + runtime.policy.totalBudgetMs,

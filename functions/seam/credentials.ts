@@ -8,6 +8,7 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import { clearCaches } from '@aws-lambda-powertools/parameters'
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets'
+import { recordSeamRequest, seamOutcome } from '../shared/metrics.js'
 import { createSeamClient, type SeamClientOptions } from './client.js'
 import { SeamConfigurationError, SeamError } from './errors.js'
 import type { SeamClient } from './types.js'
@@ -71,6 +72,8 @@ async function clientFromEnvironment(env: Record<string, string | undefined>): P
   const credentials = await resolveSeamCredentials(env)
   const options: SeamClientOptions = {
     onRetry: (info) => logger.warn('Retrying a Seam call', { seam: info }),
+    onRequest: ({ route, ms, status, failure }) =>
+      recordSeamRequest({ route, ms, outcome: seamOutcome({ status, failure }) }),
   }
   const client = createSeamClient(
     { apiKey: credentials.apiKey, endpoint: credentials.endpoint },

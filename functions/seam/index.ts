@@ -6,6 +6,7 @@ export {
   DEFAULT_SEAM_ENDPOINT,
   type SeamClientConfig,
   type SeamClientOptions,
+  type SeamRequestInfo,
   type SeamRetryInfo,
 } from './client.js'
 export {

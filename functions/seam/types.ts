@@ -124,6 +124,10 @@ export interface SeamClient {
   acsSystems: {
     list(): Promise<AcsSystem[]>
   }
+  /** The workspace of the API key: the cheapest call that proves the endpoint and the key. */
+  workspaces: {
+    get(): Promise<{ workspace_id: string; name: string; is_sandbox: boolean }>
+  }
   /** Live counters, for the benchmark and logs. */
   readonly stats: SeamClientStats
   /** The longest one call may take, hanging Seam included: attempt timeout plus retry budget (ms). */

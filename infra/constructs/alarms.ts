@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib'
+import { Annotations, Duration } from 'aws-cdk-lib'
 import type { Stage } from 'aws-cdk-lib/aws-apigateway'
 import {
   Alarm,
@@ -13,6 +13,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions'
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
 import { Construct } from 'constructs'
 import { acknowledge } from './nag.js'
+import type { ServiceMetrics } from './observability.js'
 
 export interface ServiceAlarmsProps {
   readonly deletionStateMachine: IStateMachine
@@ -31,9 +32,21 @@ export interface ServiceAlarmsProps {
    * Seam's 429 and 503 so that Step Functions retries them, so a few errors are routine.
    */
   readonly lambdaErrorThreshold?: number
+  /** The service's own metrics: with them, an alarm on a sustained Seam throttle rate. */
+  readonly serviceMetrics?: ServiceMetrics
+  /**
+   * Percent of Seam requests answered 429, in each of 3 consecutive 5-minute periods, that raises the
+   * throttle alarm. Default 10: the tasks retry 429s with backoff, so a short burst is routine; a
+   * sustained rate slows every deletion and create.
+   */
+  readonly seamThrottlePercent?: number
 }
 
 const PERIOD = Duration.minutes(5)
+
+/** Synth's warning when the alarms have nowhere to go (also printed by infra/app.ts). */
+export const NO_ALARM_TOPIC_WARNING =
+  'The alarms notify nobody: no alarmEmail and no alarmTopic. Deploy with -c alarmEmail=oncall@example.com, or pass alarmTopic (an SNS topic) from the code embedding the stack (README: "Alarms").'
 
 /**
  * What an operator is paged for: a deletion that FAILED or TIMED_OUT (a credential may still open a door),
@@ -45,12 +58,20 @@ export class ServiceAlarms extends Construct {
   readonly deletionTimedOut: Alarm
   readonly api5xx: Alarm
   readonly functionErrors: Record<string, Alarm> = {}
+  readonly seamThrottled?: Alarm
   readonly topic?: ITopic
 
   constructor(scope: Construct, id: string, props: ServiceAlarmsProps) {
     super(scope, id)
     this.topic =
       props.alarmTopic ?? (props.alarmEmail ? this.emailTopic(props.alarmEmail) : undefined)
+    if (!this.topic) {
+      // Acknowledgeable by id where no notification is wanted (e.g. a test stage).
+      Annotations.of(this).addWarningV2(
+        'seam-user-identities:alarms-notify-nobody',
+        NO_ALARM_TOPIC_WARNING,
+      )
+    }
 
     const sm = props.deletionStateMachine
     this.deletionFailed = this.alarm(
@@ -79,13 +100,28 @@ export class ServiceAlarms extends Construct {
         `The ${name} Lambda keeps failing (errors and timeouts); see its log group.`,
       )
     }
+    if (props.serviceMetrics) {
+      this.seamThrottled = this.alarm(
+        'SeamThrottled',
+        props.serviceMetrics.seamThrottlePercent(),
+        props.seamThrottlePercent ?? 10,
+        'Seam has been rate-limiting this service (HTTP 429) for 15 minutes: deletions and creates slow down and may fail after their retries. See the dashboard (Seam requests by route), lower the load (bulk deletions, callers) or ask Seam about the workspace limits.',
+        3,
+      )
+    }
   }
 
-  private alarm(id: string, metric: IMetric, threshold: number, description: string): Alarm {
+  private alarm(
+    id: string,
+    metric: IMetric,
+    threshold: number,
+    description: string,
+    evaluationPeriods = 1,
+  ): Alarm {
     const alarm = new Alarm(this, id, {
       metric,
       threshold,
-      evaluationPeriods: 1,
+      evaluationPeriods,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: description,

@@ -8,6 +8,7 @@ import {
   MethodLoggingLevel,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway'
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
@@ -69,6 +70,8 @@ export class UserIdentityApi extends Construct {
         }),
       },
     })
+    // RestApi adds its own `Endpoint` output; the stack outputs the URL once, as `ApiUrl`.
+    this.api.node.tryRemoveChild('Endpoint')
 
     // API Gateway checks the path parameters; the body is checked by the route's Lambda (http.ts), so
     // that its errors keep the contract's shape.
@@ -128,5 +131,17 @@ export class UserIdentityApi extends Construct {
           ),
         })
     }
+  }
+
+  /**
+   * Let `grantee` (a role, user or function) call every route of the deployed stage: `execute-api:Invoke`
+   * on `<api>/<stage>/*\/*`. Callers sign their requests with SigV4 (README: "Calling the deployed API").
+   */
+  grantInvoke(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.api.arnForExecuteApi('*', '/*', this.api.deploymentStage.stageName)],
+    })
   }
 }

@@ -54,6 +54,8 @@ export interface DeletionWorkflowProps {
   /** How each asynchronous stage waits for Seam's confirmations. Defaults: DEFAULT_POLL_POLICY. */
   readonly pollPolicy?: Partial<PollPolicy>
   readonly logRetention?: RetentionDays
+  /** The state machine's name (readable in the console); default: one CloudFormation generates. */
+  readonly stateMachineName?: string
 }
 
 /** Errors a task retries with backoff: Lambda's own transient failures, and Seam's. */
@@ -114,6 +116,7 @@ export class DeletionWorkflow extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     })
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       stateMachineType: StateMachineType.STANDARD,
       queryLanguage: QueryLanguage.JSON_PATH,
       comment: 'Deletes a Seam user identity in stages, waiting for Seam to confirm each stage',

@@ -99,5 +99,9 @@ describe('npm run bench --smoke', () => {
     for (const goal of results.goals) expect(typeof goal.met).toBe('boolean')
     // The table prints from the file's contents alone.
     expect(formatReport(results)).toContain('Goals')
+    // A smoke run says its goals are not judged, and prints no verdict; a full run does.
+    expect(formatReport(results)).toContain('Goals: NOT JUDGED in a smoke run')
+    expect(formatReport(results)).not.toMatch(/ NO /)
+    expect(formatReport({ ...results, mode: 'full' })).not.toContain('NOT JUDGED')
   })
 })

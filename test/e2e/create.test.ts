@@ -416,7 +416,7 @@ describe('routing', () => {
     ['GET', '/nowhere'],
     ['POST', '/user-identities/extra/segments'],
     ['POST', '/user-identities/'],
-    ['GET', '/'],
+    ['POST', '/'], // GET / is the local index (test/local/startup.test.ts)
   ])('unknown route %s %s → 404 route_not_found', async (method, path) => {
     const answer = await send(method, path)
     expectContractError(answer, 404, 'route_not_found')

@@ -82,7 +82,8 @@ describe('alarms', () => {
         Threshold: 5,
       })
     }
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + functions.length)
+    // + the Seam throttle alarm (test/infra/observability.test.ts)
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4 + functions.length)
   })
 
   it('without a topic: alarms without actions, no topic created', () => {

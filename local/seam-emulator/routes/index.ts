@@ -5,6 +5,7 @@ import { eventRoutes } from './events.js'
 import { phoneRoutes } from './phones.js'
 import type { Route } from './types.js'
 import { userIdentityRoutes } from './user-identities.js'
+import { workspaceRoutes } from './workspaces.js'
 
 export type { HttpMethod, Route, RouteContext } from './types.js'
 
@@ -17,5 +18,6 @@ export const routes: ReadonlyMap<string, Route> = new Map(
     ...acsRoutes,
     ...phoneRoutes,
     ...eventRoutes,
+    ...workspaceRoutes,
   ].map((route) => [route.path, route]),
 )
