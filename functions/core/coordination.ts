@@ -21,6 +21,12 @@ import {
   type DynamoDBClientConfig,
 } from '@aws-sdk/client-dynamodb'
 import {
+  InvalidToken,
+  SendTaskSuccessCommand,
+  type SFNClient,
+  TaskTimedOut,
+} from '@aws-sdk/client-sfn'
+import {
   BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -28,10 +34,24 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
+import { logger } from '../shared/powertools.js'
+import { STAGES } from './stages.js'
 
 /** The key schema and TTL attribute, shared by the stack's table and the local one. */
 export const COORDINATION_TABLE = { partitionKey: 'pk', timeToLiveAttribute: 'expires_at' } as const
 export const COORDINATION_TABLE_ENV = 'COORDINATION_TABLE_NAME'
+
+/** Seam event type → the field carrying the id of the item it confirms gone (the stage table's). */
+export const CONFIRMING_EVENTS: ReadonlyMap<string, string> = new Map(
+  STAGES.flatMap((stage) =>
+    typeof stage.confirmation === 'object'
+      ? [[stage.confirmation.eventType, stage.confirmation.idField] as const]
+      : [],
+  ),
+)
+
+/** The event types a webhook subscribes to: exactly those that confirm a stage's deletes. */
+export const WEBHOOK_EVENT_TYPES: readonly string[] = [...CONFIRMING_EVENTS.keys()]
 
 /** How long waiters, events and delivery marks are kept: far beyond any stage's wait. */
 export const RECORD_TTL_SECONDS = 7 * 24 * 60 * 60
@@ -157,6 +177,18 @@ export class Coordination {
     }
   }
 
+  /** Undoes `settle` when resuming the task failed for a reason worth another try. */
+  async unsettle(setId: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `waitset#${setId}` },
+        UpdateExpression: 'SET settled = :false',
+        ExpressionAttributeValues: { ':false': false },
+      }),
+    )
+  }
+
   /** The ids among `resourceIds` whose event has not been received (or has expired). */
   async missingEvents(resourceIds: string[]): Promise<string[]> {
     const found = new Set<string>()
@@ -269,4 +301,43 @@ export class Coordination {
     )
     return out.Item && this.live(out.Item) ? out.Item : undefined
   }
+}
+
+/** What a resumed await task returns to the state machine: nothing is pending any more. */
+export interface AwaitResult {
+  pending: []
+  /** Who saw the set complete: the webhook Lambda, or the await task from events already received. */
+  confirmed_by: 'webhook' | 'events_received'
+}
+
+/**
+ * Resumes the stage waiting on `set` if this caller wins the conditional `settled` write. A task
+ * that stopped waiting (TaskTimedOut, InvalidToken: it timed out into polling) is logged and
+ * dropped; another failure un-settles the set and is thrown, so the caller's retry can resume it.
+ */
+export async function resumeWaitSet(
+  deps: { coordination: Coordination; sfn: Pick<SFNClient, 'send'> },
+  set: Pick<WaitSet, 'setId' | 'taskToken' | 'deletionId' | 'stage'>,
+  confirmedBy: AwaitResult['confirmed_by'],
+): Promise<boolean> {
+  if (!(await deps.coordination.settle(set.setId))) return false
+  const log = { deletion_id: set.deletionId, stage: set.stage, wait_set_id: set.setId }
+  const output: AwaitResult = { pending: [], confirmed_by: confirmedBy }
+  try {
+    await deps.sfn.send(
+      new SendTaskSuccessCommand({ taskToken: set.taskToken, output: JSON.stringify(output) }),
+    )
+  } catch (err) {
+    if (err instanceof TaskTimedOut || err instanceof InvalidToken) {
+      logger.info('Late resume dropped: the stage no longer waits (it polls)', {
+        ...log,
+        error: err.name,
+      })
+      return false
+    }
+    await deps.coordination.unsettle(set.setId)
+    throw err
+  }
+  logger.info('Stage resumed', { ...log, confirmed_by: confirmedBy })
+  return true
 }

@@ -3,6 +3,7 @@ import type { SeamEvent } from '@seamapi/types/connect'
 import { DeletionScheduler } from './deletions.js'
 import { notFound, SeamApiError } from './errors.js'
 import type { DeletionKind, UserIdentityDeleteMode } from './types.js'
+import { WebhookHub } from './webhooks.js'
 
 /** Runtime settings shared by the store and the server; the emulator's setters mutate them. */
 export interface Settings {
@@ -102,6 +103,8 @@ export class Store {
   readonly phones = new Map<string, PhoneRecord>()
   readonly events: EventRecord[] = []
   readonly deletions: DeletionScheduler
+  /** Registered webhooks; every recorded event is published to them. */
+  readonly webhooks = new WebhookHub()
   private seq = 0
   private settling = false
 
@@ -126,6 +129,7 @@ export class Store {
       map.clear()
     }
     this.events.length = 0
+    this.webhooks.reset()
     this.seq = 0
   }
 
@@ -626,6 +630,7 @@ export class Store {
       ...fields,
     } as SeamEvent
     this.events.push({ seq: ++this.seq, createdAtMs: now.getTime(), event, related })
+    this.webhooks.publish(event)
   }
 }
 

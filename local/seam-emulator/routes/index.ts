@@ -5,6 +5,7 @@ import { eventRoutes } from './events.js'
 import { phoneRoutes } from './phones.js'
 import type { Route } from './types.js'
 import { userIdentityRoutes } from './user-identities.js'
+import { webhookRoutes } from './webhooks.js'
 
 export type { HttpMethod, Route, RouteContext } from './types.js'
 
@@ -17,5 +18,6 @@ export const routes: ReadonlyMap<string, Route> = new Map(
     ...acsRoutes,
     ...phoneRoutes,
     ...eventRoutes,
+    ...webhookRoutes,
   ].map((route) => [route.path, route]),
 )
