@@ -116,6 +116,8 @@ const MAX_PAYLOAD_BYTES = 256 * 1024
 /** The longest delay setTimeout honours (it fires at once past it). */
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
 const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::local:wait'
+/** Where a callback state's TimeoutSecondsPath value travels from Parameters to runTask. */
+const TIMEOUT_FIELD = '__localTimeoutSeconds'
 const STATE_MACHINE_ARN = /^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([^:]+)$/
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/
 // AWS: 1–80 characters; no whitespace, brackets, wildcards, special or control characters.
@@ -656,8 +658,18 @@ export class LocalStepFunctions {
         }))
       }
       if (state.Type === 'Task' && CALLBACK_RESOURCE.test(String(state.Resource))) {
-        // A callback task's timeout is a wait like any other: scaled. runCallback records it.
-        out.TimeoutSeconds = this.callbackTimeoutMs(state) / 1000
+        // A callback task's timeout is a wait like any other, scaled, and runCallback enforces it:
+        // the interpreter's own timer is set past it. A TimeoutSecondsPath is read from the state's
+        // input by the interpreter's Parameters processing, into a field runTask takes out again.
+        const { TimeoutSecondsPath, ...kept } = out
+        const params = isObject(state.Parameters) ? state.Parameters : {}
+        return {
+          ...kept,
+          TimeoutSeconds: MAX_TIMER_SECONDS,
+          ...(typeof TimeoutSecondsPath === 'string'
+            ? { Parameters: { ...params, [`${TIMEOUT_FIELD}.$`]: TimeoutSecondsPath } }
+            : {}),
+        }
       } else if (state.Type === 'Task') {
         // The library defaults a task timeout to 60 s (AWS: 99999999 s), and overflows setTimeout
         // past 24.8 days. Task timeouts bound handler run time, which is real time: not scaled.
@@ -710,6 +722,12 @@ export class LocalStepFunctions {
     const entry = e.tracker.entryOf(stateName)
     if (e.controller.signal.aborted) throw executionEnded()
     const { target, kind } = binding
+    let timeoutSeconds: unknown
+    if (kind === 'callback' && isObject(input) && TIMEOUT_FIELD in input) {
+      const { [TIMEOUT_FIELD]: read, ...rest } = input
+      timeoutSeconds = read
+      input = rest
+    }
     const params = kind !== 'function' && isObject(input) ? input : {}
     const payload = kind !== 'function' ? ('Payload' in params ? params.Payload : {}) : input
     const invoked = parseFunctionRef(binding.functionName) ?? target.ref
@@ -720,7 +738,7 @@ export class LocalStepFunctions {
       `arn:${this.partition}:lambda:${this.region}:${this.account}:function:${invoked.functionName}`
     const invokedArn = qualifier ? `${baseArn}:${qualifier}` : baseArn
     const version = qualifier && /^\d+$/.test(qualifier) ? qualifier : '$LATEST'
-    const timeoutSeconds = target.config.timeoutSeconds
+    const functionTimeoutSeconds = target.config.timeoutSeconds
     const record = (draft: Parameters<HistoryRecorder['task']>[2]) =>
       e.history.task(stateName, entry, draft)
 
@@ -764,11 +782,18 @@ export class LocalStepFunctions {
       functionName: invoked.functionName,
       invokedFunctionArn: invokedArn,
       functionVersion: version,
-      ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
+      ...(functionTimeoutSeconds === undefined ? {} : { timeoutMs: functionTimeoutSeconds * 1000 }),
       ...(target.config.memorySize === undefined ? {} : { memorySize: target.config.memorySize }),
     })
     if (kind === 'callback') {
-      return this.runCallback(e, stateName, binding.state, invocation, version, record)
+      const seconds = timeoutSeconds ?? binding.state.TimeoutSeconds ?? 99_999_999
+      if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1) {
+        throw runtimeError(
+          `TimeoutSecondsPath must give a positive integer, got ${JSON.stringify(seconds)}`,
+        )
+      }
+      const timeoutMs = Math.min(seconds * 1000 * this.waitScale, MAX_TIMER_SECONDS * 1000)
+      return this.runCallback(e, stateName, binding.state, timeoutMs, invocation, version, record)
     }
     // The interpreter times the task out (States.Timeout, with its own Retry/Catch semantics) on a
     // timer armed just after this one: record the timeout here and leave this attempt unsettled,
@@ -848,12 +873,6 @@ export class LocalStepFunctions {
     return output as JsonValueOf
   }
 
-  /** The (scaled) TimeoutSeconds of a callback state; AWS's default is 99999999 s. */
-  private callbackTimeoutMs(state: AslState): number {
-    const seconds = typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : 99_999_999
-    return Math.min(seconds * 1000 * this.waitScale, MAX_TIMER_SECONDS * 1000)
-  }
-
   private newTaskToken(e: Execution, stateName: string): string {
     const token = this.tokens.issue(e.arn, stateName)
     this.taskContext(e).Token = token
@@ -875,6 +894,7 @@ export class LocalStepFunctions {
     e: Execution,
     stateName: string,
     state: AslState,
+    timeoutMs: number,
     invocation: ReturnType<typeof invokeHandler>,
     version: string,
     record: (draft: HistoryDraft) => void,
@@ -884,7 +904,7 @@ export class LocalStepFunctions {
     const timers: NodeJS.Timeout[] = []
     const after = (ms: number, outcome: CallbackOutcome) =>
       timers.push(setTimeout(() => issued.settle(outcome), ms))
-    after(this.callbackTimeoutMs(state), { kind: 'timeout', error: 'States.Timeout' })
+    after(timeoutMs, { kind: 'timeout', error: 'States.Timeout' })
     if (typeof state.HeartbeatSeconds === 'number') {
       const heartbeatMs = state.HeartbeatSeconds * 1000 * this.waitScale
       let heartbeat: NodeJS.Timeout | undefined
@@ -947,9 +967,9 @@ export class LocalStepFunctions {
             error: outcome.error,
           },
         })
-        // States.Timeout: the interpreter's own timer raises it (States.TaskFailed must not match
-        // it); a missed heartbeat is an ordinary task error.
-        if (outcome.error === 'States.Timeout') return new Promise<never>(() => {})
+        // States.Timeout as the interpreter's own error (States.TaskFailed must not match it); a
+        // missed heartbeat is an ordinary task error.
+        if (outcome.error === 'States.Timeout') throw await statesTimeoutError()
         throw new TaskFailure(outcome.error, outcome.error)
     }
   }
@@ -1233,11 +1253,53 @@ function callbackProblem(state: AslState, path: string): string | undefined {
   if (!passesTaskToken(state.Parameters)) {
     return 'a .waitForTaskToken task must pass $$.Task.Token in its Parameters (AWS refuses it too)'
   }
-  if ('TimeoutSecondsPath' in state || 'HeartbeatSecondsPath' in state) {
-    return 'callback timeouts are scaled by waitScale: give TimeoutSeconds / HeartbeatSeconds, not a path'
+  if ('HeartbeatSecondsPath' in state) {
+    return 'HeartbeatSecondsPath is not emulated: give HeartbeatSeconds'
   }
   if (/\.(Branches\[\d+\]|ItemProcessor|Iterator)\./.test(path)) {
     return 'a callback task inside a Map or Parallel state is not emulated (concurrent iterations would share $$.Task.Token)'
   }
   return undefined
+}
+
+let statesTimeout: Promise<Error> | undefined
+/**
+ * An instance of the interpreter's own States.Timeout error, which Retry / Catch match as AWS does
+ * (`States.TaskFailed` does not match it). aws-local-stepfunctions does not export the class: one
+ * tiny run that times out yields it, once per process.
+ */
+async function statesTimeoutError(): Promise<Error> {
+  statesTimeout ??= (async () => {
+    const probe = new StateMachine(
+      {
+        StartAt: 'T',
+        States: {
+          T: {
+            Type: 'Task',
+            Resource: 'arn:aws:lambda:us-east-1:123456789012:function:probe',
+            TimeoutSeconds: 0.001,
+            End: true,
+          },
+        },
+      } as unknown as StateMachineDefinition,
+      { validationOptions: { noValidate: true } },
+    )
+    const run = probe.run(
+      {},
+      { overrides: { taskResourceLocalHandlers: { T: () => new Promise(() => {}) } } },
+    )
+    const thrown = await run.result.then(
+      () => undefined,
+      (error: unknown) => (error instanceof ExecutionError ? error.cause : error),
+    )
+    if (!(thrown instanceof Error) || thrown.name !== 'States.Timeout') {
+      throw new Error('aws-local-stepfunctions no longer raises States.Timeout as expected')
+    }
+    return thrown
+  })()
+  const error = await statesTimeout
+  return Object.create(Object.getPrototypeOf(error), {
+    name: { value: 'States.Timeout', writable: true, configurable: true },
+    message: { value: 'States.Timeout', writable: true, configurable: true },
+  }) as Error
 }

@@ -193,6 +193,34 @@ describe('lambda:invoke.waitForTaskToken', () => {
     ).rejects.toBeInstanceOf(TaskTimedOut)
   })
 
+  it('reads TimeoutSecondsPath from the state input (scaled), as the poll loop gives its wait', async () => {
+    const built = synth((stack, fn) => {
+      const wait = new tasks.LambdaInvoke(stack, 'Await items', {
+        lambdaFunction: fn('AwaitFn'),
+        integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: sfn.TaskInput.fromObject({ token: sfn.JsonPath.taskToken }),
+        taskTimeout: sfn.Timeout.at('$.progress.wait_seconds'),
+        resultPath: '$.awaited',
+      })
+      wait.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 3 })
+      wait.addCatch(new sfn.Pass(stack, 'Poll instead'), {
+        errors: ['States.Timeout'],
+        resultPath: '$.caught',
+      })
+      return { definition: wait }
+    })
+    const sink = tokenSink()
+    const runner = runnerFor(built, sink.handler)
+    const arn = await start(runner, { progress: { wait_seconds: 30 } })
+    const final = await runner.waitForExecution(arn)
+    expect(JSON.parse(final.output as string).caught.Error).toBe('States.Timeout')
+    expect(sink.tokens).toHaveLength(1)
+    const scheduled = (await history(runner, arn)).find((e) => e.type === 'TaskScheduled')
+    expect(
+      Object.keys(JSON.parse(scheduled?.taskScheduledEventDetails?.parameters as string)),
+    ).toEqual(['FunctionName', 'Payload'])
+  })
+
   it('fails the task with SendTaskFailure (Catch sees Error and Cause)', async () => {
     const sink = tokenSink()
     const runner = runnerFor(callbackMachine({ timeout: 3600 }), sink.handler)
