@@ -18,8 +18,11 @@ export interface AwaitTaskEvent {
   task_token: string
   deletion_id: string
   stage: string
-  /** The ids whose deletion the stage started and Seam has yet to confirm. */
-  pending: string[]
+  /**
+   * What the stage deleted and Seam has yet to confirm: ids, or the stage's pending items
+   * (`{ id, … }`, as the workflow state keeps them).
+   */
+  pending: (string | { id: string })[]
 }
 
 export interface AwaitTaskDeps {
@@ -36,11 +39,12 @@ export function createHandler(deps: AwaitTaskDeps) {
   return async (event: AwaitTaskEvent): Promise<{ registered: number; settled: boolean }> => {
     const problem = describeProblem(event)
     if (problem) throw new InvalidAwaitInputError(`The await task input is malformed: ${problem}`)
+    const pendingIds = event.pending.map((item) => (typeof item === 'string' ? item : item.id))
     const { setId, complete } = await deps.coordination.registerWaiter({
       taskToken: event.task_token,
       deletionId: event.deletion_id,
       stage: event.stage,
-      pendingIds: event.pending,
+      pendingIds,
     })
     const settled =
       complete &&
@@ -57,8 +61,11 @@ function describeProblem(event: AwaitTaskEvent): string | undefined {
   if (typeof event?.task_token !== 'string' || event.task_token === '') return 'task_token missing'
   if (typeof event.deletion_id !== 'string') return 'deletion_id missing'
   if (typeof event.stage !== 'string') return 'stage missing'
-  if (!Array.isArray(event.pending) || !event.pending.every((id) => typeof id === 'string')) {
-    return 'pending must be a list of ids'
+  const isItem = (item: unknown) =>
+    typeof item === 'string' ||
+    (typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string')
+  if (!Array.isArray(event.pending) || !event.pending.every(isItem)) {
+    return 'pending must be a list of ids or of { id } items'
   }
   return undefined
 }
