@@ -6,35 +6,20 @@ import type { AddressInfo } from 'node:net'
 import { Duration } from 'aws-cdk-lib'
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions'
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createHandler as createWebhookHandler } from '../../functions/api/seam-webhook.js'
-import { Coordination } from '../../functions/core/coordination.js'
-import { createHandler as createAwaitHandler } from '../../functions/deletion/await-task.js'
-import { type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   type SeamEmulator,
   seededRandom,
   startSeamEmulator,
 } from '../../local/seam-emulator/index.js'
 import { newWebhookSecret, signWebhook } from '../../local/seam-emulator/webhooks.js'
-import { LocalStepFunctions } from '../../local/stepfunctions/runner.js'
+import type { LocalStepFunctions } from '../../local/stepfunctions/runner.js'
 import { sdkFor } from '../emulator/helpers.js'
 import { synth } from '../stepfunctions/helpers.js'
+import { useCoordinationTable } from './webhook-harness.js'
 
 const SECRET = newWebhookSecret()
-let db: LocalDynamoDb
-let coordination: Coordination
-const runners: LocalStepFunctions[] = []
-
-beforeAll(async () => {
-  db = await startLocalDynamoDb()
-  coordination = new Coordination({ client: db.documentClient, tableName: db.tableName })
-})
-afterAll(() => db?.close())
-afterEach(async () => {
-  vi.restoreAllMocks()
-  await Promise.all(runners.splice(0).map((r) => r.close()))
-})
+const { harness, start } = useCoordinationTable()
 
 /** Await (callback, timeout scaled) → Succeed; a timeout is caught into "Poll" (today's loop). */
 const built = synth((stack, fn) => {
@@ -54,31 +39,8 @@ const built = synth((stack, fn) => {
   return { definition: wait }
 })
 
-function setup(waitScale = 0.001, secret = async () => SECRET) {
-  let runner: LocalStepFunctions | undefined
-  const awaitTask = createAwaitHandler({
-    coordination,
-    sfn: { send: (c: never) => client.send(c) },
-  })
-  /** What each await task invocation returned, once it has (its waiter is then registered). */
-  const registered: unknown[] = []
-  const client = { send: ((command: never) => runner?.send(command)) as LocalStepFunctions['send'] }
-  runner = new LocalStepFunctions({
-    definition: built.extracted.definition,
-    stateMachineArn: built.extracted.stateMachineArn,
-    taskHandlers: {
-      [built.arns.AwaitFn as string]: (async (event: never) => {
-        const result = await awaitTask(event)
-        registered.push(result)
-        return result
-      }) as never,
-    },
-    waitScale,
-  })
-  runners.push(runner)
-  const webhook = createWebhookHandler({ coordination, sfn: client, secret })
-  return { runner, webhook, registered }
-}
+const setup = (waitScale = 0.001, secret = async () => SECRET) =>
+  start(built, { waitScale, secret })
 
 const newId = () => crypto.randomUUID()
 
@@ -138,7 +100,7 @@ describe('POST /webhooks/seam: the signature is the authentication', () => {
         request_id: expect.any(String),
       })
     }
-    expect(await coordination.missingEvents([id])).toEqual([id])
+    expect(await harness.coordination.missingEvents([id])).toEqual([id])
   })
 
   it('answers 400 invalid_input for a signed body that is not a Seam event', async () => {
@@ -156,12 +118,12 @@ describe('POST /webhooks/seam: the signature is the authentication', () => {
     expect((await webhook(signed(unused))).statusCode).toBe(204)
 
     const id = newId()
-    const record = vi.spyOn(coordination, 'recordEvent')
+    const record = vi.spyOn(harness.coordination, 'recordEvent')
     const delivery = signed(credentialDeleted(id), { id: 'msg_repeated_1' })
     expect((await webhook(delivery)).statusCode).toBe(204)
     expect((await webhook(delivery)).statusCode).toBe(204)
     expect(record).toHaveBeenCalledTimes(1)
-    expect(await coordination.missingEvents([id])).toEqual([])
+    expect(await harness.coordination.missingEvents([id])).toEqual([])
   })
 
   it('verifies a base64-encoded body as the raw bytes it encodes', async () => {
@@ -172,7 +134,7 @@ describe('POST /webhooks/seam: the signature is the authentication', () => {
       request(Buffer.from(body).toString('base64'), signWebhook(SECRET, body), true),
     )
     expect(response.statusCode).toBe(204)
-    expect(await coordination.missingEvents([id])).toEqual([])
+    expect(await harness.coordination.missingEvents([id])).toEqual([])
   })
 })
 

@@ -3,28 +3,15 @@
 // without a Check; timed out → Check; resumed with deletes still to retry → Check.
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions'
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createHandler as createWebhookHandler } from '../../functions/api/seam-webhook.js'
-import { Coordination } from '../../functions/core/coordination.js'
-import { createHandler as createAwaitHandler } from '../../functions/deletion/await-task.js'
+import { describe, expect, it, vi } from 'vitest'
 import { awaitStage } from '../../infra/constructs/await-stage.js'
-import { type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js'
 import { newWebhookSecret, signWebhook } from '../../local/seam-emulator/webhooks.js'
-import { LocalStepFunctions } from '../../local/stepfunctions/runner.js'
+import type { LocalStepFunctions } from '../../local/stepfunctions/runner.js'
+import { useCoordinationTable } from '../api/webhook-harness.js'
 import { synth } from '../stepfunctions/helpers.js'
 
 const SECRET = newWebhookSecret()
-let db: LocalDynamoDb
-let coordination: Coordination
-const runners: LocalStepFunctions[] = []
-beforeAll(async () => {
-  db = await startLocalDynamoDb()
-  coordination = new Coordination({ client: db.documentClient, tableName: db.tableName })
-})
-afterAll(() => db?.close())
-afterEach(async () => {
-  await Promise.all(runners.splice(0).map((r) => r.close()))
-})
+const { start: startHarness } = useCoordinationTable()
 
 const PROGRESS = '$.stages.acs_credentials'
 const built = synth((stack, fn) => {
@@ -52,28 +39,16 @@ const built = synth((stack, fn) => {
 
 function setup(waitScale: number) {
   const checks: unknown[] = []
-  let runner: LocalStepFunctions | undefined
-  const client = { send: ((c: never) => runner?.send(c)) as LocalStepFunctions['send'] }
-  const awaitTask = createAwaitHandler({ coordination, sfn: client })
-  const registered: unknown[] = []
-  runner = new LocalStepFunctions({
-    definition: built.extracted.definition,
-    stateMachineArn: built.extracted.stateMachineArn,
-    taskHandlers: {
-      [built.arns.AwaitFn as string]: (async (event: never) => {
-        const result = await awaitTask(event)
-        registered.push(result)
-        return result
-      }) as never,
-      [built.arns.CheckFn as string]: (async (state: { stages: Record<string, object> }) => {
+  const { runner, webhook, registered } = startHarness(built, {
+    waitScale,
+    secret: async () => SECRET,
+    handlers: {
+      CheckFn: (async (state: { stages: Record<string, object> }) => {
         checks.push(state)
         return { ...state, stages: { acs_credentials: { pending: [], pending_count: 0 } } }
       }) as never,
     },
-    waitScale,
   })
-  runners.push(runner)
-  const webhook = createWebhookHandler({ coordination, sfn: client, secret: async () => SECRET })
   const deliver = (acs_credential_id: string) => {
     const body = JSON.stringify({
       event_id: crypto.randomUUID(),
@@ -101,7 +76,7 @@ function setup(waitScale: number) {
         },
       },
     }
-    const { executionArn } = await (runner as LocalStepFunctions).startExecution({
+    const { executionArn } = await runner.startExecution({
       stateMachineArn: built.extracted.stateMachineArn,
       input: JSON.stringify(input),
     })
