@@ -29,6 +29,7 @@ export type ResourceName =
   | 'client_session'
   | 'device'
   | 'enrollment_automation'
+  | 'webhook'
 
 const labels: Record<ResourceName, string> = {
   user_identity: 'User identity',
@@ -38,6 +39,7 @@ const labels: Record<ResourceName, string> = {
   client_session: 'Client session',
   device: 'Device',
   enrollment_automation: 'Enrollment automation',
+  webhook: 'Webhook',
 }
 
 /** 404 `<resource>_not_found`, as Seam answers for an unknown id. */

@@ -41,6 +41,10 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
   // Load Seam's event types up front so the first events/list is as fast as the rest.
   await knownEventTypes()
   const store = new Store(settings)
+  store.webhooks.configure({
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.webhookFaults ? { faults: options.webhookFaults } : {}),
+  })
   const faults = new FaultInjector(options.faults, options.random ?? Math.random)
   const log: RequestLogEntry[] = []
   const hooks = new Map<string, () => void | Promise<void>>()
@@ -55,6 +59,7 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
     close: () => {
       closing ??= new Promise<void>((resolve, reject) => {
         store.deletions.clear()
+        store.webhooks.reset()
         server.close((error) => (error ? reject(error) : resolve()))
         server.closeAllConnections()
       })
@@ -93,6 +98,7 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
     },
     seed: createSeed(store),
     inspect: createInspect(store),
+    webhooks: store.webhooks,
   }
 
   const server = createServer(

@@ -3,6 +3,7 @@ import type { SeamEvent } from '@seamapi/types/connect'
 import { DeletionScheduler } from './deletions.js'
 import { invalidInput, notFound, SeamApiError } from './errors.js'
 import type { DeletionKind, SeamBehaviours, UserIdentityDeleteMode } from './types.js'
+import { WebhookHub } from './webhooks.js'
 
 /** Runtime settings shared by the store and the server; the emulator's setters mutate them. */
 export interface Settings {
@@ -105,6 +106,8 @@ export class Store {
   readonly phones = new Map<string, PhoneRecord>()
   readonly events: EventRecord[] = []
   readonly deletions: DeletionScheduler
+  /** Registered webhooks; every recorded event is published to them. */
+  readonly webhooks = new WebhookHub()
   private seq = 0
   private settling = false
 
@@ -129,6 +132,7 @@ export class Store {
       map.clear()
     }
     this.events.length = 0
+    this.webhooks.reset()
     this.seq = 0
   }
 
@@ -675,6 +679,7 @@ export class Store {
       ...fields,
     } as SeamEvent
     this.events.push({ seq: ++this.seq, createdAtMs: now.getTime(), event, related })
+    this.webhooks.publish(event)
   }
 }
 

@@ -7,6 +7,7 @@ import type {
   SeamEvent,
   UserIdentity,
 } from '@seamapi/types/connect'
+import type { WebhookFaults, WebhookHub } from './webhooks.js'
 
 /** Resources whose deletion Seam completes asynchronously (after the API call returned). */
 export type DeletionKind =
@@ -83,6 +84,8 @@ export interface SeamEmulatorOptions {
   faults?: Partial<FaultOptions>
   /** Random source for fault injection (default Math.random); inject one for deterministic tests. */
   random?: () => number
+  /** Webhook delivery faults (drop, duplicate, delay), drawn from `random` too. */
+  webhookFaults?: Partial<WebhookFaults>
 }
 
 export interface RequestLogEntry {
@@ -272,4 +275,6 @@ export interface SeamEmulator {
   readonly requests: readonly RequestLogEntry[]
   readonly seed: SeamEmulatorSeed
   readonly inspect: SeamEmulatorInspect
+  /** Registered webhooks, their deliveries, and `setFaults` for delivery faults. */
+  readonly webhooks: WebhookHub
 }

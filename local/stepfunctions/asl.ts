@@ -95,8 +95,6 @@ const IGNORED_STATE_FIELDS: Record<string, string> = {
   Items: 'a JSONata Map field',
   Assign: 'workflow variables are not implemented by aws-local-stepfunctions',
   Credentials: 'cross-account task credentials',
-  HeartbeatSeconds: 'task heartbeats are not implemented by aws-local-stepfunctions',
-  HeartbeatSecondsPath: 'task heartbeats are not implemented by aws-local-stepfunctions',
   ItemReader: 'Distributed Map',
   ItemBatcher: 'Distributed Map',
   ResultWriter: 'Distributed Map',

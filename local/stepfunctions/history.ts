@@ -18,7 +18,8 @@ export type HistoryDraft = Omit<HistoryEvent, 'id' | 'previousEventId' | 'timest
   timestamp?: Date
 }
 
-export type TaskKind = 'invoke' | 'function'
+/** How a Task calls Lambda: lambda:invoke, its .waitForTaskToken form, or a function ARN. */
+export type TaskKind = 'invoke' | 'callback' | 'function'
 
 export interface HistoryRecorderOptions {
   /** State name → Type in the definition as written (the runner executes Wait states as tasks). */
@@ -128,13 +129,13 @@ export class HistoryRecorder {
           // The interpreter timed the task out; the handler never reported.
           if (!flushed.some((draft) => TASK_OUTCOMES.has(draft.type))) {
             this.append(
-              kind === 'invoke'
+              kind !== 'function'
                 ? {
                     type: 'TaskTimedOut',
                     timestamp: at,
                     taskTimedOutEventDetails: {
                       resourceType: 'lambda',
-                      resource: 'invoke',
+                      resource: kind === 'invoke' ? 'invoke' : 'invoke.waitForTaskToken',
                       error: 'States.Timeout',
                     },
                   }

@@ -28,6 +28,15 @@ import {
   InvalidExecutionInput,
   InvalidName,
   InvalidToken,
+  SendTaskFailureCommand,
+  type SendTaskFailureInput,
+  type SendTaskFailureOutput,
+  SendTaskHeartbeatCommand,
+  type SendTaskHeartbeatInput,
+  type SendTaskHeartbeatOutput,
+  SendTaskSuccessCommand,
+  type SendTaskSuccessInput,
+  type SendTaskSuccessOutput,
   type SFNClient,
   StartExecutionCommand,
   type StartExecutionCommandOutput,
@@ -54,6 +63,15 @@ import {
   isObject,
   UnsupportedDefinitionError,
 } from './asl.js'
+import {
+  CALLBACK_RESOURCE,
+  type CallbackOutcome,
+  callbackEvent,
+  clientError,
+  ok,
+  passesTaskToken,
+  TaskTokens,
+} from './callback.js'
 import { type HistoryDraft, HistoryRecorder, type LibraryEvent, type TaskKind } from './history.js'
 import {
   type FunctionRef,
@@ -98,6 +116,8 @@ const MAX_PAYLOAD_BYTES = 256 * 1024
 /** The longest delay setTimeout honours (it fires at once past it). */
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
 const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::local:wait'
+/** Where a callback state's TimeoutSecondsPath value travels from Parameters to runTask. */
+const TIMEOUT_FIELD = '__localTimeoutSeconds'
 const STATE_MACHINE_ARN = /^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([^:]+)$/
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/
 // AWS: 1–80 characters; no whitespace, brackets, wildcards, special or control characters.
@@ -149,9 +169,12 @@ interface Execution {
 class StateTracker {
   readonly contextState = { Name: '', EnteredTime: '', RetryCount: 0 }
   current: AslState | undefined
+  /** Called on each entry, before the state's Parameters are evaluated (sets `$$.Task`). */
+  onEnter: (name: string) => void = () => {}
   private readonly entries = new Map<string, number>()
 
   enter(name: string, state: AslState): void {
+    this.onEnter(name)
     this.current = state
     this.contextState.Name = name
     this.contextState.EnteredTime = new Date().toISOString()
@@ -179,6 +202,9 @@ export class LocalStepFunctions {
   private readonly stateTypes = new Map<string, string>()
   private readonly taskKinds = new Map<string, TaskKind>()
   private readonly executions = new Map<string, Execution>()
+  /** Names of the `lambda:invoke.waitForTaskToken` states. */
+  private readonly callbackStates = new Set<string>()
+  private readonly tokens = new TaskTokens()
   private readonly running = new Set<Execution>()
   private closed = false
 
@@ -328,8 +354,26 @@ export class LocalStepFunctions {
     return { stopDate: e.stopDate ?? new Date(), $metadata: ok() }
   }
 
+  /** Ends the waiting callback task of `taskToken` with `output` as its result. */
+  async sendTaskSuccess(input: SendTaskSuccessInput): Promise<SendTaskSuccessOutput & Meta> {
+    this.tokens.succeed(input)
+    return { $metadata: ok() }
+  }
+
+  /** Fails the waiting callback task of `taskToken` with `error` / `cause` (Retry / Catch apply). */
+  async sendTaskFailure(input: SendTaskFailureInput): Promise<SendTaskFailureOutput & Meta> {
+    this.tokens.fail(input)
+    return { $metadata: ok() }
+  }
+
+  /** Restarts the HeartbeatSeconds clock of the waiting callback task of `taskToken`. */
+  async sendTaskHeartbeat(input: SendTaskHeartbeatInput): Promise<SendTaskHeartbeatOutput & Meta> {
+    this.tokens.heartbeat(input)
+    return { $metadata: ok() }
+  }
+
   /**
-   * `SFNClient.send` for the four commands above, so code written against the real client runs
+   * `SFNClient.send` for the commands above, so code written against the real client runs
    * unchanged (typed as the real method; the callback forms are honoured too).
    */
   readonly send: SFNClient['send'] = ((command: unknown, ...rest: unknown[]) => {
@@ -415,7 +459,23 @@ export class LocalStepFunctions {
       if (state.Type !== 'Task') return
       const resource = String(state.Resource)
       const where = `Task "${name}" (${path})`
-      if (/^arn:aws[a-z-]*:states:::lambda:invoke$/.test(resource)) {
+      const callback = CALLBACK_RESOURCE.test(resource)
+      const heartbeat = 'HeartbeatSeconds' in state || 'HeartbeatSecondsPath' in state
+      if (callback) {
+        const why = callbackProblem(state, path)
+        if (why) {
+          problems.push(`${where}: ${why}`)
+          return
+        }
+        this.callbackStates.add(name)
+      } else if (heartbeat) {
+        problems.push(
+          `${where}: HeartbeatSeconds applies to callback (.waitForTaskToken) tasks only`,
+        )
+        return
+      }
+      if (callback || /^arn:aws[a-z-]*:states:::lambda:invoke$/.test(resource)) {
+        const kind: TaskKind = callback ? 'callback' : 'invoke'
         const params = isObject(state.Parameters) ? state.Parameters : {}
         if ('FunctionName.$' in params) {
           problems.push(
@@ -434,13 +494,8 @@ export class LocalStepFunctions {
         }
         const target = lookup(params.FunctionName, where)
         if (target) {
-          this.bindings.set(name, {
-            kind: 'invoke',
-            state,
-            target,
-            functionName: params.FunctionName,
-          })
-          this.taskKinds.set(name, 'invoke')
+          this.bindings.set(name, { kind, state, target, functionName: params.FunctionName })
+          this.taskKinds.set(name, kind)
         }
       } else if (isLambdaFunctionArn(resource)) {
         const target = lookup(resource, where)
@@ -450,7 +505,7 @@ export class LocalStepFunctions {
         }
       } else {
         problems.push(
-          `${where}: Resource ${resource} is not emulated locally (only lambda:invoke and Lambda ARNs)`,
+          `${where}: Resource ${resource} is not emulated locally (only lambda:invoke, lambda:invoke.waitForTaskToken and Lambda ARNs)`,
         )
       }
     })
@@ -489,6 +544,8 @@ export class LocalStepFunctions {
         },
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineName },
         State: tracker.contextState,
+        // Mutated in place, never replaced: the interpreter copies the context object shallowly.
+        Task: {},
       },
       history: new HistoryRecorder({
         stateTypes: this.stateTypes,
@@ -510,6 +567,11 @@ export class LocalStepFunctions {
     }
     this.executions.set(arn, execution)
     this.running.add(execution)
+    // `$$.Task.Token` exists only in a callback state, with a fresh token for each entry.
+    tracker.onEnter = (state) => {
+      if (this.callbackStates.has(state)) this.newTaskToken(execution, state)
+      else delete this.taskContext(execution).Token
+    }
 
     const machine = new StateMachine(this.runtimeDefinition(tracker), {
       validationOptions: { noValidate: true },
@@ -595,7 +657,20 @@ export class LocalStepFunctions {
             : {}),
         }))
       }
-      if (state.Type === 'Task') {
+      if (state.Type === 'Task' && CALLBACK_RESOURCE.test(String(state.Resource))) {
+        // A callback task's timeout is a wait like any other, scaled, and runCallback enforces it:
+        // the interpreter's own timer is set past it. A TimeoutSecondsPath is read from the state's
+        // input by the interpreter's Parameters processing, into a field runTask takes out again.
+        const { TimeoutSecondsPath, ...kept } = out
+        const params = isObject(state.Parameters) ? state.Parameters : {}
+        return {
+          ...kept,
+          TimeoutSeconds: MAX_TIMER_SECONDS,
+          ...(typeof TimeoutSecondsPath === 'string'
+            ? { Parameters: { ...params, [`${TIMEOUT_FIELD}.$`]: TimeoutSecondsPath } }
+            : {}),
+        }
+      } else if (state.Type === 'Task') {
         // The library defaults a task timeout to 60 s (AWS: 99999999 s), and overflows setTimeout
         // past 24.8 days. Task timeouts bound handler run time, which is real time: not scaled.
         if (state.TimeoutSecondsPath === undefined) {
@@ -647,8 +722,14 @@ export class LocalStepFunctions {
     const entry = e.tracker.entryOf(stateName)
     if (e.controller.signal.aborted) throw executionEnded()
     const { target, kind } = binding
-    const params = kind === 'invoke' && isObject(input) ? input : {}
-    const payload = kind === 'invoke' ? ('Payload' in params ? params.Payload : {}) : input
+    let timeoutSeconds: unknown
+    if (kind === 'callback' && isObject(input) && TIMEOUT_FIELD in input) {
+      const { [TIMEOUT_FIELD]: read, ...rest } = input
+      timeoutSeconds = read
+      input = rest
+    }
+    const params = kind !== 'function' && isObject(input) ? input : {}
+    const payload = kind !== 'function' ? ('Payload' in params ? params.Payload : {}) : input
     const invoked = parseFunctionRef(binding.functionName) ?? target.ref
     const qualifier = invoked.qualifier
     const baseArn =
@@ -657,11 +738,21 @@ export class LocalStepFunctions {
       `arn:${this.partition}:lambda:${this.region}:${this.account}:function:${invoked.functionName}`
     const invokedArn = qualifier ? `${baseArn}:${qualifier}` : baseArn
     const version = qualifier && /^\d+$/.test(qualifier) ? qualifier : '$LATEST'
-    const timeoutSeconds = target.config.timeoutSeconds
+    const functionTimeoutSeconds = target.config.timeoutSeconds
     const record = (draft: Parameters<HistoryRecorder['task']>[2]) =>
       e.history.task(stateName, entry, draft)
 
-    if (kind === 'invoke') {
+    if (kind === 'callback') {
+      record(
+        callbackEvent('TaskScheduled', {
+          region: this.region,
+          parameters: JSON.stringify(input),
+          timeoutInSeconds: binding.state.TimeoutSeconds,
+          heartbeatInSeconds: binding.state.HeartbeatSeconds,
+        }),
+      )
+      record(callbackEvent('TaskStarted', {}))
+    } else if (kind === 'invoke') {
       record({
         type: 'TaskScheduled',
         taskScheduledEventDetails: {
@@ -691,9 +782,19 @@ export class LocalStepFunctions {
       functionName: invoked.functionName,
       invokedFunctionArn: invokedArn,
       functionVersion: version,
-      ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
+      ...(functionTimeoutSeconds === undefined ? {} : { timeoutMs: functionTimeoutSeconds * 1000 }),
       ...(target.config.memorySize === undefined ? {} : { memorySize: target.config.memorySize }),
     })
+    if (kind === 'callback') {
+      const seconds = timeoutSeconds ?? binding.state.TimeoutSeconds ?? 99_999_999
+      if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1) {
+        throw runtimeError(
+          `TimeoutSecondsPath must give a positive integer, got ${JSON.stringify(seconds)}`,
+        )
+      }
+      const timeoutMs = Math.min(seconds * 1000 * this.waitScale, MAX_TIMER_SECONDS * 1000)
+      return this.runCallback(e, stateName, binding.state, timeoutMs, invocation, version, record)
+    }
     // The interpreter times the task out (States.Timeout, with its own Retry/Catch semantics) on a
     // timer armed just after this one: record the timeout here and leave this attempt unsettled,
     // so a late result is neither recorded nor mistaken for a later attempt's.
@@ -772,6 +873,107 @@ export class LocalStepFunctions {
     return output as JsonValueOf
   }
 
+  private newTaskToken(e: Execution, stateName: string): string {
+    const token = this.tokens.issue(e.arn, stateName)
+    this.taskContext(e).Token = token
+    return token
+  }
+
+  /** `$$.Task` of an execution (its Token is set only while a callback state runs). */
+  private taskContext(e: Execution): { Token?: string } {
+    return e.context.Task as { Token?: string }
+  }
+
+  /**
+   * After the invocation of a callback task: waits for SendTaskSuccess / SendTaskFailure on the
+   * token the Parameters were given, the timeout, a missed heartbeat, a failed invocation, or the
+   * end of the execution — whichever comes first. Its timers are armed before anything is awaited,
+   * so this runner's TimeoutSeconds timer fires just before the interpreter's own (same length).
+   */
+  private async runCallback(
+    e: Execution,
+    stateName: string,
+    state: AslState,
+    timeoutMs: number,
+    invocation: ReturnType<typeof invokeHandler>,
+    version: string,
+    record: (draft: HistoryDraft) => void,
+  ): Promise<JsonValueOf> {
+    const issued = this.tokens.get(String(this.taskContext(e).Token))
+    if (!issued) throw runtimeError(`No task token was issued for ${stateName}`)
+    const timers: NodeJS.Timeout[] = []
+    const after = (ms: number, outcome: CallbackOutcome) =>
+      timers.push(setTimeout(() => issued.settle(outcome), ms))
+    after(timeoutMs, { kind: 'timeout', error: 'States.Timeout' })
+    if (typeof state.HeartbeatSeconds === 'number') {
+      const heartbeatMs = state.HeartbeatSeconds * 1000 * this.waitScale
+      let heartbeat: NodeJS.Timeout | undefined
+      issued.heartbeat = () => {
+        clearTimeout(heartbeat)
+        heartbeat = setTimeout(
+          () => issued.settle({ kind: 'timeout', error: 'States.HeartbeatTimeout' }),
+          heartbeatMs,
+        )
+        timers.push(heartbeat)
+      }
+      issued.heartbeat()
+    }
+    const onAbort = () => issued.settle({ kind: 'ended' })
+    e.controller.signal.addEventListener('abort', onAbort, { once: true })
+    void invocation.then((result) => {
+      if (!result.ok) {
+        issued.settle({
+          kind: 'failure',
+          error: result.error.errorType,
+          cause: JSON.stringify(result.error),
+        })
+      } else if (issued.open) {
+        const output = lambdaInvokeResult(result.payload, result.requestId, version)
+        record(
+          callbackEvent('TaskSubmitted', {
+            output: JSON.stringify(output),
+            outputDetails: { truncated: false },
+          }),
+        )
+      }
+    })
+
+    const outcome = await issued.outcome
+    for (const timer of timers) clearTimeout(timer)
+    e.controller.signal.removeEventListener('abort', onAbort)
+    // A Retry re-evaluates the Parameters: the next attempt gets a token of its own.
+    this.newTaskToken(e, stateName)
+    switch (outcome.kind) {
+      case 'ended':
+        throw executionEnded()
+      case 'success':
+        record(
+          callbackEvent('TaskSucceeded', {
+            output: outcome.output,
+            outputDetails: { truncated: false },
+          }),
+        )
+        return JSON.parse(outcome.output) as JsonValueOf
+      case 'failure':
+        record(callbackEvent('TaskFailed', { error: outcome.error, cause: outcome.cause }))
+        e.tracker.contextState.RetryCount += 1
+        throw new TaskFailure(outcome.error, outcome.cause)
+      case 'timeout':
+        record({
+          type: 'TaskTimedOut',
+          taskTimedOutEventDetails: {
+            resourceType: 'lambda',
+            resource: 'invoke.waitForTaskToken',
+            error: outcome.error,
+          },
+        })
+        // States.Timeout as the interpreter's own error (States.TaskFailed must not match it); a
+        // missed heartbeat is an ordinary task error.
+        if (outcome.error === 'States.Timeout') throw await statesTimeoutError()
+        throw new TaskFailure(outcome.error, outcome.error)
+    }
+  }
+
   /** A Wait state (run as a task, see runtimeDefinition): waits the scaled time, passes input on. */
   private async runWait(e: Execution, wait: AslState, input: JsonValueOf): Promise<JsonValueOf> {
     if (e.controller.signal.aborted) throw executionEnded()
@@ -823,6 +1025,7 @@ export class LocalStepFunctions {
     result: { ok: true; output: unknown } | { ok: false; error: unknown },
   ): void {
     clearTimeout(e.timeout)
+    this.tokens.closeExecution(e.arn)
     if (!e.history.sealed) e.history.flushAll()
     let outcome: Terminal
     if (e.ending) outcome = e.ending
@@ -931,6 +1134,9 @@ export class LocalStepFunctions {
     if (command instanceof GetExecutionHistoryCommand)
       return this.getExecutionHistory(command.input)
     if (command instanceof StopExecutionCommand) return this.stopExecution(command.input)
+    if (command instanceof SendTaskSuccessCommand) return this.sendTaskSuccess(command.input)
+    if (command instanceof SendTaskFailureCommand) return this.sendTaskFailure(command.input)
+    if (command instanceof SendTaskHeartbeatCommand) return this.sendTaskHeartbeat(command.input)
     const name = isObject(command) ? command.constructor.name : typeof command
     return Promise.reject(new Error(`LocalStepFunctions does not implement ${name}`))
   }
@@ -946,14 +1152,6 @@ function parseJson(text: string): unknown {
   } catch (error) {
     throw new UnsupportedDefinitionError(`The definition is not JSON: ${(error as Error).message}`)
   }
-}
-
-function ok(): ResponseMetadata {
-  return { httpStatusCode: 200, requestId: randomUUID(), attempts: 1, totalRetryDelay: 0 }
-}
-
-function clientError(message: string): { message: string; $metadata: ResponseMetadata } {
-  return { message, $metadata: { ...ok(), httpStatusCode: 400 } }
 }
 
 function runtimeError(message: string): TaskFailure {
@@ -1044,4 +1242,64 @@ function taskFailedEvent(kind: TaskKind, error: string, cause: string): HistoryD
         taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error, cause },
       }
     : { type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: { error, cause } }
+}
+
+/**
+ * Why a `.waitForTaskToken` state cannot run faithfully here, or undefined. Its timeouts are waits
+ * (scaled by waitScale) and need literal values; its token lives in the execution's one `$$.Task`,
+ * which concurrent Map / Parallel iterations would share.
+ */
+function callbackProblem(state: AslState, path: string): string | undefined {
+  if (!passesTaskToken(state.Parameters)) {
+    return 'a .waitForTaskToken task must pass $$.Task.Token in its Parameters (AWS refuses it too)'
+  }
+  if ('HeartbeatSecondsPath' in state) {
+    return 'HeartbeatSecondsPath is not emulated: give HeartbeatSeconds'
+  }
+  if (/\.(Branches\[\d+\]|ItemProcessor|Iterator)\./.test(path)) {
+    return 'a callback task inside a Map or Parallel state is not emulated (concurrent iterations would share $$.Task.Token)'
+  }
+  return undefined
+}
+
+let statesTimeout: Promise<Error> | undefined
+/**
+ * An instance of the interpreter's own States.Timeout error, which Retry / Catch match as AWS does
+ * (`States.TaskFailed` does not match it). aws-local-stepfunctions does not export the class: one
+ * tiny run that times out yields it, once per process.
+ */
+async function statesTimeoutError(): Promise<Error> {
+  statesTimeout ??= (async () => {
+    const probe = new StateMachine(
+      {
+        StartAt: 'T',
+        States: {
+          T: {
+            Type: 'Task',
+            Resource: 'arn:aws:lambda:us-east-1:123456789012:function:probe',
+            TimeoutSeconds: 0.001,
+            End: true,
+          },
+        },
+      } as unknown as StateMachineDefinition,
+      { validationOptions: { noValidate: true } },
+    )
+    const run = probe.run(
+      {},
+      { overrides: { taskResourceLocalHandlers: { T: () => new Promise(() => {}) } } },
+    )
+    const thrown = await run.result.then(
+      () => undefined,
+      (error: unknown) => (error instanceof ExecutionError ? error.cause : error),
+    )
+    if (!(thrown instanceof Error) || thrown.name !== 'States.Timeout') {
+      throw new Error('aws-local-stepfunctions no longer raises States.Timeout as expected')
+    }
+    return thrown
+  })()
+  const error = await statesTimeout
+  return Object.create(Object.getPrototypeOf(error), {
+    name: { value: 'States.Timeout', writable: true, configurable: true },
+    message: { value: 'States.Timeout', writable: true, configurable: true },
+  }) as Error
 }

@@ -5,6 +5,7 @@ import { eventRoutes } from './events.js'
 import { phoneRoutes } from './phones.js'
 import type { Route } from './types.js'
 import { userIdentityRoutes } from './user-identities.js'
+import { webhookRoutes } from './webhooks.js'
 import { workspaceRoutes } from './workspaces.js'
 
 export type { HttpMethod, Route, RouteContext } from './types.js'
@@ -19,5 +20,6 @@ export const routes: ReadonlyMap<string, Route> = new Map(
     ...phoneRoutes,
     ...eventRoutes,
     ...workspaceRoutes,
+    ...webhookRoutes,
   ].map((route) => [route.path, route]),
 )

@@ -1,0 +1,156 @@
+// The coordination table on dynalite, through the same DynamoDB client code as deployed: events
+// before or after their waiter, exactly one settle under concurrent races, TTL honoured by readers,
+// leases with expiry.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Coordination } from '../../functions/core/coordination.js'
+import { type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js'
+
+let db: LocalDynamoDb
+beforeAll(async () => {
+  db = await startLocalDynamoDb()
+})
+afterAll(async () => {
+  await db?.close()
+})
+
+function store(now?: () => Date) {
+  return new Coordination({
+    client: db.documentClient,
+    tableName: db.tableName,
+    ...(now ? { now } : {}),
+  })
+}
+
+let counter = 0
+const ids = (n: number) => Array.from({ length: n }, () => `res-${++counter}-${Math.random()}`)
+const event = (resourceId: string) => ({
+  resourceId,
+  eventType: 'acs_credential.deleted',
+  occurredAt: new Date().toISOString(),
+})
+
+describe('waiters and received events', () => {
+  it('keeps an event that arrives before its waiter registers: the waiter is complete at once', async () => {
+    const coordination = store()
+    const [a, b] = ids(2) as [string, string]
+    expect(await coordination.recordEvent(event(a))).toBeUndefined()
+    expect(await coordination.recordEvent(event(b))).toBeUndefined()
+    const { setId, complete } = await coordination.registerWaiter({
+      taskToken: 'token-early',
+      deletionId: 'd1',
+      stage: 'acs_credentials',
+      pendingIds: [a, b],
+    })
+    expect(complete).toBe(true)
+    expect(await coordination.settle(setId)).toBe(true)
+    expect(await coordination.settle(setId)).toBe(false)
+  })
+
+  it('completes a registered waiter with the event of its last pending id, and only then', async () => {
+    const coordination = store()
+    const [a, b, c] = ids(3) as [string, string, string]
+    const { setId, complete } = await coordination.registerWaiter({
+      taskToken: 'token-late',
+      deletionId: 'd2',
+      stage: 'acs_users',
+      pendingIds: [a, b, c],
+    })
+    expect(complete).toBe(false)
+    expect(await coordination.recordEvent(event(b))).toBeUndefined()
+    expect(await coordination.recordEvent(event(a))).toBeUndefined()
+    expect(await coordination.missingEvents([a, b, c])).toEqual([c])
+    const set = await coordination.recordEvent(event(c))
+    expect(set).toMatchObject({
+      setId,
+      taskToken: 'token-late',
+      deletionId: 'd2',
+      stage: 'acs_users',
+      settled: false,
+    })
+    expect(await coordination.settle(setId)).toBe(true)
+    // The same event again (a repeated delivery) finds the set settled: nothing more to do.
+    expect(await coordination.recordEvent(event(c))).toBeUndefined()
+  })
+
+  it('settles every wait set exactly once under concurrent registers and events, in both orders', async () => {
+    const coordination = store()
+    const sets = Array.from({ length: 30 }, (_, i) => ({
+      taskToken: `token-race-${i}-${Math.random()}`,
+      deletionId: `race-${i}`,
+      stage: 'acs_credentials',
+      pendingIds: ids(1 + (i % 4)),
+    }))
+    const winners = new Map<string, number>()
+    const trySettle = async (setId: string) => {
+      if (await coordination.settle(setId)) winners.set(setId, (winners.get(setId) ?? 0) + 1)
+    }
+    // Every register and every event (each delivered twice) at once, shuffled.
+    const work: (() => Promise<void>)[] = []
+    for (const set of sets) {
+      work.push(async () => {
+        const { setId, complete } = await coordination.registerWaiter(set)
+        if (complete) await trySettle(setId)
+      })
+      for (const id of set.pendingIds) {
+        for (let copy = 0; copy < 2; copy += 1) {
+          work.push(async () => {
+            const ready = await coordination.recordEvent(event(id))
+            if (ready) await trySettle(ready.setId)
+          })
+        }
+      }
+    }
+    work.sort(() => Math.random() - 0.5)
+    await Promise.all(work.map((run) => run()))
+    expect(winners.size).toBe(sets.length)
+    expect([...winners.values()].every((n) => n === 1)).toBe(true)
+  })
+
+  it('ignores an event past its expires_at, as DynamoDB TTL deletes only eventually', async () => {
+    let now = new Date('2026-01-01T00:00:00Z')
+    const coordination = store(() => now)
+    const [a] = ids(1) as [string]
+    await coordination.recordEvent(event(a))
+    expect(await coordination.missingEvents([a])).toEqual([])
+    now = new Date('2026-03-01T00:00:00Z')
+    expect(await coordination.missingEvents([a])).toEqual([a])
+  })
+
+  it('remembers processed deliveries', async () => {
+    const coordination = store()
+    const svixId = `msg_${Math.random()}`
+    expect(await coordination.deliverySeen(svixId)).toBe(false)
+    await coordination.markDelivery(svixId)
+    expect(await coordination.deliverySeen(svixId)).toBe(true)
+  })
+})
+
+describe('leases', () => {
+  it('gives a lease to exactly one of many concurrent owners, again after it expires', async () => {
+    let now = new Date('2026-01-01T00:00:00Z')
+    const coordination = store(() => now)
+    const owners = Array.from({ length: 25 }, (_, i) => `request-${i}`)
+    const acquired = await Promise.all(
+      owners.map((owner) => coordination.acquireLease('acs_user', 'u1', owner, 60)),
+    )
+    expect(acquired.filter(Boolean)).toHaveLength(1)
+    const holder = owners[acquired.indexOf(true)] as string
+    const other = owners.find((owner) => owner !== holder) as string
+    expect(await coordination.acquireLease('acs_user', 'u1', holder, 60)).toBe(true)
+    expect(await coordination.releaseLease('acs_user', 'u1', other)).toBe(false)
+
+    now = new Date('2026-01-01T00:01:01Z')
+    const afterExpiry = await Promise.all(
+      owners.map((owner) => coordination.acquireLease('acs_user', 'u1', owner, 60)),
+    )
+    expect(afterExpiry.filter(Boolean)).toHaveLength(1)
+  })
+
+  it('frees a released lease for the next owner', async () => {
+    const coordination = store()
+    expect(await coordination.acquireLease('acs_user', 'u2', 'a', 60)).toBe(true)
+    expect(await coordination.acquireLease('acs_user', 'u2', 'b', 60)).toBe(false)
+    expect(await coordination.releaseLease('acs_user', 'u2', 'a')).toBe(true)
+    expect(await coordination.acquireLease('acs_user', 'u2', 'b', 60)).toBe(true)
+  })
+})
