@@ -5,6 +5,7 @@ import type { Construct } from 'constructs'
 import type { PollPolicy } from '../functions/core/poll.js'
 import { ServiceAlarms } from './constructs/alarms.js'
 import { UserIdentityApi } from './constructs/api.js'
+import { CoordinationTable } from './constructs/coordination-table.js'
 import { DeletionWorkflow } from './constructs/deletion-workflow.js'
 import { addContractGatewayResponses } from './constructs/gateway-responses.js'
 import { ServiceDashboard, ServiceMetrics } from './constructs/observability.js'
@@ -26,6 +27,7 @@ export interface UserIdentityLifecycleStackProps extends StackProps {
 
 /** The whole service: API, deletion workflow, their wiring to the Seam key secret, and alarms. */
 export class UserIdentityLifecycleStack extends Stack {
+  readonly coordination: CoordinationTable
   readonly deletion: DeletionWorkflow
   readonly api: UserIdentityApi
   readonly alarms: ServiceAlarms
@@ -38,6 +40,9 @@ export class UserIdentityLifecycleStack extends Stack {
 
     // The Seam API key lives outside the stack (rotated by operators); the stack only references it.
     const seamSecret = Secret.fromSecretNameV2(this, 'SeamApiKey', props.seamSecretName)
+
+    // Shared state of the service's Lambdas (waiting stages, Seam events received, leases).
+    this.coordination = new CoordinationTable(this, 'Coordination')
 
     this.deletion = new DeletionWorkflow(this, 'Deletion', {
       seamSecret,

@@ -5,24 +5,14 @@ import {
   type MethodOptions,
   type RestApi,
 } from 'aws-cdk-lib/aws-apigateway'
-import {
-  AttributeType,
-  BillingMode,
-  type ITable,
-  Table,
-  TableEncryption,
-} from 'aws-cdk-lib/aws-dynamodb'
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import type { IFunction } from 'aws-cdk-lib/aws-lambda'
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
 import { Provider } from 'aws-cdk-lib/custom-resources'
 import { Construct } from 'constructs'
-import {
-  COORDINATION_TABLE,
-  COORDINATION_TABLE_ENV,
-  WEBHOOK_EVENT_TYPES,
-} from '../../functions/core/coordination.js'
+import { WEBHOOK_EVENT_TYPES } from '../../functions/core/coordination.js'
+import type { CoordinationTable } from './coordination-table.js'
 import { acknowledge, acknowledgeWildcardResources } from './nag.js'
 import { ServiceFunction } from './service-function.js'
 
@@ -30,6 +20,8 @@ import { ServiceFunction } from './service-function.js'
 export const WEBHOOK_PATH = 'webhooks/seam'
 
 export interface SeamWebhooksProps {
+  /** The coordination table: waiters, received events and deliveries live there. */
+  readonly coordination: CoordinationTable
   /** The Seam API key secret: read by the registration function only. */
   readonly seamSecret: ISecret
   /** The public URL of POST /webhooks/seam (e.g. `${api.url}webhooks/seam`); a token is fine. */
@@ -53,7 +45,7 @@ export function webhookMethodOptions(throttle: {
 
 /**
  * What makes Seam's webhooks resume a waiting deletion stage:
- * - the coordination table (on-demand, point-in-time recovery, encrypted, TTL `expires_at`);
+ * - in the coordination table (a prop: leases share it), what stages wait for and what Seam sent;
  * - the webhook function (POST /webhooks/seam) and the await-task function (the stage's
  *   `lambda:invoke.waitForTaskToken` task), each allowed only the table actions it uses;
  * - the webhook's signing secret, a Secrets Manager secret of this stack that the registration
@@ -64,7 +56,6 @@ export function webhookMethodOptions(throttle: {
  * `allowResume` lets both functions resume tasks of one state machine only.
  */
 export class SeamWebhooks extends Construct {
-  readonly table: ITable
   readonly webhookSecret: ISecret
   readonly webhookFunction: ServiceFunction
   readonly awaitFunction: ServiceFunction
@@ -72,15 +63,7 @@ export class SeamWebhooks extends Construct {
 
   constructor(scope: Construct, id: string, props: SeamWebhooksProps) {
     super(scope, id)
-    const table = new Table(this, 'Coordination', {
-      partitionKey: { name: COORDINATION_TABLE.partitionKey, type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryption.AWS_MANAGED,
-      timeToLiveAttribute: COORDINATION_TABLE.timeToLiveAttribute,
-      removalPolicy: RemovalPolicy.RETAIN,
-    })
-    this.table = table
+    const table = props.coordination
 
     const secret = new Secret(this, 'WebhookSecret', {
       description: 'Signing secret of the Seam webhook (written by its registration)',
@@ -93,7 +76,7 @@ export class SeamWebhooks extends Construct {
     )
     this.webhookSecret = secret
 
-    const environment = { [COORDINATION_TABLE_ENV]: table.tableName }
+    const environment = table.environment
     this.webhookFunction = new ServiceFunction(this, 'Webhook', {
       entry: 'functions/api/seam-webhook.ts',
       description: 'POST /webhooks/seam: verifies Seam deliveries and resumes waiting stages',
@@ -101,13 +84,7 @@ export class SeamWebhooks extends Construct {
       environment: { ...environment, SEAM_WEBHOOK_SECRET_NAME: secret.secretName },
     })
     secret.grantRead(this.webhookFunction.function)
-    table.grant(
-      this.webhookFunction.function,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:BatchGetItem',
-    )
+    table.grantUse(this.webhookFunction.function)
 
     this.awaitFunction = new ServiceFunction(this, 'Await', {
       entry: 'functions/deletion/await-task.ts',
@@ -115,13 +92,7 @@ export class SeamWebhooks extends Construct {
       timeout: Duration.seconds(30),
       environment,
     })
-    table.grant(
-      this.awaitFunction.function,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:BatchGetItem',
-    )
+    table.grantUse(this.awaitFunction.function)
 
     const register = new ServiceFunction(this, 'Registration', {
       entry: 'functions/seam/webhook-registration.ts',

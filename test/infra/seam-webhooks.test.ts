@@ -9,6 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { describe, expect, it } from 'vitest'
 import { WEBHOOK_EVENT_TYPES } from '../../functions/core/coordination.js'
+import { CoordinationTable } from '../../infra/constructs/coordination-table.js'
 import { acknowledge } from '../../infra/constructs/nag.js'
 import { SeamWebhooks, webhookMethodOptions } from '../../infra/constructs/seam-webhooks.js'
 
@@ -47,6 +48,7 @@ function build() {
     )
   }
   const webhooks = new SeamWebhooks(stack, 'SeamWebhooks', {
+    coordination: new CoordinationTable(stack, 'Coordination'),
     seamSecret: Secret.fromSecretNameV2(stack, 'SeamKey', 'seam/test/api-key'),
     webhookUrl: `${api.url}webhooks/seam`,
   })
