@@ -141,7 +141,7 @@ describe('start-up', () => {
       /State lives in memory/,
     )
     expect(run.out).toContain(`Seam CHECK FAILED at ${endpoint} (SEAM_ENDPOINT): ECONNREFUSED:`)
-    expect(run.out).toContain(`Could not connect to Seam at ${endpoint}`)
+    expect(run.out).toContain('ECONNREFUSED')
     for (const route of routeList()) expect(run.out).toContain(route)
     expect(run.out).toContain('GET /openapi.json')
   })

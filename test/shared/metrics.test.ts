@@ -224,9 +224,13 @@ describe('handlers', () => {
       const policy = DEFAULT_POLL_POLICY
       const out = capture()
       let state: DeletionState = { user_identity_id: graph.userIdentityId }
-      state = await handler({ action: 'delete', stage: 'client_sessions', policy, state })
-      state = await handler({ action: 'delete', stage: 'user_identity', policy, state })
-      state = await handler({ action: 'check', stage: 'user_identity', policy, state })
+      // What the state machine passes: the task state's EnteredTime ($$.State.EnteredTime).
+      const task_entered_at = new Date().toISOString()
+      const run = (action: 'delete' | 'check', stage: 'client_sessions' | 'user_identity') =>
+        handler({ action, stage, policy, state, task_entered_at })
+      state = await run('delete', 'client_sessions')
+      state = await run('delete', 'user_identity')
+      state = await run('check', 'user_identity')
       expect(state.stages?.user_identity?.pending_count).toBe(0)
       // A key Seam rejects: a permanent error, so the deletion fails at once.
       process.env.SEAM_API_KEY = 'seam_test_rejected'
@@ -238,6 +242,7 @@ describe('handlers', () => {
           stage: 'client_sessions',
           policy,
           state: { user_identity_id: other.userIdentityId },
+          task_entered_at: new Date().toISOString(),
         }),
       ).rejects.toMatchObject({ name: 'SeamUnauthorizedError' })
       const lines = out.emf()
