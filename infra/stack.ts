@@ -70,7 +70,7 @@ export class UserIdentityLifecycleStack extends Stack {
         (fn) => [fn.node.id.replace(/Function$/, ''), fn.function] as const,
       ),
     ])
-    // Every function publishes its metrics (functions/shared/metrics.ts) into the stack's namespace.
+    // Every function publishes its metrics (functions/telemetry/metrics.ts) into the stack's namespace.
     this.metricsNamespace = `SeamUserIdentities/${props.stageName}`
     for (const fn of Object.values(functions)) {
       fn.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', this.metricsNamespace)

@@ -16,8 +16,8 @@ import { OPERATIONS } from '../contract/http.js'
 import { createUserIdentity } from '../core/create-user-identity.js'
 import type { SeamClient } from '../seam/index.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
-import { recordCreate, withMetrics } from '../shared/metrics.js'
-import { logger } from '../shared/powertools.js'
+import { recordCreate, withMetrics } from '../telemetry/metrics.js'
+import { logger } from '../telemetry/powertools.js'
 import {
   type ApiHandler,
   DEFAULT_TIMEOUT_EARLY_MS,

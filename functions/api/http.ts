@@ -14,7 +14,7 @@ import { z } from 'zod'
 import { ApiError, type MappedError, mapSeamError, seamLogFields } from '../contract/errors.js'
 import { type ErrorBody, MAX_BODY_BYTES } from '../contract/http.js'
 import { isSeamError } from '../seam/index.js'
-import { logger } from '../shared/powertools.js'
+import { logger } from '../telemetry/powertools.js'
 
 export { MAX_BODY_BYTES }
 

@@ -22,7 +22,7 @@ import {
   coordinationClient,
   resumeWaitSet,
 } from '../core/coordination.js'
-import { logger } from '../shared/powertools.js'
+import { logger } from '../telemetry/powertools.js'
 import { errorResponse, requestIdOf } from './http.js'
 
 export const SEAM_WEBHOOK_SECRET_ENV = 'SEAM_WEBHOOK_SECRET'

@@ -3,12 +3,12 @@ import type { APIGatewayProxyEvent } from 'aws-lambda'
 import type { HandlerDeps } from '../contract/handler-deps.js'
 import { OPERATIONS } from '../contract/http.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
-import { withMetrics } from '../shared/metrics.js'
+import { withMetrics } from '../telemetry/metrics.js'
 import { awsDeletionBackend } from './deletion-executions.js'
 import { startDeletion } from './deletions.js'
 import { httpRoute, jsonResponse } from './http.js'
 
-// withMetrics: publishes the Seam requests' metrics (functions/shared/metrics.ts).
+// withMetrics: publishes the Seam requests' metrics (functions/telemetry/metrics.ts).
 export function createHandler(deps: Pick<HandlerDeps, 'seam' | 'deletions'>) {
   return withMetrics(
     httpRoute(

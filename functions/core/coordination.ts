@@ -34,7 +34,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
-import { logger } from '../shared/powertools.js'
+import { logger } from '../telemetry/powertools.js'
 import { STAGES } from './stages.js'
 
 /** The key schema and TTL attribute, shared by the stack's table and the local one. */

@@ -16,7 +16,7 @@ import {
 } from '../contract/workflow.js'
 import type { SeamClient, SeamError } from '../seam/index.js'
 import { isNotFound, isSeamError, SeamRequestError } from '../seam/index.js'
-import { logger } from '../shared/powertools.js'
+import { logger } from '../telemetry/powertools.js'
 
 export type { StageItem, StageName }
 

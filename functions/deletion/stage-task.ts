@@ -22,8 +22,8 @@ import {
   seamClientFromEnvironment,
   withSeamDeadline,
 } from '../seam/index.js'
-import { recordDeletion, recordStageFinished, withMetrics } from '../shared/metrics.js'
-import { logger } from '../shared/powertools.js'
+import { recordDeletion, recordStageFinished, withMetrics } from '../telemetry/metrics.js'
+import { logger } from '../telemetry/powertools.js'
 
 export interface StageTaskDeps extends Pick<HandlerDeps, 'seam' | 'now' | 'timeScale'> {
   /** The one stage this function deletes; any stage when undefined. */

@@ -8,7 +8,7 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import { clearCaches } from '@aws-lambda-powertools/parameters'
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets'
-import { recordSeamRequest, seamOutcome } from '../shared/metrics.js'
+import { recordSeamRequest, seamOutcome } from '../telemetry/metrics.js'
 import { createSeamClient, type SeamClientOptions } from './client.js'
 import { SeamConfigurationError, SeamError } from './errors.js'
 import type { SeamClient } from './types.js'

@@ -13,7 +13,7 @@
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { SeamHttp } from '@seamapi/http/connect'
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda'
-import { logger } from '../shared/powertools.js'
+import { logger } from '../telemetry/powertools.js'
 import { resolveSeamCredentials } from './credentials.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

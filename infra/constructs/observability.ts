@@ -13,13 +13,13 @@ import {
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
 import { Construct } from 'constructs'
 import { DELETION_STAGES } from '../../functions/core/stages.js'
-import { DELETION_OUTCOMES, METRIC, SEAM_OUTCOMES } from '../../functions/shared/metrics.js'
-import { SERVICE_NAME } from '../../functions/shared/powertools.js'
+import { DELETION_OUTCOMES, METRIC, SEAM_OUTCOMES } from '../../functions/telemetry/metrics.js'
+import { SERVICE_NAME } from '../../functions/telemetry/powertools.js'
 
 const PERIOD = Duration.minutes(5)
 
 /**
- * The service's own metrics (functions/shared/metrics.ts) as CloudWatch sees them: the namespace the
+ * The service's own metrics (functions/telemetry/metrics.ts) as CloudWatch sees them: the namespace the
  * stack gives every function (POWERTOOLS_METRICS_NAMESPACE) and Powertools' `service` dimension.
  */
 export class ServiceMetrics {

@@ -14,7 +14,7 @@ import {
   seamClientFromEnvironment,
   type UserIdentity,
 } from '../../functions/seam/index.js'
-import { logger } from '../../functions/shared/powertools.js'
+import { logger } from '../../functions/telemetry/powertools.js'
 import {
   type SeamEmulator,
   seededRandom,

@@ -18,7 +18,7 @@ import {
   SeamUnauthorizedError,
   SeamUnavailableError,
 } from '../../functions/seam/index.js'
-import { logger } from '../../functions/shared/powertools.js'
+import { logger } from '../../functions/telemetry/powertools.js'
 import { apiEvent, errorOf, jsonEvent, lambdaContext } from './events.js'
 
 const schema = z

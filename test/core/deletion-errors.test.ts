@@ -1,6 +1,6 @@
 /**
  * What a caller reads of a failed deletion: the state machine's Fail Cause quotes the failed Lambda's
- * error JSON, stack trace included; the API passes on the message and never the trace (api-contract.md).
+ * error JSON, stack trace included; the API passes on the message and never the trace.
  */
 import { describe, expect, it } from 'vitest'
 import { toDeletion, withoutLambdaErrorJson } from '../../functions/core/deletions.js'

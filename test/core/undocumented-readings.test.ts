@@ -8,7 +8,7 @@ import { checkStage, type DeletionState, deleteStage } from '../../functions/cor
 import { DEFAULT_POLL_POLICY } from '../../functions/core/poll.js'
 import { stageByName, USER_IDENTITY } from '../../functions/core/stages.js'
 import { createSeamClient, type SeamClient } from '../../functions/seam/index.js'
-import { logger } from '../../functions/shared/powertools.js'
+import { logger } from '../../functions/telemetry/powertools.js'
 import { type SeamEmulator, startSeamEmulator } from '../../local/seam-emulator/index.js'
 
 let emulator: SeamEmulator

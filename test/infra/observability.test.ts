@@ -13,7 +13,7 @@ import type { CfnStage } from 'aws-cdk-lib/aws-apigateway'
 import { AccountPrincipal, type CfnRole, Role } from 'aws-cdk-lib/aws-iam'
 import { describe, expect, it } from 'vitest'
 import { DELETION_STAGES } from '../../functions/core/stages.js'
-import { METRIC, SEAM_OUTCOMES } from '../../functions/shared/metrics.js'
+import { METRIC, SEAM_OUTCOMES } from '../../functions/telemetry/metrics.js'
 import { NO_ALARM_TOPIC_WARNING } from '../../infra/constructs/alarms.js'
 import { REPO_ROOT } from '../../infra/repo-root.js'
 import {

@@ -16,7 +16,7 @@ import { type StubServer, startStubServer } from '../seam/stub-server.js'
 process.env.POWERTOOLS_METRICS_DISABLED = 'false'
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'SeamUserIdentities/test'
 const { publishMetrics, recordSeamRequest, seamOutcome } = await import(
-  '../../functions/shared/metrics.js'
+  '../../functions/telemetry/metrics.js'
 )
 const seam = await import('../../functions/seam/index.js')
 const { DEFAULT_POLL_POLICY } = await import('../../functions/core/poll.js')
