@@ -5,6 +5,7 @@ import type { Construct } from 'constructs'
 import type { PollPolicy } from '../functions/core/poll.js'
 import { ServiceAlarms } from './constructs/alarms.js'
 import { UserIdentityApi } from './constructs/api.js'
+import { BulkDeletionWorkflow } from './constructs/bulk-workflow.js'
 import { DeletionWorkflow } from './constructs/deletion-workflow.js'
 import { addContractGatewayResponses } from './constructs/gateway-responses.js'
 
@@ -21,11 +22,16 @@ export interface UserIdentityLifecycleStackProps extends StackProps {
   readonly alarmTopic?: ITopic
   /** Without alarmTopic: an SNS topic is created with this address subscribed. */
   readonly alarmEmail?: string
+  /** MaxConcurrency of a bulk deletion (identities deleted at once). Default 10. */
+  readonly bulkDeletionConcurrency?: number
+  /** Reserved concurrency of each Seam-calling workflow function (Lambda throttles past it). */
+  readonly seamConcurrency?: number
 }
 
 /** The whole service: API, deletion workflow, their wiring to the Seam key secret, and alarms. */
 export class UserIdentityLifecycleStack extends Stack {
   readonly deletion: DeletionWorkflow
+  readonly bulk: BulkDeletionWorkflow
   readonly api: UserIdentityApi
   readonly alarms: ServiceAlarms
 
@@ -38,12 +44,22 @@ export class UserIdentityLifecycleStack extends Stack {
     this.deletion = new DeletionWorkflow(this, 'Deletion', {
       seamSecret,
       ...(props.pollPolicy ? { pollPolicy: props.pollPolicy } : {}),
+      ...(props.seamConcurrency === undefined ? {} : { seamConcurrency: props.seamConcurrency }),
+    })
+    this.bulk = new BulkDeletionWorkflow(this, 'BulkDeletion', {
+      deletionStateMachine: this.deletion.stateMachine,
+      seamSecret,
+      ...(props.bulkDeletionConcurrency === undefined
+        ? {}
+        : { maxConcurrency: props.bulkDeletionConcurrency }),
+      ...(props.seamConcurrency === undefined ? {} : { seamConcurrency: props.seamConcurrency }),
     })
 
     this.api = new UserIdentityApi(this, 'Api', {
       stageName: props.stageName,
       seamSecret,
       deletionStateMachine: this.deletion.stateMachine,
+      bulkDeletionStateMachine: this.bulk.stateMachine,
       ...(props.throttling?.rateLimit === undefined
         ? {}
         : { throttlingRateLimit: props.throttling.rateLimit }),
@@ -55,7 +71,7 @@ export class UserIdentityLifecycleStack extends Stack {
 
     const functions = Object.fromEntries([
       ...Object.entries(this.api.functions).map(([route, fn]) => [route, fn.function] as const),
-      ...this.deletion.functions.map(
+      ...[...this.deletion.functions, ...this.bulk.functions].map(
         (fn) => [fn.node.id.replace(/Function$/, ''), fn.function] as const,
       ),
     ])
@@ -70,6 +86,9 @@ export class UserIdentityLifecycleStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url })
     new CfnOutput(this, 'DeletionStateMachineArn', {
       value: this.deletion.stateMachine.stateMachineArn,
+    })
+    new CfnOutput(this, 'BulkDeletionStateMachineArn', {
+      value: this.bulk.stateMachine.stateMachineArn,
     })
     new CfnOutput(this, 'SeamSecretName', { value: seamSecret.secretName })
     new CfnOutput(this, 'StageName', { value: props.stageName })

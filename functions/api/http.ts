@@ -314,6 +314,8 @@ export type RouteHandler<TBody> = (
 export interface RouteOptions<S extends ZodTypeAny | undefined = undefined> {
   /** The body's schema: makes this a JSON body route (415, 413, 400 checks). */
   body?: S
+  /** Largest body in bytes (413 beyond it). Default MAX_BODY_BYTES. */
+  maxBodyBytes?: number
   /** middy's timeoutEarlyInMillis; tests pass 0. Default DEFAULT_TIMEOUT_EARLY_MS. */
   timeoutEarlyInMillis?: number
 }
@@ -360,6 +362,7 @@ const requestIdMiddleware = (): middy.MiddlewareObj<
 /** 415, then 413, then 400 for the body; leaves the validated value in `event.body`. */
 const jsonBodyMiddleware = (
   schema: ZodTypeAny,
+  maxBodyBytes = MAX_BODY_BYTES,
 ): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
   before: (request: Request) => {
     const event = request.event
@@ -374,11 +377,11 @@ const jsonBodyMiddleware = (
       )
     }
     const bytes = bodyBytes(event.body, event.isBase64Encoded === true)
-    if (bytes > MAX_BODY_BYTES) {
+    if (bytes > maxBodyBytes) {
       throw new ApiError(
         413,
         'payload_too_large',
-        `The request body is ${bytes} bytes; the limit is ${MAX_BODY_BYTES} bytes (16 KiB).`,
+        `The request body is ${bytes} bytes; the limit is ${maxBodyBytes} bytes (${maxBodyBytes / 1024} KiB).`,
       )
     }
     const text =
@@ -492,7 +495,9 @@ export function httpRoute(
   })
     .use(httpHeaderNormalizer())
     .use(requestIdMiddleware())
-  const withBody = options.body ? stack.use(jsonBodyMiddleware(options.body)) : stack
+  const withBody = options.body
+    ? stack.use(jsonBodyMiddleware(options.body, options.maxBodyBytes))
+    : stack
   return withBody
     .use(errorMiddleware())
     .handler((event, context) => handlerFn(event as ApiEvent<never>, context))

@@ -15,6 +15,8 @@ export interface RouteDefinition {
   readonly callsSeam: boolean
   /** Does the handler start or read deletion executions? */
   readonly deletions?: 'start' | 'read'
+  /** Does the handler start or read bulk deletion executions (and their Map Runs)? */
+  readonly bulk?: 'start' | 'read'
 }
 
 export const ROUTES: readonly RouteDefinition[] = [
@@ -43,5 +45,32 @@ export const ROUTES: readonly RouteDefinition[] = [
     description: 'Reports the progress of a deletion',
     callsSeam: false,
     deletions: 'read',
+  },
+  {
+    method: 'GET',
+    path: '/user-identities/{user_identity_id}/deletion-plan',
+    entry: 'functions/api/deletion-plan.ts',
+    id: 'GetDeletionPlan',
+    description: 'Lists what a deletion of the user identity would remove now',
+    callsSeam: true,
+  },
+  {
+    method: 'POST',
+    path: '/bulk-deletions',
+    entry: 'functions/api/start-bulk-deletion.ts',
+    id: 'StartBulkDeletion',
+    description: 'Starts deleting up to 1,000 user identities',
+    callsSeam: false,
+    bulk: 'start',
+  },
+  {
+    method: 'GET',
+    path: '/bulk-deletions/{bulk_deletion_id}',
+    entry: 'functions/api/get-bulk-deletion.ts',
+    id: 'GetBulkDeletion',
+    description: 'Reports the progress of a bulk deletion',
+    callsSeam: false,
+    deletions: 'read',
+    bulk: 'read',
   },
 ]

@@ -37,7 +37,7 @@ import {
   stateNames,
 } from '../../functions/core/stages.js'
 import { SEAM_ERROR_NAMES, SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
-import { acknowledgeWildcardResources } from './nag.js'
+import { acknowledgeStateMachineLogging, acknowledgeWildcardResources } from './nag.js'
 import { HouseFunction } from './seam-function.js'
 
 export interface DeletionWorkflowProps {
@@ -46,6 +46,8 @@ export interface DeletionWorkflowProps {
   /** How each asynchronous stage waits for Seam's confirmations. Defaults: DEFAULT_POLL_POLICY. */
   readonly pollPolicy?: Partial<PollPolicy>
   readonly logRetention?: RetentionDays
+  /** Reserved concurrency of each stage function: the bound on concurrent Seam work per stage. */
+  readonly seamConcurrency?: number
 }
 
 /** Errors a task retries with backoff: Lambda's own transient failures, and Seam's. */
@@ -74,10 +76,12 @@ export class DeletionWorkflow extends Construct {
   /** Every Lambda the workflow invokes, with the handler module it runs (for the local runtime). */
   readonly functions: HouseFunction[] = []
   private readonly seamSecret: ISecret
+  private readonly seamConcurrency: number | undefined
 
   constructor(scope: Construct, id: string, props: DeletionWorkflowProps) {
     super(scope, id)
     this.seamSecret = props.seamSecret
+    this.seamConcurrency = props.seamConcurrency
     const policy = validatePollPolicy({ ...DEFAULT_POLL_POLICY, ...props.pollPolicy })
     this.pollPolicy = policy
 
@@ -117,24 +121,7 @@ export class DeletionWorkflow extends Construct {
       ['lambda:InvokeFunction'],
       "Invokes this workflow's own stage functions only: CDK's LambdaInvoke grants each function ARN and its qualified form (<arn>:*, versions and aliases).",
     )
-    acknowledgeWildcardResources(
-      this.stateMachine.role,
-      [
-        'logs:CreateLogDelivery',
-        'logs:GetLogDelivery',
-        'logs:UpdateLogDelivery',
-        'logs:DeleteLogDelivery',
-        'logs:ListLogDeliveries',
-        'logs:PutResourcePolicy',
-        'logs:DescribeResourcePolicies',
-        'logs:DescribeLogGroups',
-        'xray:PutTraceSegments',
-        'xray:PutTelemetryRecords',
-        'xray:GetSamplingRules',
-        'xray:GetSamplingTargets',
-      ],
-      'Step Functions vended logging (CloudWatch Logs log delivery) and X-Ray tracing support no resource-level permissions: AWS documents Resource "*" for these actions.',
-    )
+    acknowledgeStateMachineLogging(this.stateMachine.role)
   }
 
   private stageStates(stage: StageDefinition, next: IChainable, policy: PollPolicy): IChainable {
@@ -182,6 +169,7 @@ export class DeletionWorkflow extends Construct {
       ...props,
       timeout: Duration.minutes(5),
       seamSecret: this.seamSecret,
+      ...(this.seamConcurrency === undefined ? {} : { reservedConcurrency: this.seamConcurrency }),
     })
     this.functions.push(fn)
     return fn

@@ -63,3 +63,25 @@ function flatten(node: unknown): string {
   }
   return JSON.stringify(node)
 }
+
+/** Acknowledges the wildcard resources of Step Functions vended logging and X-Ray on a state machine role. */
+export function acknowledgeStateMachineLogging(role: IRole | undefined): void {
+  acknowledgeWildcardResources(
+    role,
+    [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+    ],
+    'Step Functions vended logging (CloudWatch Logs log delivery) and X-Ray tracing support no resource-level permissions: AWS documents Resource "*" for these actions.',
+  )
+}

@@ -42,6 +42,8 @@ export interface HouseFunctionProps {
   /** The Seam API key secret: when given, only this function is granted read on it. */
   readonly seamSecret?: ISecret
   readonly logRetention?: RetentionDays
+  /** Reserved concurrency: Lambda throttles invocations past it (TooManyRequestsException). */
+  readonly reservedConcurrency?: number
 }
 
 /**
@@ -88,6 +90,9 @@ export class HouseFunction extends Construct {
         ...props.environment,
       },
       bundling: HOUSE_BUNDLING,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
     })
     this.function.node.addMetadata('local:entry', props.entry)
     props.seamSecret?.grantRead(this.function)
