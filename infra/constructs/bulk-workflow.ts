@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib'
+import type { Policy } from 'aws-cdk-lib/aws-iam'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { StateMachine as DeletionStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
@@ -25,7 +26,11 @@ import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepf
 import { Construct } from 'constructs'
 import { MAX_BULK_IDENTITIES } from '../../functions/contract/bulk.js'
 import { SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
-import { acknowledgeStateMachineLogging, acknowledgeWildcardResources } from './nag.js'
+import {
+  acknowledgePolicyWildcardResources,
+  acknowledgeStateMachineLogging,
+  acknowledgeWildcardResources,
+} from './nag.js'
 import { HouseFunction } from './seam-function.js'
 
 /** Identities of one bulk deletion being deleted at once, unless configured. */
@@ -168,7 +173,7 @@ export class BulkDeletionWorkflow extends Construct {
       comment: `Deletes up to ${MAX_BULK_IDENTITIES} Seam user identities, each by the deletion workflow`,
       definitionBody: DefinitionBody.fromChainable(definition),
       tracingEnabled: true,
-      logs: { destination: logGroup, level: LogLevel.ERROR, includeExecutionData: false },
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
     })
     acknowledgeWildcardResources(
       this.stateMachine.role,
@@ -181,6 +186,21 @@ export class BulkDeletionWorkflow extends Construct {
       'startExecution.sync:2 watches and, when this execution stops, stops the executions of the deletion state machine (execution:<its name>:*) and the distributed Map its own child workflows (execution:<this state machine>/*): their names are made at run time.',
     )
     acknowledgeStateMachineLogging(this.stateMachine.role)
+    const mapPolicy = this.stateMachine.node.tryFindChild('DistributedMapPolicy') as
+      | Policy
+      | undefined
+    if (mapPolicy) {
+      acknowledgePolicyWildcardResources(
+        mapPolicy,
+        [
+          'states:StartExecution',
+          'states:DescribeExecution',
+          'states:StopExecution',
+          'states:RedriveExecution',
+        ],
+        "The distributed Map starts, watches, stops and redrives this state machine's own child workflow executions (execution:<its name>/<label>:*, names made at run time).",
+      )
+    }
   }
 
   private task(name: string, fn: HouseFunction, payload: Record<string, unknown>): TaskStateBase {

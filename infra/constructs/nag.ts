@@ -22,7 +22,15 @@ export function acknowledgeWildcardResources(
   reason: string,
 ): void {
   const policy = role?.node.tryFindChild('DefaultPolicy') as Policy | undefined
-  if (!policy) return
+  if (policy) acknowledgePolicyWildcardResources(policy, actions, reason)
+}
+
+/** The same for any policy (e.g. the one CDK adds to a state machine with a distributed Map). */
+export function acknowledgePolicyWildcardResources(
+  policy: Policy,
+  actions: readonly string[],
+  reason: string,
+): void {
   const document = Stack.of(policy).resolve(policy.document) as { Statement?: Statement[] }
   for (const statement of document.Statement ?? []) {
     if (statement.Effect !== 'Allow') continue
