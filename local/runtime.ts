@@ -4,24 +4,22 @@
  * to the handler module it deploys, and the HTTP API calling the same route handlers. `npm start` and the
  * end-to-end tests both start it through startLocalRuntime().
  */
-import { pathToFileURL } from 'node:url'
 import { App } from 'aws-cdk-lib'
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
+import { configureBulkBackend } from '../functions/api/bulk-deletions.js'
 import { configureDeletionBackend } from '../functions/api/deletion-executions.js'
 import { openApiDocument } from '../functions/api/openapi.js'
 import type { PollPolicy } from '../functions/core/poll.js'
 import { stageOfState } from '../functions/core/stages.js'
 import { resetSeamClientCache } from '../functions/seam/index.js'
-import { REPO_ROOT } from '../infra/constructs/seam-function.js'
 import { UserIdentityLifecycleStack } from '../infra/stack.js'
+import { bindFunctions, extractOf, LOCAL_ENV, startBulkWorkflow } from './bulk-runtime.js'
 import {
   type SeamEmulator,
   type SeamEmulatorOptions,
   startSeamEmulator,
 } from './seam-emulator/index.js'
 import { type LocalServer, type LocalServerOptions, startLocalServer } from './server.js'
-import { extractStateMachine, fakeLambdaArn } from './stepfunctions/definition.js'
-import { LocalStepFunctions, type TaskHandler } from './stepfunctions/runner.js'
+import { LocalStepFunctions } from './stepfunctions/runner.js'
 
 export interface LocalRuntimeOptions {
   /** HTTP port on 127.0.0.1; 0 picks a free one. */
@@ -36,6 +34,10 @@ export interface LocalRuntimeOptions {
   /** One line per stage transition of each deletion, and per finished deletion. */
   readonly onProgress?: (line: string) => void
   readonly onRequest?: LocalServerOptions['onRequest']
+  /** MaxConcurrency of a bulk deletion (BULK_DELETION_CONCURRENCY). Default 10. */
+  readonly bulkDeletionConcurrency?: number
+  /** Reserved concurrency of each Seam-calling workflow function, enforced locally too. */
+  readonly seamConcurrency?: number
 }
 
 export interface LocalRuntime {
@@ -44,10 +46,10 @@ export interface LocalRuntime {
   readonly emulator?: SeamEmulator
   readonly seamEndpoint: string
   readonly stepFunctions: LocalStepFunctions
+  /** The bulk deletion workflow (its Map Runs: bulkDeletions.mapRuns). */
+  readonly bulkDeletions: LocalStepFunctions
   close(): Promise<void>
 }
-
-const LOCAL_ENV = { account: '123456789012', region: 'us-east-1' }
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const emulator = options.seam ? undefined : await startSeamEmulator(options.emulator)
@@ -64,7 +66,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     delete process.env.DELETION_TIME_SCALE
   }
 
-  const stepFunctions = synthesizeAndBind(options)
+  const { stepFunctions, bulkDeletions } = synthesizeAndBind(options)
   configureDeletionBackend({
     executions: stepFunctions,
     stateMachineArn: stepFunctions.stateMachineArn,
@@ -77,6 +79,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     })
   } catch (error) {
+    await bulkDeletions.close()
     await stepFunctions.close()
     await emulator?.close()
     throw error
@@ -86,10 +89,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     ...(emulator ? { emulator } : {}),
     seamEndpoint: seam.endpoint ?? 'https://connect.getseam.com',
     stepFunctions,
+    bulkDeletions,
     close: async () => {
       await server.close()
+      await bulkDeletions.close()
       await stepFunctions.close()
       configureDeletionBackend(undefined)
+      configureBulkBackend(undefined)
       delete process.env.DELETION_TIME_SCALE
       await emulator?.close()
     },
@@ -100,7 +106,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
  * Synthesize the stack in-process (bundling skipped), take the state machine definition out of the
  * template, and bind every Lambda it invokes to the handler module of that Lambda's construct.
  */
-function synthesizeAndBind(options: LocalRuntimeOptions): LocalStepFunctions {
+function synthesizeAndBind(options: LocalRuntimeOptions): {
+  stepFunctions: LocalStepFunctions
+  bulkDeletions: LocalStepFunctions
+} {
   const app = new App({
     context: { 'aws:cdk:bundling-stacks': [] },
     // CDK's CloudFormation rule check takes ~10 s and `cdk synth` runs it anyway.
@@ -111,44 +120,22 @@ function synthesizeAndBind(options: LocalRuntimeOptions): LocalStepFunctions {
     seamSecretName: 'seam/local/api-key',
     env: LOCAL_ENV,
     ...(options.pollPolicy ? { pollPolicy: options.pollPolicy } : {}),
+    ...(options.bulkDeletionConcurrency === undefined
+      ? {}
+      : { bulkDeletionConcurrency: options.bulkDeletionConcurrency }),
+    ...(options.seamConcurrency === undefined ? {} : { seamConcurrency: options.seamConcurrency }),
   })
   const template = app.synth().getStackByName(stack.stackName).template
-  const extracted = extractStateMachine(template, { ...LOCAL_ENV, accountId: LOCAL_ENV.account })
-
-  const taskHandlers: Record<string, TaskHandler> = {}
-  const lambdaFunctions: Record<string, { timeoutSeconds?: number }> = {}
-  for (const fn of stack.deletion.functions) {
-    const logicalId = stack.getLogicalId(fn.function.node.defaultChild as CfnFunction)
-    const arn = fakeLambdaArn(logicalId, { region: LOCAL_ENV.region, accountId: LOCAL_ENV.account })
-    taskHandlers[arn] = lazyHandler(fn.entry)
-    const timeout = extracted.lambdaFunctions[arn]?.timeoutSeconds
-    if (timeout !== undefined) lambdaFunctions[arn] = { timeoutSeconds: timeout }
-  }
-  const unbound = Object.keys(extracted.lambdaArns).filter((arn) => !taskHandlers[arn])
-  if (unbound.length > 0) {
-    throw new Error(
-      `The state machine invokes Lambdas with no handler module: ${unbound.join(', ')}`,
-    )
-  }
-  return new LocalStepFunctions({
+  const extracted = extractOf(template, stack, stack.deletion.stateMachine)
+  const stepFunctions = new LocalStepFunctions({
     definition: extracted.definition,
     stateMachineArn: extracted.stateMachineArn,
-    taskHandlers,
-    lambdaFunctions,
+    ...bindFunctions(stack, stack.deletion.functions, extracted),
     waitScale: options.waitScale ?? 1,
     ...(options.onProgress ? { onEvent: progressPrinter(options.onProgress) } : {}),
   })
-}
-
-function lazyHandler(entry: string): TaskHandler {
-  let loaded: Promise<TaskHandler> | undefined
-  return async (event, context) => {
-    loaded ??= import(pathToFileURL(`${REPO_ROOT}${entry}`).href).then((m) => {
-      if (typeof m.handler !== 'function') throw new Error(`${entry} exports no handler`)
-      return m.handler as TaskHandler
-    })
-    return (await loaded)(event, context)
-  }
+  const bulkDeletions = startBulkWorkflow(template, stack, stepFunctions, options.waitScale ?? 1)
+  return { stepFunctions, bulkDeletions }
 }
 
 /** One line when a deletion enters a new stage, and one when it ends. */

@@ -14,6 +14,7 @@ import {
   isObject,
   UnsupportedDefinitionError,
 } from './asl.js'
+import { withoutDistributedMaps } from './distributed-map.js'
 
 export interface ExtractOptions {
   /** Logical id of the AWS::StepFunctions::StateMachine; required when the template has several. */
@@ -162,7 +163,7 @@ export function extractStateMachine(
     )
   }
   const definition = asAslDefinition(parsed, where)
-  assertRunnableJsonPath(definition)
+  assertRunnableJsonPath(withoutDistributedMaps(definition))
 
   const stateMachineName =
     props.StateMachineName === undefined

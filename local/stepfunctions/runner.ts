@@ -54,6 +54,12 @@ import {
   isObject,
   UnsupportedDefinitionError,
 } from './asl.js'
+import {
+  distributedMapTask,
+  isDistributedMap,
+  MapRuns,
+  withoutDistributedMaps,
+} from './distributed-map.js'
 import { type HistoryDraft, HistoryRecorder, type LibraryEvent, type TaskKind } from './history.js'
 import {
   type FunctionRef,
@@ -64,6 +70,7 @@ import {
   TaskFailure,
   type TaskHandler,
 } from './lambda.js'
+import type { LocalIntegration } from './start-execution.js'
 
 export type { LambdaLikeContext, TaskHandler } from './lambda.js'
 
@@ -91,6 +98,8 @@ export interface LocalStepFunctionsOptions {
   maxHistoryEvents?: number
   /** Per function ARN (same keys as taskHandlers): timeout and memory, as the template sets them. */
   lambdaFunctions?: Record<string, LambdaFunctionConfig>
+  /** Service integrations run locally, by Task Resource (e.g. startExecution.sync:2, see start-execution.ts). */
+  integrations?: Record<string, LocalIntegration>
 }
 
 /** Step Functions' payload limit for execution input, task results and outputs (256 KiB). */
@@ -181,12 +190,17 @@ export class LocalStepFunctions {
   private readonly executions = new Map<string, Execution>()
   private readonly running = new Set<Execution>()
   private closed = false
+  private readonly options: LocalStepFunctionsOptions
+  private readonly integrationStates = new Map<string, LocalIntegration>()
+  /** The Map Runs of this state machine's distributed Maps (distributed-map.ts). */
+  readonly mapRuns = new MapRuns()
 
   constructor(options: LocalStepFunctionsOptions) {
     const raw: unknown =
       typeof options.definition === 'string' ? parseJson(options.definition) : options.definition
     this.definition = asAslDefinition(structuredClone(raw))
-    assertRunnableJsonPath(this.definition)
+    this.options = options
+    assertRunnableJsonPath(withoutDistributedMaps(this.definition))
     // The validator writes QueryLanguage into each state it visits: give it a copy.
     const validation = aslValidator(structuredClone(this.definition), {
       checkPaths: true,
@@ -448,6 +462,8 @@ export class LocalStepFunctions {
           this.bindings.set(name, { kind: 'function', state, target, functionName: resource })
           this.taskKinds.set(name, 'function')
         }
+      } else if (this.options.integrations?.[resource]) {
+        this.integrationStates.set(name, this.options.integrations[resource])
       } else {
         problems.push(
           `${where}: Resource ${resource} is not emulated locally (only lambda:invoke and Lambda ARNs)`,
@@ -521,6 +537,22 @@ export class LocalStepFunctions {
     for (const [state, wait] of this.waits) {
       overrides[state] = (value) => this.runWait(execution, wait, value)
     }
+    const { signal } = controller
+    for (const [state, integration] of this.integrationStates) {
+      overrides[state] = async (value) =>
+        (await integration(value, { executionArn: arn, signal })) as JsonValueOf
+    }
+    forEachState(this.definition, (name, state) => {
+      if (!isDistributedMap(state)) return
+      overrides[name] = async (value) =>
+        (await this.mapRuns.run(name, state, value, {
+          executionArn: arn,
+          stateMachineArn: this.stateMachineArn,
+          signal,
+          children: (definition, stateMachineArn) =>
+            new LocalStepFunctions({ ...this.options, definition, stateMachineArn }),
+        })) as JsonValueOf
+    })
     const run = machine.run(input as JsonValueOf, {
       overrides: { taskResourceLocalHandlers: overrides },
       context: execution.context,
@@ -626,6 +658,7 @@ export class LocalStepFunctions {
           transformMachine(asAslDefinition(branch), false),
         )
       }
+      if (isDistributedMap(state)) return distributedMapTask(out, MAX_TIMER_SECONDS)
       if (state.Type === 'Map') {
         for (const key of ['ItemProcessor', 'Iterator'] as const) {
           if (state[key] !== undefined)

@@ -1,0 +1,103 @@
+/**
+ * The bulk deletion workflow, locally: its state machine taken out of the same synthesized template, its
+ * Lambda bound to the handler module it deploys, its distributed Map run inline by the local runner, and
+ * its `startExecution.sync:2` children run by the deletion workflow's own LocalStepFunctions.
+ */
+import { pathToFileURL } from 'node:url'
+import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda'
+import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
+import { configureBulkBackend } from '../functions/api/bulk-deletions.js'
+import type { DeletionBackend } from '../functions/api/deletion-executions.js'
+import { REPO_ROOT } from '../infra/constructs/seam-function.js'
+import type { UserIdentityLifecycleStack } from '../infra/stack.js'
+import {
+  type ExtractedStateMachine,
+  extractStateMachine,
+  fakeLambdaArn,
+} from './stepfunctions/definition.js'
+import type { LambdaFunctionConfig, TaskHandler } from './stepfunctions/runner.js'
+import { LocalStepFunctions, type LocalStepFunctionsOptions } from './stepfunctions/runner.js'
+import { START_EXECUTION_SYNC_2, startExecutionSync } from './stepfunctions/start-execution.js'
+
+export const LOCAL_ENV = { account: '123456789012', region: 'us-east-1' }
+
+/** The state machine of that construct, every token resolved. */
+export function extractOf(
+  template: unknown,
+  stack: UserIdentityLifecycleStack,
+  stateMachine: { node: { defaultChild?: unknown } },
+): ExtractedStateMachine {
+  return extractStateMachine(template, {
+    ...LOCAL_ENV,
+    accountId: LOCAL_ENV.account,
+    logicalId: stack.getLogicalId(stateMachine.node.defaultChild as CfnStateMachine),
+  })
+}
+
+/** Each function a state machine invokes, bound to its handler module, with its template settings. */
+export function bindFunctions(
+  stack: UserIdentityLifecycleStack,
+  functions: readonly { function: LambdaFunction; entry: string }[],
+  extracted: ExtractedStateMachine,
+): Pick<LocalStepFunctionsOptions, 'taskHandlers' | 'lambdaFunctions'> {
+  const taskHandlers: Record<string, TaskHandler> = {}
+  const lambdaFunctions: Record<string, LambdaFunctionConfig> = {}
+  for (const fn of functions) {
+    const logicalId = stack.getLogicalId(fn.function.node.defaultChild as CfnFunction)
+    const arn = fakeLambdaArn(logicalId, { region: LOCAL_ENV.region, accountId: LOCAL_ENV.account })
+    taskHandlers[arn] = lazyHandler(fn.entry)
+    const info = extracted.lambdaFunctions[arn]
+    if (info?.timeoutSeconds !== undefined)
+      lambdaFunctions[arn] = { timeoutSeconds: info.timeoutSeconds }
+  }
+  const unbound = Object.keys(extracted.lambdaArns).filter((arn) => !taskHandlers[arn])
+  if (unbound.length > 0) {
+    throw new Error(
+      `The state machine invokes Lambdas with no handler module: ${unbound.join(', ')}`,
+    )
+  }
+  return { taskHandlers, lambdaFunctions }
+}
+
+function lazyHandler(entry: string): TaskHandler {
+  let loaded: Promise<TaskHandler> | undefined
+  return async (event, context) => {
+    loaded ??= import(pathToFileURL(`${REPO_ROOT}${entry}`).href).then((m) => {
+      if (typeof m.handler !== 'function') throw new Error(`${entry} exports no handler`)
+      return m.handler as TaskHandler
+    })
+    return (await loaded)(event, context)
+  }
+}
+
+/** The bulk workflow's runner, serving the bulk routes; its children run on `deletions`. */
+export function startBulkWorkflow(
+  template: unknown,
+  stack: UserIdentityLifecycleStack,
+  deletions: LocalStepFunctions,
+  waitScale: number,
+): LocalStepFunctions {
+  const extracted = extractOf(template, stack, stack.bulk.stateMachine)
+  const bulk = new LocalStepFunctions({
+    definition: extracted.definition,
+    stateMachineArn: extracted.stateMachineArn,
+    ...bindFunctions(stack, stack.bulk.functions, extracted),
+    waitScale,
+    integrations: { [START_EXECUTION_SYNC_2]: startExecutionSync([deletions]) },
+  })
+  const deletionBackend: DeletionBackend = {
+    executions: deletions,
+    stateMachineArn: deletions.stateMachineArn,
+  }
+  configureBulkBackend({
+    stateMachineArn: bulk.stateMachineArn,
+    deletions: deletionBackend,
+    executions: {
+      startExecution: (input) => bulk.startExecution(input),
+      describeExecution: (input) => bulk.describeExecution(input),
+      listMapRuns: (input) => bulk.mapRuns.listMapRuns(input),
+      describeMapRun: (input) => bulk.mapRuns.describeMapRun(input),
+    },
+  })
+  return bulk
+}
