@@ -11,6 +11,7 @@
 import { STAGES, USER_IDENTITY_STAGE } from '../core/stages.js'
 import { LIMITS, UNIQUE_FIELDS } from './create-user-identity-core.js'
 import { MAX_BODY_BYTES } from './http.js'
+import { BULK_AND_PLAN_PATHS, BULK_AND_PLAN_SCHEMAS } from './openapi-bulk.js'
 
 /** A JSON Schema (2020-12, OpenAPI 3.1's dialect) or any other JSON object of the document. */
 export type JsonObject = { [key: string]: JsonValue }
@@ -445,6 +446,7 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    ...BULK_AND_PLAN_PATHS,
     '/health': {
       get: {
         operationId: 'health',
@@ -508,6 +510,7 @@ export const openApiDocument: OpenApiDocument = {
         required: ['deletion'],
         properties: { deletion: ref('Deletion') },
       },
+      ...BULK_AND_PLAN_SCHEMAS,
       Error: errorObject,
       ErrorResponse: {
         type: 'object',
