@@ -47,8 +47,12 @@ export function bindFunctions(
     const arn = fakeLambdaArn(logicalId, { region: LOCAL_ENV.region, accountId: LOCAL_ENV.account })
     taskHandlers[arn] = lazyHandler(fn.entry)
     const info = extracted.lambdaFunctions[arn]
-    if (info?.timeoutSeconds !== undefined)
-      lambdaFunctions[arn] = { timeoutSeconds: info.timeoutSeconds }
+    lambdaFunctions[arn] = {
+      ...(info?.timeoutSeconds === undefined ? {} : { timeoutSeconds: info.timeoutSeconds }),
+      ...(info?.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrency: info.reservedConcurrency }),
+    }
   }
   const unbound = Object.keys(extracted.lambdaArns).filter((arn) => !taskHandlers[arn])
   if (unbound.length > 0) {

@@ -64,6 +64,7 @@ import { type HistoryDraft, HistoryRecorder, type LibraryEvent, type TaskKind } 
 import {
   type FunctionRef,
   invokeHandler,
+  invokeReserved,
   isLambdaFunctionArn,
   lambdaInvokeResult,
   parseFunctionRef,
@@ -81,6 +82,8 @@ export interface LambdaFunctionConfig {
   /** The function's timeout; past it the task fails with Sandbox.Timedout. Not scaled. */
   timeoutSeconds?: number
   memorySize?: number
+  /** Reserved concurrency: invocations past it fail with Lambda.TooManyRequestsException. */
+  reservedConcurrency?: number
 }
 
 export interface LocalStepFunctionsOptions {
@@ -720,13 +723,15 @@ export class LocalStepFunctions {
       record({ type: 'LambdaFunctionStarted' })
     }
 
-    const invocation = invokeHandler(target.handler, payload, {
-      functionName: invoked.functionName,
-      invokedFunctionArn: invokedArn,
-      functionVersion: version,
-      ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
-      ...(target.config.memorySize === undefined ? {} : { memorySize: target.config.memorySize }),
-    })
+    const invocation = invokeReserved(baseArn, target.config.reservedConcurrency, () =>
+      invokeHandler(target.handler, payload, {
+        functionName: invoked.functionName,
+        invokedFunctionArn: invokedArn,
+        functionVersion: version,
+        ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
+        ...(target.config.memorySize === undefined ? {} : { memorySize: target.config.memorySize }),
+      }),
+    )
     // The interpreter times the task out (States.Timeout, with its own Retry/Catch semantics) on a
     // timer armed just after this one: record the timeout here and leave this attempt unsettled,
     // so a late result is neither recorded nor mistaken for a later attempt's.
