@@ -19,7 +19,9 @@ Environment:
   SEAM_API_KEY, SEAM_ENDPOINT         use this Seam workspace instead of the emulator
   DELETION_STAGE_TIMEOUT_SECONDS      longest a stage waits for Seam before the deletion fails (default 600)
   LOCAL_WAIT_SCALE                    multiply the state machine's waits (default 1, real time)
-  SEAM_EMULATOR_DELETE_DELAY_MS       emulator's asynchronous delete delay (default 2000)`)
+  SEAM_EMULATOR_DELETE_DELAY_MS       emulator's asynchronous delete delay (default 2000)
+  BULK_DELETION_CONCURRENCY           identities of one bulk deletion deleted at once (default 10)
+  SEAM_CONCURRENCY                    reserved concurrency of each Seam-calling workflow function (default none)`)
   process.exit(0)
 }
 
@@ -44,6 +46,11 @@ const deleteDelayMs = positiveNumber(
   'SEAM_EMULATOR_DELETE_DELAY_MS',
 )
 const apiKey = process.env.SEAM_API_KEY
+const bulkDeletionConcurrency = positiveNumber(
+  process.env.BULK_DELETION_CONCURRENCY,
+  'BULK_DELETION_CONCURRENCY',
+)
+const seamConcurrency = positiveNumber(process.env.SEAM_CONCURRENCY, 'SEAM_CONCURRENCY')
 
 console.log(`Node ${process.versions.node}; synthesizing the CDK stack…`)
 const runtime = await startLocalRuntime({
@@ -52,6 +59,8 @@ const runtime = await startLocalRuntime({
   emulator: { ...(deleteDelayMs !== undefined ? { deleteDelayMs } : {}) },
   ...(stageTimeoutSeconds !== undefined ? { pollPolicy: { stageTimeoutSeconds } } : {}),
   ...(waitScale !== undefined ? { waitScale } : {}),
+  ...(bulkDeletionConcurrency ? { bulkDeletionConcurrency } : {}),
+  ...(seamConcurrency ? { seamConcurrency } : {}),
   onProgress: (line) => console.log(`[${new Date().toISOString()}] ${line}`),
   onRequest: ({ method, path, status, ms }) =>
     console.log(`${method} ${path} → ${status} (${ms} ms)`),
