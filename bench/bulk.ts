@@ -200,8 +200,11 @@ async function capacityRun(
   } else {
     const arns = await Promise.all(ids.map((uid) => startDeletion(runtime, uid)))
     const done = await Promise.all(arns.map((arn) => waitForDeletion(runtime, arn)))
-    for (const d of done)
-      statuses[d.status ?? 'UNKNOWN'] = (statuses[d.status ?? 'UNKNOWN'] ?? 0) + 1
+    for (const d of done) {
+      // A failure is counted under its error, so the report says why.
+      const key = d.status === 'SUCCEEDED' ? 'SUCCEEDED' : `${d.status} ${d.error ?? ''}`.trim()
+      statuses[key] = (statuses[key] ?? 0) + 1
+    }
   }
   const wallMs = performance.now() - started
   const entries = emulator.requests.slice(from)

@@ -190,11 +190,14 @@ export class DeletionWorkflow extends Construct {
     }
     task.addRetry({ errors: PERMANENT, maxAttempts: 0 })
     // How many times: TASK_RETRIES, which the poll policy validation counts against the history limit.
+    // Lambda throttling is how seamConcurrency queues work (reserved concurrency): wait long enough, with
+    // full jitter, for the stage functions to free up; 6 attempts span up to ~6 min (mean ~3).
     task.addRetry({
       errors: LAMBDA_TRANSIENT,
-      interval: Duration.seconds(2),
+      interval: Duration.seconds(6),
       maxAttempts: TASK_RETRIES.lambdaTransient,
       ...backoff,
+      maxDelay: Duration.minutes(3),
     })
     task.addRetry({
       errors: SEAM_TRANSIENT,
