@@ -286,8 +286,12 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
   log(
     `capacity: ${config.capacity.identities} identities, Seam limited to ${config.capacity.rateLimitPerSecond} req/s: one bulk deletion, then as many DELETEs at once`,
   )
-  const capacity = await measureCapacity(config.capacity, config.shape, (options) =>
-    startLocalRuntime({ port: 0, emulator: { pageSize: config.pageSize }, ...options }),
+  const capacity = await measureCapacity(
+    config.capacity,
+    config.shape,
+    (options) =>
+      startLocalRuntime({ port: 0, emulator: { pageSize: config.pageSize }, ...options }),
+    log,
   )
 
   let alternative: BenchResults['alternative']

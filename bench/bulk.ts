@@ -142,6 +142,7 @@ export async function measureCapacity(
     seamConcurrency?: number
     waitScale: number
   }) => Promise<LocalRuntime>,
+  log?: (line: string) => void,
 ): Promise<CapacityResult> {
   const runtime = await start({
     bulkDeletionConcurrency: config.bulkDeletionConcurrency,
@@ -160,6 +161,7 @@ export async function measureCapacity(
     const runs: CapacityRun[] = []
     for (const how of ['bulk', 'deletes'] as const) {
       runs.push(await capacityRun(runtime, emulator, config, shape, how, idealMs))
+      log?.(`  ${how}: ${JSON.stringify(runs.at(-1))}`)
     }
     return { config, idealMs: round(idealMs), runs }
   } finally {
@@ -198,7 +200,8 @@ async function capacityRun(
       statuses[status] = (statuses[status] ?? 0) + 1
     }
   } else {
-    const arns = await Promise.all(ids.map((uid) => startDeletion(runtime, uid)))
+    // A client that is told 503/429 (Seam rate-limiting the DELETE's own lookup) retries after a second.
+    const arns = await Promise.all(ids.map((uid) => startDeletionPatiently(runtime, uid)))
     const done = await Promise.all(arns.map((arn) => waitForDeletion(runtime, arn)))
     for (const d of done) {
       // A failure is counted under its error, so the report says why.
@@ -263,6 +266,17 @@ function maxInProgress(
     most = Math.max(most, now)
   }
   return most
+}
+
+async function startDeletionPatiently(runtime: LocalRuntime, userIdentityId: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDeletion(runtime, userIdentityId)
+    } catch (error) {
+      if (attempt >= 30 || !/answered (503|429)/.test((error as Error).message)) throw error
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    }
+  }
 }
 
 async function post(base: string, path: string, body: unknown): Promise<Record<string, unknown>> {
