@@ -28,9 +28,11 @@ function synth(props: { bulkDeletionConcurrency?: number; seamConcurrency?: numb
   const idOf = (c: { node: { defaultChild?: unknown } }) =>
     stack.getLogicalId(c.node.defaultChild as CfnElement)
   const definition = (id: string) => {
-    const parts = (
-      template.Resources[id]?.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] }
-    )['Fn::Join'][1]
+    const resource = template.Resources[id]
+    if (!resource) throw new Error(`no resource ${id}`)
+    const parts = (resource.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })[
+      'Fn::Join'
+    ][1]
     return JSON.parse(
       parts
         .map((p) => (typeof p === 'string' ? p : JSON.stringify(p).replaceAll('"', "'")))
