@@ -60,7 +60,8 @@ export async function prepareItem(
     if (existing?.status === 'SUCCEEDED') {
       return { user_identity_id: userIdentityId, outcome: 'succeeded', deletion_id: name }
     }
-    if (!existing || existing.status === 'RUNNING') {
+    // A redriven execution is about to run again: it is this deletion (as DELETE says), never a second one.
+    if (!existing || existing.status === 'RUNNING' || existing.status === 'PENDING_REDRIVE') {
       return {
         user_identity_id: userIdentityId,
         outcome: 'start',

@@ -75,6 +75,9 @@ describe('prepareItem: which deletion a bulk item runs', () => {
 
   it('a RUNNING deletion is joined (same name), a failed one is followed by the next attempt', async () => {
     expect((await prepareItem(seam(true), backend('RUNNING'), ID)).deletion_id).toBe(`${ID}--1`)
+    expect((await prepareItem(seam(true), backend('PENDING_REDRIVE'), ID)).deletion_id).toBe(
+      `${ID}--1`,
+    )
     expect((await prepareItem(seam(true), backend('FAILED', 'RUNNING'), ID)).deletion_id).toBe(
       `${ID}--2`,
     )
