@@ -14,7 +14,13 @@ import { DEFAULT_POLL_POLICY, type PollPolicy } from '../functions/core/poll.js'
 import { REPO_ROOT } from '../infra/repo-root.js'
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime.js'
 import type { SeamEmulator } from '../local/seam-emulator/index.js'
-import { type BulkResult, measureBulk } from './bulk.js'
+import {
+  type BulkResult,
+  type CapacityConfig,
+  type CapacityResult,
+  measureBulk,
+  measureCapacity,
+} from './bulk.js'
 import { type BundlesResult, type DeployedFunction, measureBundles } from './bundles.js'
 import { type CostPerMillion, costPerMillionDeletions, PRICES } from './cost.js'
 import { type CreateOptions, type CreateResult, measureCreate } from './create.js'
@@ -61,6 +67,8 @@ export interface BenchConfig {
   readonly sampleBound: (scaledDelayMs: number) => SampleBound
   readonly create: CreateOptions
   readonly bulk: { readonly identities: number; readonly delaySeconds: number }
+  /** One bulk deletion vs as many simultaneous DELETEs, against a rate-limited Seam. */
+  readonly capacity: CapacityConfig
   readonly bundles: { readonly runs: number; readonly parallel: boolean }
   readonly outFile: string
   readonly workDir: string
@@ -87,6 +95,14 @@ export const FULL_CONFIG: Omit<BenchConfig, 'log'> = {
   sampleBound: (delayMs) => ({ maxPolls: 500_000, maxWaitMs: Math.max(5_000, 5 * delayMs) }),
   create: { samples: 60, warmup: 5, concurrentClients: 20, concurrentRequests: 400 },
   bulk: { identities: 200, delaySeconds: 2 },
+  capacity: {
+    identities: 300,
+    rateLimitPerSecond: 100,
+    deleteDelayMs: 300,
+    bulkDeletionConcurrency: 10,
+    seamConcurrency: 10,
+    waitScale: 1,
+  },
   bundles: { runs: 9, parallel: false },
   outFile: join(REPO_ROOT, 'bench', 'results.json'),
   workDir: join(REPO_ROOT, '.bench-tmp'),
@@ -100,6 +116,14 @@ export const SMOKE_CONFIG: Omit<BenchConfig, 'log'> = {
   latency: { realMs: 50, ours: 1, sample: 1 },
   create: { samples: 3, warmup: 1, concurrentClients: 20, concurrentRequests: 40 },
   bulk: { identities: 5, delaySeconds: 2 },
+  capacity: {
+    identities: 6,
+    rateLimitPerSecond: 100,
+    deleteDelayMs: 15,
+    bulkDeletionConcurrency: 3,
+    seamConcurrency: 3,
+    waitScale: 0.05,
+  },
   bundles: { runs: 1, parallel: true },
   // Never over a full run's results.
   outFile: join(REPO_ROOT, '.bench-tmp', 'results.smoke.json'),
@@ -195,6 +219,7 @@ export interface BenchResults {
   readonly bundles: BundlesResult & { functions: DeployedFunction[] }
   readonly create: CreateResult
   readonly bulk: BulkResult & { delaySeconds: number; scaledDelayMs: number }
+  readonly capacity: CapacityResult
   readonly goals: readonly Goal[]
 }
 
@@ -258,6 +283,17 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
     return { deletions, withLatency, create, bulk }
   })
 
+  log(
+    `capacity: ${config.capacity.identities} identities, Seam limited to ${config.capacity.rateLimitPerSecond} req/s: one bulk deletion, then as many DELETEs at once`,
+  )
+  const capacity = await measureCapacity(
+    config.capacity,
+    config.shape,
+    (options) =>
+      startLocalRuntime({ port: 0, emulator: { pageSize: config.pageSize }, ...options }),
+    log,
+  )
+
   let alternative: BenchResults['alternative']
   if (config.alternative) {
     const { label, description, policyFor } = config.alternative
@@ -311,6 +347,7 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
     bundles,
     create: main.create,
     bulk: main.bulk,
+    capacity,
     goals: goals(main.deletions, main.withLatency, bound),
   }
   await mkdir(dirname(config.outFile), { recursive: true })

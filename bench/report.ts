@@ -177,6 +177,7 @@ export function formatReport(r: BenchResults): string {
       `${r.bulk.requestsPerDeletion.eventChecks} events, ${r.bulk.requestsPerDeletion.api + r.bulk.requestsPerDeletion.other} other); ` +
       `peak ${r.bulk.peakRequestsPerSecond}/s (1 s buckets: ${r.bulk.requestsPerSecond.join(' ')}); ` +
       `${r.bulk.meanTransitionsPerDeletion} transitions/deletion`,
+    ...capacityLines(r),
     '',
     ...(r.mode === 'smoke'
       ? [
@@ -194,4 +195,25 @@ export function formatReport(r: BenchResults): string {
     ),
   )
   return out.join('\n')
+}
+
+/** Section 7: one bulk deletion and as many simultaneous DELETEs against a rate-limited Seam. */
+function capacityLines(r: BenchResults): string[] {
+  const c = r.capacity
+  if (!c) return []
+  const head =
+    `7. Capacity: ${c.config.identities} identities, Seam limited to ${c.config.rateLimitPerSecond} req/s, ` +
+    `deletes finish after ${c.config.deleteDelayMs} ms; bulkDeletionConcurrency ${c.config.bulkDeletionConcurrency}, ` +
+    `seamConcurrency ${c.config.seamConcurrency ?? 'none'}; one deletion alone ${ms(c.idealMs)}`
+  return [
+    head,
+    ...c.runs.map(
+      (run) =>
+        `   ${run.how === 'bulk' ? 'one bulk deletion ' : `${run.identities} DELETEs at once`}: ${run.succeeded}/${run.identities} SUCCEEDED` +
+        `${Object.keys(run.notSucceeded).length ? ` (${JSON.stringify(run.notSucceeded)})` : ''}, ${run.leftOver} left, ` +
+        `${run.bystandersTouched} bystanders touched; ${run.seamRequests} Seam requests, ${run.throttled429} 429 ` +
+        `(${Math.round(run.share429 * 100)} %); wall ${ms(run.wallMs)} vs bound ${ms(run.boundMs)} ` +
+        `(x${run.wallOverBound}); max ${run.maxInProgress} identities in progress (concurrency ${run.concurrencyUsed})`,
+    ),
+  ]
 }

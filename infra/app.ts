@@ -30,6 +30,10 @@ new UserIdentityLifecycleStack(app, `SeamUserIdentities-${config.stageName}`, {
   pollPolicy: config.pollPolicy,
   throttling: config.throttling,
   ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+  ...(config.bulkDeletionConcurrency === undefined
+    ? {}
+    : { bulkDeletionConcurrency: config.bulkDeletionConcurrency }),
+  ...(config.seamConcurrency === undefined ? {} : { seamConcurrency: config.seamConcurrency }),
   env: {
     account: process.env.CDK_DEFAULT_ACCOUNT,
     region: process.env.CDK_DEFAULT_REGION,

@@ -15,6 +15,10 @@ export interface DeploymentConfig {
   readonly pollPolicy: PollPolicy
   readonly throttling: { readonly rateLimit: number; readonly burstLimit: number }
   readonly alarmEmail?: string
+  /** MaxConcurrency of the bulk deletion's distributed Map. */
+  readonly bulkDeletionConcurrency?: number
+  /** Reserved concurrency of each function that calls Seam in the deletion workflows. */
+  readonly seamConcurrency?: number
 }
 
 /** Every context key read, with what it means (README "Configuration" mirrors this). */
@@ -29,6 +33,8 @@ export const CONTEXT_KEYS = [
   'throttlingRateLimit',
   'throttlingBurstLimit',
   'alarmEmail',
+  'bulkDeletionConcurrency',
+  'seamConcurrency',
 ] as const
 export type ContextKey = (typeof CONTEXT_KEYS)[number]
 
@@ -110,6 +116,16 @@ export function parseConfig(context: Partial<Record<ContextKey, unknown>>): Depl
     (n) => positiveInteger(n) && n <= 5_000,
     'a whole number of requests from 1 to 5000',
   )
+  const bulkDeletionConcurrency = number(
+    'bulkDeletionConcurrency',
+    (n) => positiveInteger(n) && n <= 10_000,
+    'a whole number from 1 to 10000',
+  )
+  const seamConcurrency = number(
+    'seamConcurrency',
+    (n) => positiveInteger(n) && n <= 1_000,
+    'a whole number from 1 to 1000',
+  )
   const alarmEmail = text('alarmEmail')
   if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) {
     problems.push(`alarmEmail must be an email address, got ${JSON.stringify(alarmEmail)}`)
@@ -135,5 +151,7 @@ export function parseConfig(context: Partial<Record<ContextKey, unknown>>): Depl
       burstLimit: burstLimit ?? DEFAULT_THROTTLING.burstLimit,
     },
     ...(alarmEmail ? { alarmEmail } : {}),
+    ...(bulkDeletionConcurrency === undefined ? {} : { bulkDeletionConcurrency }),
+    ...(seamConcurrency === undefined ? {} : { seamConcurrency }),
   }
 }

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs'
 import type { PollPolicy } from '../functions/core/poll.js'
 import { ServiceAlarms } from './constructs/alarms.js'
 import { UserIdentityApi } from './constructs/api.js'
+import { BulkDeletionWorkflow } from './constructs/bulk-workflow.js'
 import { CoordinationTable } from './constructs/coordination-table.js'
 import { DeletionWorkflow } from './constructs/deletion-workflow.js'
 import { addContractGatewayResponses } from './constructs/gateway-responses.js'
@@ -23,12 +24,17 @@ export interface UserIdentityLifecycleStackProps extends StackProps {
   readonly alarmTopic?: ITopic
   /** Without alarmTopic: an SNS topic is created with this address subscribed. */
   readonly alarmEmail?: string
+  /** MaxConcurrency of a bulk deletion (identities deleted at once). Default 10. */
+  readonly bulkDeletionConcurrency?: number
+  /** Reserved concurrency of each Seam-calling workflow function (Lambda throttles past it). */
+  readonly seamConcurrency?: number
 }
 
 /** The whole service: API, deletion workflow, their wiring to the Seam key secret, and alarms. */
 export class UserIdentityLifecycleStack extends Stack {
   readonly coordination: CoordinationTable
   readonly deletion: DeletionWorkflow
+  readonly bulk: BulkDeletionWorkflow
   readonly api: UserIdentityApi
   readonly alarms: ServiceAlarms
   readonly dashboard: ServiceDashboard
@@ -49,12 +55,22 @@ export class UserIdentityLifecycleStack extends Stack {
       // Readable in the console and CLI: SeamUserIdentities-<stage>-Deletion.
       stateMachineName: `${this.stackName}-Deletion`,
       ...(props.pollPolicy ? { pollPolicy: props.pollPolicy } : {}),
+      ...(props.seamConcurrency === undefined ? {} : { seamConcurrency: props.seamConcurrency }),
+    })
+    this.bulk = new BulkDeletionWorkflow(this, 'BulkDeletion', {
+      deletionStateMachine: this.deletion.stateMachine,
+      seamSecret,
+      ...(props.bulkDeletionConcurrency === undefined
+        ? {}
+        : { maxConcurrency: props.bulkDeletionConcurrency }),
+      ...(props.seamConcurrency === undefined ? {} : { seamConcurrency: props.seamConcurrency }),
     })
 
     this.api = new UserIdentityApi(this, 'Api', {
       stageName: props.stageName,
       seamSecret,
       deletionStateMachine: this.deletion.stateMachine,
+      bulkDeletionStateMachine: this.bulk.stateMachine,
       ...(props.throttling?.rateLimit === undefined
         ? {}
         : { throttlingRateLimit: props.throttling.rateLimit }),
@@ -66,7 +82,7 @@ export class UserIdentityLifecycleStack extends Stack {
 
     const functions = Object.fromEntries([
       ...Object.entries(this.api.functions).map(([route, fn]) => [route, fn.function] as const),
-      ...this.deletion.functions.map(
+      ...[...this.deletion.functions, ...this.bulk.functions].map(
         (fn) => [fn.node.id.replace(/Function$/, ''), fn.function] as const,
       ),
     ])
@@ -105,6 +121,11 @@ export class UserIdentityLifecycleStack extends Stack {
     new CfnOutput(this, 'DeletionStateMachineArn', {
       description: 'The deletion state machine; a deletion id is the name of its execution',
       value: this.deletion.stateMachine.stateMachineArn,
+    })
+    new CfnOutput(this, 'BulkDeletionStateMachineArn', {
+      description:
+        'The bulk deletion state machine; a bulk deletion id is the name of its execution',
+      value: this.bulk.stateMachine.stateMachineArn,
     })
     new CfnOutput(this, 'SeamSecretName', {
       description:

@@ -3,6 +3,7 @@
  * runtime's deps instead of the AWS defaults: `createHandler(deps)`, imported on first use.
  */
 import { pathToFileURL } from 'node:url'
+import { awsBulkBackend } from '../functions/api/bulk-deletions.js'
 import { awsDeletionBackend } from '../functions/api/deletion-executions.js'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
 import { seamClientFromEnvironment } from '../functions/seam/index.js'
@@ -12,6 +13,7 @@ import { REPO_ROOT } from '../infra/repo-root.js'
 export const ENVIRONMENT_DEPS: HandlerDeps = {
   seam: seamClientFromEnvironment,
   deletions: awsDeletionBackend,
+  bulk: awsBulkBackend,
   now: () => new Date(),
   timeScale: 1,
 }

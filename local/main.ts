@@ -18,6 +18,8 @@ Environment:
   LOCAL_WAIT_SCALE                    multiply the state machine's waits (default 1, real time)
   SEAM_EMULATOR_DELETE_DELAY_MS       emulator's asynchronous delete delay (default 2000)
   POWERTOOLS_LOG_LEVEL                the handlers' log level (default WARN)
+  BULK_DELETION_CONCURRENCY           identities of one bulk deletion deleted at once (default 10)
+  SEAM_CONCURRENCY                    reserved concurrency of each Seam-calling workflow function (default none)
 State (the emulator's workspace, the deletions) lives in memory and is lost when npm start stops.`
 
 const FLAGS = ['port', 'demo', 'help'] as const
@@ -86,6 +88,11 @@ if (!apiKey && process.env.SEAM_ENDPOINT) {
   )
   process.exit(2)
 }
+const bulkDeletionConcurrency = positiveNumber(
+  process.env.BULK_DELETION_CONCURRENCY,
+  'BULK_DELETION_CONCURRENCY',
+)
+const seamConcurrency = positiveNumber(process.env.SEAM_CONCURRENCY, 'SEAM_CONCURRENCY')
 
 console.log(`Node ${process.versions.node}; synthesizing the CDK stack…`)
 const runtime = await startLocalRuntime({
@@ -94,6 +101,8 @@ const runtime = await startLocalRuntime({
   emulator: { ...(deleteDelayMs !== undefined ? { deleteDelayMs } : {}) },
   ...(stageTimeoutSeconds !== undefined ? { pollPolicy: { stageTimeoutSeconds } } : {}),
   ...(waitScale !== undefined ? { waitScale } : {}),
+  ...(bulkDeletionConcurrency ? { bulkDeletionConcurrency } : {}),
+  ...(seamConcurrency ? { seamConcurrency } : {}),
   onProgress: (line) => console.log(`[${new Date().toISOString()}] ${line}`),
   onRequest: ({ method, path, status, ms }) =>
     console.log(`${method} ${path} → ${status} (${ms} ms)`),

@@ -5,7 +5,6 @@
  * end-to-end tests both start it through startLocalRuntime().
  */
 import { App } from 'aws-cdk-lib'
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
 import { buildOpenApiDocument } from '../functions/contract/openapi.js'
 import { stageOfState } from '../functions/contract/workflow.js'
@@ -18,15 +17,20 @@ import {
   seamClientFromEnvironment,
 } from '../functions/seam/index.js'
 import { UserIdentityLifecycleStack } from '../infra/stack.js'
-import { bindHandler } from './bind-handler.js'
+import {
+  bindFunctions,
+  extractOf,
+  LOCAL_ENV,
+  localBulkBackend,
+  startBulkWorkflow,
+} from './bulk-runtime.js'
 import {
   type SeamEmulator,
   type SeamEmulatorOptions,
   startSeamEmulator,
 } from './seam-emulator/index.js'
 import { type LocalServer, type LocalServerOptions, startLocalServer } from './server.js'
-import { extractStateMachine, fakeLambdaArn } from './stepfunctions/definition.js'
-import { LocalStepFunctions, type TaskHandler } from './stepfunctions/runner.js'
+import { LocalStepFunctions } from './stepfunctions/runner.js'
 
 export interface LocalRuntimeOptions {
   /** HTTP port on 127.0.0.1; 0 picks a free one. */
@@ -43,6 +47,10 @@ export interface LocalRuntimeOptions {
   /** One line per stage transition of each deletion, and per finished deletion. */
   readonly onProgress?: (line: string) => void
   readonly onRequest?: LocalServerOptions['onRequest']
+  /** MaxConcurrency of a bulk deletion (BULK_DELETION_CONCURRENCY). Default 10. */
+  readonly bulkDeletionConcurrency?: number
+  /** Reserved concurrency of each Seam-calling workflow function, enforced locally too. */
+  readonly seamConcurrency?: number
 }
 
 export interface LocalRuntime {
@@ -51,10 +59,10 @@ export interface LocalRuntime {
   readonly emulator?: SeamEmulator
   readonly seamEndpoint: string
   readonly stepFunctions: LocalStepFunctions
+  /** The bulk deletion workflow (its Map Runs: bulkDeletions.mapRuns). */
+  readonly bulkDeletions: LocalStepFunctions
   close(): Promise<void>
 }
-
-const LOCAL_ENV = { account: '123456789012', region: 'us-east-1' }
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const emulator = options.seam ? undefined : await startSeamEmulator(options.emulator)
@@ -79,11 +87,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       executions: stepFunctions,
       stateMachineArn: stepFunctions.stateMachineArn,
     }),
+    bulk: () => localBulkBackend(bulkDeletions, stepFunctions),
     now: () => new Date(),
     // The stage tasks measure time in the state machine's seconds: how fast waits run here.
     timeScale: options.waitScale ?? 1,
   }
-  const stepFunctions = synthesizeAndBind(options, deps)
+  const { stepFunctions, bulkDeletions } = synthesizeAndBind(options, deps)
   let server: LocalServer
   try {
     server = await startLocalServer({
@@ -93,6 +102,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     })
   } catch (error) {
+    await bulkDeletions.close()
     await stepFunctions.close()
     await emulator?.close()
     throw error
@@ -102,8 +112,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     ...(emulator ? { emulator } : {}),
     seamEndpoint: seam.endpoint ?? 'https://connect.getseam.com',
     stepFunctions,
+    bulkDeletions,
     close: async () => {
       await server.close()
+      await bulkDeletions.close()
       await stepFunctions.close()
       await emulator?.close()
     },
@@ -114,7 +126,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
  * Synthesize the stack in-process (bundling skipped), take the state machine definition out of the
  * template, and bind every Lambda it invokes to the handler module of that Lambda's construct.
  */
-function synthesizeAndBind(options: LocalRuntimeOptions, deps: HandlerDeps): LocalStepFunctions {
+function synthesizeAndBind(
+  options: LocalRuntimeOptions,
+  deps: HandlerDeps,
+): {
+  stepFunctions: LocalStepFunctions
+  bulkDeletions: LocalStepFunctions
+} {
   const app = new App({
     context: { 'aws:cdk:bundling-stacks': [] },
     // CDK's CloudFormation rule check takes ~10 s and `cdk synth` runs it anyway.
@@ -125,33 +143,28 @@ function synthesizeAndBind(options: LocalRuntimeOptions, deps: HandlerDeps): Loc
     seamSecretName: 'seam/local/api-key',
     env: LOCAL_ENV,
     ...(options.pollPolicy ? { pollPolicy: options.pollPolicy } : {}),
+    ...(options.bulkDeletionConcurrency === undefined
+      ? {}
+      : { bulkDeletionConcurrency: options.bulkDeletionConcurrency }),
+    ...(options.seamConcurrency === undefined ? {} : { seamConcurrency: options.seamConcurrency }),
   })
   const template = app.synth().getStackByName(stack.stackName).template
-  const extracted = extractStateMachine(template, { ...LOCAL_ENV, accountId: LOCAL_ENV.account })
-
-  const taskHandlers: Record<string, TaskHandler> = {}
-  const lambdaFunctions: Record<string, { timeoutSeconds?: number }> = {}
-  for (const fn of stack.deletion.functions) {
-    const logicalId = stack.getLogicalId(fn.function.node.defaultChild as CfnFunction)
-    const arn = fakeLambdaArn(logicalId, { region: LOCAL_ENV.region, accountId: LOCAL_ENV.account })
-    taskHandlers[arn] = bindHandler(fn.entry, deps)
-    const timeout = extracted.lambdaFunctions[arn]?.timeoutSeconds
-    if (timeout !== undefined) lambdaFunctions[arn] = { timeoutSeconds: timeout }
-  }
-  const unbound = Object.keys(extracted.lambdaArns).filter((arn) => !taskHandlers[arn])
-  if (unbound.length > 0) {
-    throw new Error(
-      `The state machine invokes Lambdas with no handler module: ${unbound.join(', ')}`,
-    )
-  }
-  return new LocalStepFunctions({
+  const extracted = extractOf(template, stack, stack.deletion.stateMachine)
+  const stepFunctions = new LocalStepFunctions({
     definition: extracted.definition,
     stateMachineArn: extracted.stateMachineArn,
-    taskHandlers,
-    lambdaFunctions,
+    ...bindFunctions(stack, stack.deletion.functions, extracted, deps),
     waitScale: options.waitScale ?? 1,
     ...(options.onProgress ? { onEvent: progressPrinter(options.onProgress) } : {}),
   })
+  const bulkDeletions = startBulkWorkflow(
+    template,
+    stack,
+    stepFunctions,
+    deps,
+    options.waitScale ?? 1,
+  )
+  return { stepFunctions, bulkDeletions }
 }
 
 /** One line when a deletion enters a new stage, and one when it ends. */

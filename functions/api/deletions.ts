@@ -25,6 +25,35 @@ export async function startDeletion(
   backend: DeletionBackend,
   userIdentityId: string,
 ): Promise<Deletion> {
+  await lookUpUserIdentity(seam, userIdentityId)
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const name = executionName(userIdentityId, attempt)
+    const existing = await findExecution(backend, name)
+    if (!existing) {
+      const started = await start(backend, name, userIdentityId)
+      if (started) return started
+      // Another DELETE started this very execution a moment ago: report it.
+      const raced = await findExecution(backend, name)
+      if (raced) return report(backend, raced)
+      continue
+    }
+    // A running (or redriven) deletion is this deletion; a finished one is final unless it failed.
+    if (['RUNNING', 'PENDING_REDRIVE', 'SUCCEEDED'].includes(existing.status)) {
+      return report(backend, existing)
+    }
+  }
+  throw new ApiError(
+    409,
+    'too_many_deletion_attempts',
+    `User identity ${userIdentityId} has failed to delete ${MAX_ATTEMPTS} times; an operator must look at the failed executions first.`,
+  )
+}
+
+/**
+ * 400 unless the id is a UUID, 404 unless Seam has the identity: what DELETE, the deletion plan and the
+ * bulk deletion's items ask first.
+ */
+export async function lookUpUserIdentity(seam: SeamClient, userIdentityId: string): Promise<void> {
   if (!isValidUserIdentityId(userIdentityId)) {
     throw new ApiError(
       400,
@@ -47,27 +76,6 @@ export async function startDeletion(
     }
     throw error
   }
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const name = executionName(userIdentityId, attempt)
-    const existing = await find(backend, name)
-    if (!existing) {
-      const started = await start(backend, name, userIdentityId)
-      if (started) return started
-      // Another DELETE started this very execution a moment ago: report it.
-      const raced = await find(backend, name)
-      if (raced) return report(backend, raced)
-      continue
-    }
-    // A running (or redriven) deletion is this deletion; a finished one is final unless it failed.
-    if (['RUNNING', 'PENDING_REDRIVE', 'SUCCEEDED'].includes(existing.status)) {
-      return report(backend, existing)
-    }
-  }
-  throw new ApiError(
-    409,
-    'too_many_deletion_attempts',
-    `User identity ${userIdentityId} has failed to delete ${MAX_ATTEMPTS} times; an operator must look at the failed executions first.`,
-  )
 }
 
 export async function getDeletion(backend: DeletionBackend, deletionId: string): Promise<Deletion> {
@@ -78,7 +86,7 @@ export async function getDeletion(backend: DeletionBackend, deletionId: string):
       `There is no deletion ${deletionId.slice(0, 100)}.`,
     )
   }
-  const execution = await find(backend, deletionId)
+  const execution = await findExecution(backend, deletionId)
   if (!execution) {
     throw new ApiError(404, 'deletion_not_found', `There is no deletion ${deletionId}.`)
   }
@@ -86,7 +94,10 @@ export async function getDeletion(backend: DeletionBackend, deletionId: string):
 }
 
 /** The execution of that name, or undefined when there is none. */
-async function find(backend: DeletionBackend, name: string): Promise<ExecutionView | undefined> {
+export async function findExecution(
+  backend: DeletionBackend,
+  name: string,
+): Promise<ExecutionView | undefined> {
   const executionArn = executionArnFor(backend.stateMachineArn, name)
   let execution: Awaited<ReturnType<DeletionBackend['executions']['describeExecution']>>
   try {
@@ -152,7 +163,7 @@ async function start(
       stateMachineArn: backend.stateMachineArn,
       name,
       // The same input for every attempt: StartExecution is idempotent for the same name and input.
-      input: JSON.stringify({ user_identity_id: userIdentityId } satisfies ExecutionInput),
+      input: deletionInput(userIdentityId),
     })
     return toDeletion(
       { name, status: 'RUNNING', startDate: started.startDate ?? new Date() },
@@ -162,6 +173,11 @@ async function start(
     if ((error as { name?: string }).name === 'ExecutionAlreadyExists') return undefined
     throw error
   }
+}
+
+/** The execution input of every attempt: a bulk deletion's child starts with the very same text. */
+export function deletionInput(userIdentityId: string): string {
+  return JSON.stringify({ user_identity_id: userIdentityId } satisfies ExecutionInput)
 }
 
 function isExecutionMissing(error: unknown): boolean {

@@ -219,6 +219,8 @@ export interface RouteOptions<
   body?: B
   /** The path parameters' schema: 400 invalid_input when they do not parse. */
   params?: P
+  /** Largest body in bytes (413 beyond it). Default MAX_BODY_BYTES. */
+  maxBodyBytes?: number
   /** middy's timeoutEarlyInMillis; tests pass 0. Default DEFAULT_TIMEOUT_EARLY_MS. */
   timeoutEarlyInMillis?: number
 }
@@ -274,11 +276,11 @@ const requestIdMiddleware = (): Middleware => ({
 const bodyTexts = new WeakMap<APIGatewayProxyEvent, string>()
 
 /**
- * Before the body parser: 415 unless UTF-8 JSON, 413 over MAX_BODY_BYTES (the parser has no limit), 400
+ * Before the body parser: 415 unless UTF-8 JSON, 413 over maxBodyBytes (the parser has no limit), 400
  * for bytes that are not UTF-8 (the parser's decoding would turn them into U+FFFD, so that different
  * bytes became the same key) and for an empty body. Leaves the body as the text the parser reads.
  */
-const jsonBodyGuard = (): Middleware => ({
+const jsonBodyGuard = (maxBodyBytes = MAX_BODY_BYTES): Middleware => ({
   before: (request: Request) => {
     const event = request.event
     const contentType = event.headers['content-type']
@@ -292,11 +294,11 @@ const jsonBodyGuard = (): Middleware => ({
       )
     }
     const bytes = bodyBuffer(event.body, event.isBase64Encoded === true)
-    if (bytes.byteLength > MAX_BODY_BYTES) {
+    if (bytes.byteLength > maxBodyBytes) {
       throw new ApiError(
         413,
         'payload_too_large',
-        `The request body is ${bytes.byteLength} bytes; the limit is ${MAX_BODY_BYTES} bytes (16 KiB).`,
+        `The request body is ${bytes.byteLength} bytes; the limit is ${maxBodyBytes} bytes (${maxBodyBytes / 1024} KiB).`,
       )
     }
     let text: string
@@ -425,7 +427,10 @@ export function httpRoute<
     .use(httpHeaderNormalizer())
     .use(requestIdMiddleware())
   if (body) {
-    stack.use(jsonBodyGuard()).use(httpJsonBodyParser()).use(jsonBodyValidator(body))
+    stack
+      .use(jsonBodyGuard(options.maxBodyBytes))
+      .use(httpJsonBodyParser())
+      .use(jsonBodyValidator(body))
   }
   if (params) stack.use(pathParametersValidator(params))
   return stack

@@ -18,6 +18,8 @@ export interface RouteDefinition {
   readonly callsSeam: boolean
   /** Does the handler start or read deletion executions? */
   readonly deletions?: 'start' | 'read'
+  /** Does the handler start or read bulk deletion executions (and their Map Runs)? */
+  readonly bulk?: 'start' | 'read'
 }
 
 type Deployment = Omit<RouteDefinition, 'method' | 'path' | 'description'>
@@ -45,5 +47,23 @@ export const ROUTES: readonly RouteDefinition[] = [
     id: 'GetDeletion',
     callsSeam: false,
     deletions: 'read',
+  }),
+  route('getDeletionPlan', {
+    entry: 'functions/api/deletion-plan.ts',
+    id: 'GetDeletionPlan',
+    callsSeam: true,
+  }),
+  route('startBulkDeletion', {
+    entry: 'functions/api/start-bulk-deletion.ts',
+    id: 'StartBulkDeletion',
+    callsSeam: false,
+    bulk: 'start',
+  }),
+  route('getBulkDeletion', {
+    entry: 'functions/api/get-bulk-deletion.ts',
+    id: 'GetBulkDeletion',
+    callsSeam: false,
+    deletions: 'read',
+    bulk: 'read',
   }),
 ]

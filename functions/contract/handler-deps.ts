@@ -4,6 +4,7 @@
  * tests bind `createHandler` to their own (a local Step Functions, the emulator's client, a scaled
  * clock). Nothing else reaches a handler from outside.
  */
+import type { BulkBackend } from '../api/bulk-deletions.js'
 import type { DeletionBackend } from '../api/deletion-executions.js'
 import type { SeamClient } from '../seam/index.js'
 
@@ -12,6 +13,8 @@ export interface HandlerDeps {
   readonly seam: () => Promise<SeamClient>
   /** The deletion state machine and the Step Functions calls on it. */
   readonly deletions: () => DeletionBackend
+  /** The bulk deletion state machine, its Map Runs, and where its children run. */
+  readonly bulk: () => BulkBackend
   /** Real time now. */
   readonly now: () => Date
   /**

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { STAGES, USER_IDENTITY_STAGE } from '../core/stages.js'
-import { deletionSummarySchema, STAGE_NAMES, stageNameSchema } from './workflow.js'
+import { deletionSummarySchema, STAGE_NAMES, type StageName, stageNameSchema } from './workflow.js'
 
 // ---------------------------------------------------------------------------------------------------
 // Text and ids
@@ -203,6 +203,101 @@ export type Deletion = z.infer<typeof Deletion>
 export const DeletionResponse = z.strictObject({ deletion: Deletion })
 
 // ---------------------------------------------------------------------------------------------------
+// The deletion plan
+
+const PlanItem = z.strictObject({
+  id: z.string(),
+  acs_system_id: z.string().optional().meta({ description: 'The ACS system it lives in.' }),
+})
+
+export const DeletionPlan = z
+  .strictObject({
+    user_identity_id: z.string(),
+    stages: z.strictObject(
+      Object.fromEntries(STAGES.map((stage) => [stage.name, z.array(PlanItem)])) as Record<
+        Exclude<StageName, 'user_identity'>,
+        z.ZodArray<typeof PlanItem>
+      >,
+    ),
+    counts: DeletionSummary,
+  })
+  .meta({
+    description:
+      'What a deletion would remove now, stage by stage: every page of every list, read with the ' +
+      "deletion stages' own list calls. counts has the keys of the Deletion summary.",
+  })
+export type DeletionPlan = z.infer<typeof DeletionPlan>
+
+export const DeletionPlanResponse = z.strictObject({ deletion_plan: DeletionPlan })
+
+// ---------------------------------------------------------------------------------------------------
+// Bulk deletions
+
+/** The most identities one bulk deletion takes: they travel in the execution input (no S3). */
+export const MAX_BULK_IDENTITIES = 1000
+/** Largest request body of POST /bulk-deletions. */
+export const MAX_BULK_BODY_BYTES = 64 * 1024
+/** Failures listed in a BulkDeletion. */
+export const MAX_LISTED_FAILURES = 100
+
+export const BulkDeletionRequest = z.strictObject({
+  user_identity_ids: z
+    .array(seamId('a Seam user identity id'))
+    .min(1, 'must hold at least one id')
+    .max(MAX_BULK_IDENTITIES, `must hold at most ${MAX_BULK_IDENTITIES} ids`)
+    .refine((ids) => new Set(ids).size === ids.length, { message: 'must not repeat an id' })
+    .meta({
+      description: `1 to ${MAX_BULK_IDENTITIES} distinct user identity ids (UUIDs, in any case; lower-cased before use, so case variants are the same id).`,
+    }),
+})
+export type BulkDeletionRequest = z.output<typeof BulkDeletionRequest>
+
+export const BulkDeletionPathParams = z.object({
+  bulk_deletion_id: seamId('a bulk deletion id').meta({ examples: [UUID_EXAMPLE] }),
+})
+
+const count = z.number().int().min(0)
+
+export const BulkDeletion = z
+  .strictObject({
+    bulk_deletion_id: z.string(),
+    status: z.enum(DELETION_STATUSES).meta({
+      description:
+        'SUCCEEDED: every identity ended succeeded or not_found. FAILED: at least one failed; the ' +
+        'others still ran to their end.',
+    }),
+    started_at: z.iso.datetime(),
+    stopped_at: z.iso.datetime().optional(),
+    total: count,
+    counts: z
+      .strictObject({
+        pending: count,
+        running: count,
+        succeeded: count,
+        failed: count,
+        not_found: count,
+      })
+      .meta({ description: 'Their sum is total.' }),
+    failures: z
+      .array(
+        z.strictObject({
+          user_identity_id: z.string(),
+          deletion_id: z.string().optional(),
+          error: z.strictObject({ type: z.string(), message: z.string() }),
+        }),
+      )
+      .max(MAX_LISTED_FAILURES)
+      .optional()
+      .meta({ description: `When ended: the first ${MAX_LISTED_FAILURES} failures.` }),
+  })
+  .meta({ description: 'Many staged deletions run together (a distributed Map).' })
+export type BulkDeletion = z.infer<typeof BulkDeletion>
+export type BulkCounts = BulkDeletion['counts']
+export type BulkFailure = NonNullable<BulkDeletion['failures']>[number]
+
+export const BulkDeletionResponse = z.strictObject({ bulk_deletion: BulkDeletion })
+
+// ---------------------------------------------------------------------------------------------------
 // The local server's own routes
 
 export const HealthResponse = z.strictObject({ ok: z.literal(true) })
@@ -242,6 +337,11 @@ export const ERROR_TYPES = {
     description: 'There is no such deletion.',
     message: `There is no deletion ${UUID_EXAMPLE}--1.`,
   },
+  bulk_deletion_not_found: {
+    status: 404,
+    description: 'There is no such bulk deletion.',
+    message: `There is no bulk deletion ${UUID_EXAMPLE}.`,
+  },
   user_identity_conflict: {
     status: 409,
     description:
@@ -263,7 +363,7 @@ export const ERROR_TYPES = {
   },
   payload_too_large: {
     status: 413,
-    description: `The body is over ${MAX_BODY_BYTES} bytes (16 KiB).`,
+    description: `The body is over the route's limit: ${MAX_BODY_BYTES} bytes (16 KiB), or ${MAX_BULK_BODY_BYTES} bytes (64 KiB) for POST /bulk-deletions.`,
     message: `The request body is 17000 bytes; the limit is ${MAX_BODY_BYTES} bytes (16 KiB).`,
   },
   unsupported_media_type: {
@@ -408,6 +508,8 @@ export interface Operation {
   readonly served: 'api' | 'local'
   readonly params?: z.ZodObject
   readonly body?: z.ZodType
+  /** Largest body in bytes (413 beyond it); default MAX_BODY_BYTES. */
+  readonly maxBodyBytes?: number
   readonly success: {
     readonly status: number
     readonly description: string
@@ -421,6 +523,7 @@ export interface Operation {
 export const TAGS = {
   'user identities': 'Create and delete Seam user identities',
   deletions: 'Progress of staged deletions',
+  'bulk deletions': 'Many user identities deleted together',
   local: 'Served by the local server (`npm start`)',
 } as const
 
@@ -511,6 +614,58 @@ export const OPERATIONS = {
     params: DeletionPathParams,
     success: { status: 200, description: 'The deletion.', schema: DeletionResponse },
     errors: ['deletion_not_found'],
+  },
+  getDeletionPlan: {
+    operationId: 'getDeletionPlan',
+    method: 'GET',
+    path: '/user-identities/{user_identity_id}/deletion-plan',
+    summary: 'What a deletion of the user identity would remove now (changes nothing)',
+    description:
+      'Every page of every list of each stage, read with the same list calls the deletion makes. ' +
+      'Nothing is changed in Seam.',
+    tag: 'user identities',
+    served: 'api',
+    params: UserIdentityPathParams,
+    success: { status: 200, description: 'The plan.', schema: DeletionPlanResponse },
+    errors: ['invalid_input', 'user_identity_not_found', ...SEAM_ERRORS],
+  },
+  startBulkDeletion: {
+    operationId: 'startBulkDeletion',
+    method: 'POST',
+    path: '/bulk-deletions',
+    summary: `Delete up to ${MAX_BULK_IDENTITIES} user identities, each by the staged deletion of DELETE`,
+    description:
+      'Each identity is deleted by the same staged deletion as DELETE /user-identities/{id}, under ' +
+      'the same deletion id rules: a deletion already running for it is joined, never doubled. An ' +
+      `identity Seam does not have counts as not_found, not as a failure. Body: at most ${MAX_BULK_BODY_BYTES} bytes.`,
+    tag: 'bulk deletions',
+    served: 'api',
+    body: BulkDeletionRequest,
+    maxBodyBytes: MAX_BULK_BODY_BYTES,
+    success: {
+      status: 202,
+      description: 'The bulk deletion has been started.',
+      schema: BulkDeletionResponse,
+      headers: {
+        Location: {
+          description: '/bulk-deletions/{bulk_deletion_id}',
+          schema: z.string(),
+          required: true,
+        },
+      },
+    },
+    errors: ['invalid_input', 'payload_too_large', 'unsupported_media_type'],
+  },
+  getBulkDeletion: {
+    operationId: 'getBulkDeletion',
+    method: 'GET',
+    path: '/bulk-deletions/{bulk_deletion_id}',
+    summary: 'The progress, counts and failures of a bulk deletion',
+    tag: 'bulk deletions',
+    served: 'api',
+    params: BulkDeletionPathParams,
+    success: { status: 200, description: 'The bulk deletion.', schema: BulkDeletionResponse },
+    errors: ['invalid_input', 'bulk_deletion_not_found'],
   },
   health: {
     operationId: 'health',

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib'
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib'
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -8,7 +8,7 @@ import {
   MethodLoggingLevel,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway'
-import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam'
+import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
@@ -22,6 +22,8 @@ export interface UserIdentityApiProps {
   readonly stageName: string
   readonly seamSecret: ISecret
   readonly deletionStateMachine: IStateMachine
+  /** The bulk deletion workflow, for the /bulk-deletions routes. */
+  readonly bulkDeletionStateMachine?: IStateMachine
   /** Steady-state requests per second across the API (stage throttling). Default: DEFAULT_THROTTLING. */
   readonly throttlingRateLimit?: number
   readonly throttlingBurstLimit?: number
@@ -100,10 +102,18 @@ export class UserIdentityApi extends Construct {
         entry: route.entry,
         description: route.description,
         ...(route.callsSeam ? { seamSecret: props.seamSecret } : {}),
-        environment: route.deletions
-          ? { DELETION_STATE_MACHINE_ARN: props.deletionStateMachine.stateMachineArn }
-          : {},
+        environment: {
+          ...(route.deletions
+            ? { DELETION_STATE_MACHINE_ARN: props.deletionStateMachine.stateMachineArn }
+            : {}),
+          ...(route.bulk && props.bulkDeletionStateMachine
+            ? { BULK_DELETION_STATE_MACHINE_ARN: props.bulkDeletionStateMachine.stateMachineArn }
+            : {}),
+        },
       })
+      if (route.bulk && props.bulkDeletionStateMachine) {
+        grantBulk(fn, route.bulk, props.bulkDeletionStateMachine)
+      }
       if (route.deletions === 'start') {
         props.deletionStateMachine.grantStartExecution(fn.function)
       }
@@ -144,4 +154,33 @@ export class UserIdentityApi extends Construct {
       resourceArns: [this.api.arnForExecuteApi('*', '/*', this.api.deploymentStage.stageName)],
     })
   }
+}
+
+/** StartExecution on the bulk workflow, or reading its executions and their Map Runs. */
+function grantBulk(fn: ServiceFunction, access: 'start' | 'read', bulk: IStateMachine): void {
+  if (access === 'start') {
+    bulk.grantStartExecution(fn.function)
+    return
+  }
+  bulk.grantExecution(fn.function, 'states:DescribeExecution', 'states:ListMapRuns')
+  const stack = Stack.of(fn)
+  const name = stack.splitArn(bulk.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName
+  fn.function.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['states:DescribeMapRun'],
+      resources: [
+        stack.formatArn({
+          service: 'states',
+          resource: 'mapRun',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          resourceName: `${name}/*`,
+        }),
+      ],
+    }),
+  )
+  acknowledgeWildcardResources(
+    fn.function.role,
+    ['states:DescribeExecution', 'states:ListMapRuns', 'states:DescribeMapRun'],
+    'Executions and Map Runs of the bulk deletion state machine only: their names are made at run time.',
+  )
 }

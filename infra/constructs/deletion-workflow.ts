@@ -45,7 +45,7 @@ import {
 } from '../../functions/core/poll.js'
 import { DELETION_STAGES, STAGES, type StageDefinition } from '../../functions/core/stages.js'
 import { SEAM_ERROR_NAMES, SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
-import { acknowledgeWildcardResources } from './nag.js'
+import { acknowledgeStateMachineLogging, acknowledgeWildcardResources } from './nag.js'
 import { ServiceFunction } from './service-function.js'
 
 export interface DeletionWorkflowProps {
@@ -56,6 +56,8 @@ export interface DeletionWorkflowProps {
   readonly logRetention?: RetentionDays
   /** The state machine's name (readable in the console); default: one CloudFormation generates. */
   readonly stateMachineName?: string
+  /** Reserved concurrency of each stage function: the bound on concurrent Seam work per stage. */
+  readonly seamConcurrency?: number
 }
 
 /** Errors a task retries with backoff: Lambda's own transient failures, and Seam's. */
@@ -88,10 +90,12 @@ export class DeletionWorkflow extends Construct {
   /** Every Lambda the workflow invokes, with the handler module it runs (for the local runtime). */
   readonly functions: ServiceFunction[] = []
   private readonly seamSecret: ISecret
+  private readonly seamConcurrency: number | undefined
 
   constructor(scope: Construct, id: string, props: DeletionWorkflowProps) {
     super(scope, id)
     this.seamSecret = props.seamSecret
+    this.seamConcurrency = props.seamConcurrency
     const policy = validatePollPolicy({ ...DEFAULT_POLL_POLICY, ...props.pollPolicy })
     this.pollPolicy = policy
 
@@ -131,24 +135,7 @@ export class DeletionWorkflow extends Construct {
       ['lambda:InvokeFunction'],
       "Invokes this workflow's own stage functions only: CDK's LambdaInvoke grants each function ARN and its qualified form (<arn>:*, versions and aliases).",
     )
-    acknowledgeWildcardResources(
-      this.stateMachine.role,
-      [
-        'logs:CreateLogDelivery',
-        'logs:GetLogDelivery',
-        'logs:UpdateLogDelivery',
-        'logs:DeleteLogDelivery',
-        'logs:ListLogDeliveries',
-        'logs:PutResourcePolicy',
-        'logs:DescribeResourcePolicies',
-        'logs:DescribeLogGroups',
-        'xray:PutTraceSegments',
-        'xray:PutTelemetryRecords',
-        'xray:GetSamplingRules',
-        'xray:GetSamplingTargets',
-      ],
-      'Step Functions vended logging (CloudWatch Logs log delivery) and X-Ray tracing support no resource-level permissions: AWS documents Resource "*" for these actions.',
-    )
+    acknowledgeStateMachineLogging(this.stateMachine.role)
   }
 
   private stageStates(stage: StageDefinition, next: IChainable, policy: PollPolicy): IChainable {
@@ -203,6 +190,7 @@ export class DeletionWorkflow extends Construct {
       ...props,
       timeout: Duration.seconds(STAGE_TASK_TIMEOUT_SECONDS),
       seamSecret: this.seamSecret,
+      ...(this.seamConcurrency === undefined ? {} : { reservedConcurrency: this.seamConcurrency }),
     })
     this.functions.push(fn)
     return fn
@@ -225,6 +213,8 @@ export class DeletionWorkflow extends Construct {
     }
     task.addRetry({ errors: PERMANENT, maxAttempts: 0 })
     // How many times: TASK_RETRIES, which the poll policy validation counts against the history limit.
+    // Lambda throttling is how seamConcurrency queues work (reserved concurrency): the same backoff,
+    // capped so that the stage's time bound (stageTimeBound) holds.
     task.addRetry({
       errors: LAMBDA_TRANSIENT,
       maxAttempts: TASK_RETRIES.lambdaTransient,

@@ -22,7 +22,15 @@ export function acknowledgeWildcardResources(
   reason: string,
 ): void {
   const policy = role?.node.tryFindChild('DefaultPolicy') as Policy | undefined
-  if (!policy) return
+  if (policy) acknowledgePolicyWildcardResources(policy, actions, reason)
+}
+
+/** The same for any policy (e.g. the one CDK adds to a state machine with a distributed Map). */
+export function acknowledgePolicyWildcardResources(
+  policy: Policy,
+  actions: readonly string[],
+  reason: string,
+): void {
   const document = Stack.of(policy).resolve(policy.document) as { Statement?: Statement[] }
   for (const statement of document.Statement ?? []) {
     if (statement.Effect !== 'Allow') continue
@@ -62,4 +70,26 @@ function flatten(node: unknown): string {
     if (fn.Ref !== undefined) return `<${flatten(fn.Ref)}>`
   }
   return JSON.stringify(node)
+}
+
+/** Acknowledges the wildcard resources of Step Functions vended logging and X-Ray on a state machine role. */
+export function acknowledgeStateMachineLogging(role: IRole | undefined): void {
+  acknowledgeWildcardResources(
+    role,
+    [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+    ],
+    'Step Functions vended logging (CloudWatch Logs log delivery) and X-Ray tracing support no resource-level permissions: AWS documents Resource "*" for these actions.',
+  )
 }

@@ -39,6 +39,8 @@ export interface ServiceFunctionProps {
   /** The Seam API key secret: when given, only this function is granted read on it. */
   readonly seamSecret?: ISecret
   readonly logRetention?: RetentionDays
+  /** Reserved concurrency: Lambda throttles invocations past it (TooManyRequestsException). */
+  readonly reservedConcurrency?: number
 }
 
 /**
@@ -85,6 +87,9 @@ export class ServiceFunction extends Construct {
         ...props.environment,
       },
       bundling: SERVICE_BUNDLING,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
     })
     this.function.node.addMetadata('local:entry', props.entry)
     props.seamSecret?.grantRead(this.function)

@@ -19,6 +19,10 @@ export const resolveFaults = (faults: Partial<FaultOptions> = {}): FaultOptions 
   }
   if (!(resolved.retryAfterSeconds >= 0)) throw new RangeError('retryAfterSeconds must be >= 0')
   if (!(resolved.latencyMs >= 0)) throw new RangeError('latencyMs must be >= 0')
+  const limit = resolved.rateLimitPerSecond
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
+    throw new RangeError(`rateLimitPerSecond must be a whole number >= 0, got ${limit}`)
+  }
   return resolved
 }
 
@@ -44,6 +48,10 @@ export function seededRandom(seed: number): () => number {
  */
 export class FaultInjector {
   private faults: FaultOptions
+  /** When the requests admitted in the last second were answered (the rate limit's window). */
+  private readonly admitted: number[] = []
+  /** Retry-After of the last 429 of the rate limit, in seconds. */
+  private limitedRetryAfter: number | undefined
 
   constructor(
     faults: Partial<FaultOptions> | undefined,
@@ -68,7 +76,31 @@ export class FaultInjector {
     return this.appliesTo(path) ? this.faults.latencyMs : 0
   }
 
-  pick(path: string): FaultKind | null {
+  /** The Retry-After (seconds) of the 429 just picked. */
+  retryAfterSeconds(): number {
+    return this.limitedRetryAfter ?? this.faults.retryAfterSeconds
+  }
+
+  /** The rate limit: true when this request is over it (then retryAfterSeconds() says for how long). */
+  private overRateLimit(now: number): boolean {
+    const limit = this.faults.rateLimitPerSecond ?? 0
+    this.limitedRetryAfter = undefined
+    if (limit === 0) return false
+    while (this.admitted.length > 0 && (this.admitted[0] as number) <= now - 1000)
+      this.admitted.shift()
+    if (this.admitted.length < limit) {
+      this.admitted.push(now)
+      return false
+    }
+    this.limitedRetryAfter = Math.max(
+      1,
+      Math.ceil(((this.admitted[0] as number) + 1000 - now) / 1000),
+    )
+    return true
+  }
+
+  pick(path: string, now = Date.now()): FaultKind | null {
+    if (this.overRateLimit(now)) return 'throttled'
     if (!this.appliesTo(path)) return null
     const { throttleRate, unavailableRate, nonJsonErrorRate } = this.faults
     if (throttleRate + unavailableRate === 0) return null

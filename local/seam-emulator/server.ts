@@ -154,7 +154,7 @@ export const createRequestListener =
 
     function replyFault(kind: FaultKind): number {
       if (kind === 'throttled') {
-        const seconds = deps.faults.current.retryAfterSeconds
+        const seconds = deps.faults.retryAfterSeconds()
         return reply(
           429,
           {

@@ -62,6 +62,12 @@ export interface FaultOptions {
   retryAfterSeconds: number
   /** Latency (ms) added to every Seam API request before it is answered. */
   latencyMs: number
+  /**
+   * Workspace-wide rate limit: at most this many Seam API requests answered in any one second; beyond it
+   * 429 with a Retry-After saying when the oldest of them leaves the window. 0 or absent: no limit. It
+   * applies to every path (`paths` does not narrow it).
+   */
+  rateLimitPerSecond?: number
   /** Limit faults and latency to these API paths (e.g. `/events/list`); all paths when absent. */
   paths?: readonly string[]
 }

@@ -14,6 +14,7 @@ import {
   isObject,
   UnsupportedDefinitionError,
 } from './asl.js'
+import { withoutDistributedMaps } from './distributed-map.js'
 
 export interface ExtractOptions {
   /** Logical id of the AWS::StepFunctions::StateMachine; required when the template has several. */
@@ -33,6 +34,8 @@ export interface LambdaFunctionInfo {
   /** `Timeout` of the AWS::Lambda::Function when it is a literal (CloudFormation's default is 3). */
   timeoutSeconds?: number
   memorySize?: number
+  /** `ReservedConcurrentExecutions` when literal. */
+  reservedConcurrency?: number
   /** `Handler` when literal (e.g. `index.handler`). */
   handler?: string
   /** Environment variables that resolve locally (a Ref to a secret, say, is left out). */
@@ -162,7 +165,7 @@ export function extractStateMachine(
     )
   }
   const definition = asAslDefinition(parsed, where)
-  assertRunnableJsonPath(definition)
+  assertRunnableJsonPath(withoutDistributedMaps(definition))
 
   const stateMachineName =
     props.StateMachineName === undefined
@@ -179,6 +182,9 @@ export function extractStateMachine(
       functionName: logicalId,
       ...(typeof fnProps.Timeout === 'number' ? { timeoutSeconds: fnProps.Timeout } : {}),
       ...(typeof fnProps.MemorySize === 'number' ? { memorySize: fnProps.MemorySize } : {}),
+      ...(typeof fnProps.ReservedConcurrentExecutions === 'number'
+        ? { reservedConcurrency: fnProps.ReservedConcurrentExecutions }
+        : {}),
       ...(typeof fnProps.Handler === 'string' ? { handler: fnProps.Handler } : {}),
       ...environmentOf(fnProps, ctx),
     }

@@ -210,3 +210,40 @@ export function lambdaInvokeResult(
     StatusCode: 200,
   }
 }
+
+/** Invocations in flight per function, across every runner of the process (Lambda counts per function). */
+const inFlight = new Map<string, number>()
+
+/**
+ * Lambda's reserved concurrency: past `reserved` invocations of the function in flight, the invocation is
+ * refused as Lambda refuses it, with Lambda.TooManyRequestsException (what a Task's Retry then matches).
+ */
+export async function invokeReserved(
+  functionArn: string,
+  reserved: number | undefined,
+  invoke: () => Promise<InvocationResult>,
+): Promise<InvocationResult> {
+  if (reserved === undefined) return invoke()
+  const now = inFlight.get(functionArn) ?? 0
+  if (now >= reserved) {
+    return {
+      ok: false,
+      requestId: randomUUID(),
+      error: {
+        errorType: 'Lambda.TooManyRequestsException',
+        errorMessage: `Rate Exceeded. (reserved concurrency ${reserved} of ${functionArn} in use)`,
+      },
+    }
+  }
+  inFlight.set(functionArn, now + 1)
+  try {
+    return await invoke()
+  } finally {
+    inFlight.set(functionArn, (inFlight.get(functionArn) ?? 1) - 1)
+  }
+}
+
+/** Invocations of the function in flight now (tests and the bench). */
+export function invocationsInFlight(functionArn: string): number {
+  return inFlight.get(functionArn) ?? 0
+}

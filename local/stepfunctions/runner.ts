@@ -72,16 +72,24 @@ import {
   passesTaskToken,
   TaskTokens,
 } from './callback.js'
+import {
+  distributedMapTask,
+  isDistributedMap,
+  MapRuns,
+  withoutDistributedMaps,
+} from './distributed-map.js'
 import { type HistoryDraft, HistoryRecorder, type LibraryEvent, type TaskKind } from './history.js'
 import {
   type FunctionRef,
   invokeHandler,
+  invokeReserved,
   isLambdaFunctionArn,
   lambdaInvokeResult,
   parseFunctionRef,
   TaskFailure,
   type TaskHandler,
 } from './lambda.js'
+import type { LocalIntegration } from './start-execution.js'
 
 export type { LambdaLikeContext, TaskHandler } from './lambda.js'
 
@@ -92,6 +100,8 @@ export interface LambdaFunctionConfig {
   /** The function's timeout; past it the task fails with Sandbox.Timedout. Not scaled. */
   timeoutSeconds?: number
   memorySize?: number
+  /** Reserved concurrency: invocations past it fail with Lambda.TooManyRequestsException. */
+  reservedConcurrency?: number
 }
 
 export interface LocalStepFunctionsOptions {
@@ -109,6 +119,8 @@ export interface LocalStepFunctionsOptions {
   maxHistoryEvents?: number
   /** Per function ARN (same keys as taskHandlers): timeout and memory, as the template sets them. */
   lambdaFunctions?: Record<string, LambdaFunctionConfig>
+  /** Service integrations run locally, by Task Resource (e.g. startExecution.sync:2, see start-execution.ts). */
+  integrations?: Record<string, LocalIntegration>
 }
 
 /** Step Functions' payload limit for execution input, task results and outputs (256 KiB). */
@@ -207,12 +219,17 @@ export class LocalStepFunctions {
   private readonly tokens = new TaskTokens()
   private readonly running = new Set<Execution>()
   private closed = false
+  private readonly options: LocalStepFunctionsOptions
+  private readonly integrationStates = new Map<string, LocalIntegration>()
+  /** The Map Runs of this state machine's distributed Maps (distributed-map.ts). */
+  readonly mapRuns = new MapRuns()
 
   constructor(options: LocalStepFunctionsOptions) {
     const raw: unknown =
       typeof options.definition === 'string' ? parseJson(options.definition) : options.definition
     this.definition = asAslDefinition(structuredClone(raw))
-    assertRunnableJsonPath(this.definition)
+    this.options = options
+    assertRunnableJsonPath(withoutDistributedMaps(this.definition))
     // The validator writes QueryLanguage into each state it visits: give it a copy.
     const validation = aslValidator(structuredClone(this.definition), {
       checkPaths: true,
@@ -503,6 +520,8 @@ export class LocalStepFunctions {
           this.bindings.set(name, { kind: 'function', state, target, functionName: resource })
           this.taskKinds.set(name, 'function')
         }
+      } else if (this.options.integrations?.[resource]) {
+        this.integrationStates.set(name, this.options.integrations[resource])
       } else {
         problems.push(
           `${where}: Resource ${resource} is not emulated locally (only lambda:invoke, lambda:invoke.waitForTaskToken and Lambda ARNs)`,
@@ -583,6 +602,22 @@ export class LocalStepFunctions {
     for (const [state, wait] of this.waits) {
       overrides[state] = (value) => this.runWait(execution, wait, value)
     }
+    const { signal } = controller
+    for (const [state, integration] of this.integrationStates) {
+      overrides[state] = async (value) =>
+        (await integration(value, { executionArn: arn, signal })) as JsonValueOf
+    }
+    forEachState(this.definition, (name, state) => {
+      if (!isDistributedMap(state)) return
+      overrides[name] = async (value) =>
+        (await this.mapRuns.run(name, state, value, {
+          executionArn: arn,
+          stateMachineArn: this.stateMachineArn,
+          signal,
+          children: (definition, stateMachineArn) =>
+            new LocalStepFunctions({ ...this.options, definition, stateMachineArn }),
+        })) as JsonValueOf
+    })
     const run = machine.run(input as JsonValueOf, {
       overrides: { taskResourceLocalHandlers: overrides },
       context: execution.context,
@@ -701,6 +736,7 @@ export class LocalStepFunctions {
           transformMachine(asAslDefinition(branch), false),
         )
       }
+      if (isDistributedMap(state)) return distributedMapTask(out, MAX_TIMER_SECONDS)
       if (state.Type === 'Map') {
         for (const key of ['ItemProcessor', 'Iterator'] as const) {
           if (state[key] !== undefined)
@@ -778,13 +814,17 @@ export class LocalStepFunctions {
       record({ type: 'LambdaFunctionStarted' })
     }
 
-    const invocation = invokeHandler(target.handler, payload, {
-      functionName: invoked.functionName,
-      invokedFunctionArn: invokedArn,
-      functionVersion: version,
-      ...(functionTimeoutSeconds === undefined ? {} : { timeoutMs: functionTimeoutSeconds * 1000 }),
-      ...(target.config.memorySize === undefined ? {} : { memorySize: target.config.memorySize }),
-    })
+    const invocation = invokeReserved(baseArn, target.config.reservedConcurrency, () =>
+      invokeHandler(target.handler, payload, {
+        functionName: invoked.functionName,
+        invokedFunctionArn: invokedArn,
+        functionVersion: version,
+        ...(functionTimeoutSeconds === undefined
+          ? {}
+          : { timeoutMs: functionTimeoutSeconds * 1000 }),
+        ...(target.config.memorySize === undefined ? {} : { memorySize: target.config.memorySize }),
+      }),
+    )
     if (kind === 'callback') {
       const seconds = timeoutSeconds ?? binding.state.TimeoutSeconds ?? 99_999_999
       if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1) {

@@ -86,6 +86,19 @@ describe('npm run bench --smoke', () => {
     expect(results.bulk.peakRequestsPerSecond).toBeGreaterThan(0)
     expect(results.bulk.seamRequestsPerDeletion).toBeGreaterThanOrEqual(results.lowerBound.total)
 
+    // 7. Capacity: one bulk deletion and as many DELETEs at once, both all SUCCEEDED, nothing left, no
+    // bystander touched, the bulk deletion never above its concurrency.
+    expect(results.capacity.runs.map((r) => r.how)).toEqual(['bulk', 'deletes'])
+    for (const run of results.capacity.runs) {
+      expect(run.succeeded, run.how).toBe(SMOKE_CONFIG.capacity.identities)
+      expect(run.leftOver, run.how).toBe(0)
+      expect(run.bystandersTouched, run.how).toBe(0)
+      expect(run.boundMs, run.how).toBeGreaterThan(0)
+    }
+    expect(results.capacity.runs[0]?.maxInProgress).toBeLessThanOrEqual(
+      SMOKE_CONFIG.capacity.bulkDeletionConcurrency,
+    )
+
     // The same deletions with added latency, and with the alternative policy.
     expect(results.withLatency?.addedLatencyMs).toBeGreaterThan(0)
     expect(results.withLatency?.ours.statuses).toEqual({ SUCCEEDED: 1 })

@@ -103,7 +103,10 @@ function synthesize() {
   const apiFunctions = Object.fromEntries(
     ROUTES.map((route) => [route.id, logicalId(stack.api.functions[route.id]?.function ?? fail())]),
   )
-  const workflowFunctions = stack.deletion.functions.map((fn) => logicalId(fn.function))
+  // The deletion stages and the bulk deletion's task call Seam.
+  const workflowFunctions = [...stack.deletion.functions, ...stack.bulk.functions].map((fn) =>
+    logicalId(fn.function),
+  )
   const stateMachine = stack.getLogicalId(
     stack.deletion.stateMachine.node.defaultChild as CfnElement,
   )
@@ -242,12 +245,13 @@ describe('least privilege (IAM policies in the template)', () => {
       },
     ])
     expect(statesGrants(apiFunctions.CreateUserIdentity ?? '')).toEqual([])
-    // Every statement of an API Lambda: X-Ray, its own logs, the Seam key, the state machine. Nothing else.
+    // The bulk routes' grants: test/infra/bulk-workflow.test.ts. Every statement of an API Lambda: X-Ray,
+    // its own logs, the Seam key, the state machines (Map Runs of the bulk one). Nothing else.
     for (const id of Object.values(apiFunctions)) {
       for (const statement of statementsOf(id)) {
         for (const action of actions(statement)) {
           expect(action).toMatch(
-            /^(xray:Put(TraceSegments|TelemetryRecords)|logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret)|states:(StartExecution|DescribeExecution|GetExecutionHistory))$/,
+            /^(xray:Put(TraceSegments|TelemetryRecords)|logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret)|states:(StartExecution|DescribeExecution|GetExecutionHistory|ListMapRuns|DescribeMapRun))$/,
           )
         }
       }

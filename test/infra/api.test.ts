@@ -94,7 +94,9 @@ const apiFunctions = () =>
     return { route, logicalId: logicalIdOf(fn) }
   })
 
-const deletionFunctionIds = () => stack.deletion.functions.map(logicalIdOf)
+// The workflows' functions: the deletion stages, and the bulk deletion's task.
+const deletionFunctionIds = () =>
+  [...stack.deletion.functions, ...stack.bulk.functions].map(logicalIdOf)
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -165,7 +167,9 @@ describe('the REST API', () => {
 describe('every Lambda function', () => {
   it('is a ServiceFunction: Node 24 on arm64, JSON logs into its own retained log group, X-Ray active', () => {
     const functions = ofType('AWS::Lambda::Function')
-    expect(functions.length).toBe(ROUTES.length + stack.deletion.functions.length)
+    expect(functions.length).toBe(
+      ROUTES.length + stack.deletion.functions.length + stack.bulk.functions.length,
+    )
     for (const [id, fn] of functions) {
       const p = fn.Properties
       expect(p.Runtime, id).toBe('nodejs24.x')
@@ -306,7 +310,8 @@ describe('least privilege', () => {
       'logs:CreateLogStream',
       'logs:PutLogEvents',
     ])
-    for (const { route, logicalId } of apiFunctions()) {
+    // The bulk routes: test/infra/bulk-workflow.test.ts.
+    for (const { route, logicalId } of apiFunctions().filter(({ route }) => !route.bulk)) {
       const statements = statementsOf(logicalId)
       for (const action of statements.flatMap(actionsOf)) {
         expect(allowedApiActions.has(action), `${route.id}: ${action}`).toBe(true)

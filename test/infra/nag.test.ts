@@ -125,11 +125,12 @@ describe('cdk-nag AwsSolutions', () => {
       ].sort(),
     )
     // Wildcard resources are acknowledged only for X-Ray / log delivery (Resource "*"), the workflow's
-    // own functions (<fn>.Arn:*) and the executions of the deletion state machine.
+    // own functions (<fn>.Arn:*), the executions of the deletion and bulk state machines, and the bulk
+    // workflow's Map Runs and child workflows.
     const wildcards = acks.filter((a) => a.rule.startsWith('AwsSolutions-IAM5'))
     for (const ack of wildcards) {
       expect(ack.rule).toMatch(
-        /^AwsSolutions-IAM5\[Resource::(\*|<Deletion\w+Function\w+\.Arn>:\*|arn:<AWS::Partition>:states:us-east-1:123456789012:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"DeletionStateMachine\w+"\}\]\}\]\}:\*)\]$/,
+        /^AwsSolutions-IAM5\[Resource::(\*|<(Deletion|BulkDeletion)\w+Function\w+\.Arn>:\*|arn:<AWS::Partition>:states:us-east-1:123456789012:(execution|mapRun):\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"(Deletion|BulkDeletion)StateMachine\w+"\}\]\}\]\}(:|\/Identities:|\/|)\*)\]$/,
       )
     }
   })

@@ -73,7 +73,8 @@ describe('alarms', () => {
 
   it('on the errors of every Lambda', () => {
     const functions = Object.keys(template.findResources('AWS::Lambda::Function'))
-    expect(functions).toHaveLength(ROUTES.length + DELETION_STAGES.length)
+    // The routes, the deletion stages and the bulk deletion's task function.
+    expect(functions).toHaveLength(ROUTES.length + DELETION_STAGES.length + 1)
     for (const fn of functions) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',

@@ -1,0 +1,117 @@
+/**
+ * The Lambda of the bulk workflow's two tasks.
+ *
+ * `prepare` (one per identity, inside the distributed Map): which deletion the item runs, by the rules of
+ * DELETE /user-identities/{id}: Seam has no such identity → `not_found`; a deletion RUNNING for it → that
+ * execution's name (starting it again with the same name and input joins it: StartExecution is idempotent
+ * for a running Standard execution); the last attempt SUCCEEDED → `succeeded`; it FAILED (or timed out, or
+ * was stopped) → the next attempt's name. The `startExecution.sync:2` task then starts (or joins) it and
+ * waits for its end.
+ *
+ * `summarize` (once, after the Map): the counts and the failed identities, for the final Choice.
+ */
+import type { Context } from 'aws-lambda'
+import { awsDeletionBackend, type DeletionBackend } from '../api/deletion-executions.js'
+import { deletionInput, findExecution, lookUpUserIdentity } from '../api/deletions.js'
+import { ApiError } from '../contract/errors.js'
+import type { HandlerDeps } from '../contract/handler-deps.js'
+import { MAX_LISTED_FAILURES } from '../contract/http.js'
+import { type BulkSummary, failureCause, type ItemOutcome, summarizeResults } from '../core/bulk.js'
+import { executionName, MAX_ATTEMPTS } from '../core/deletions.js'
+import { type SeamClient, seamClientFromEnvironment } from '../seam/index.js'
+import { logger } from '../telemetry/powertools.js'
+
+export type BulkTaskEvent =
+  | { readonly action: 'prepare'; readonly user_identity_id: string }
+  | {
+      readonly action: 'summarize'
+      readonly user_identity_ids: string[]
+      readonly results: unknown
+    }
+
+export interface PreparedItem {
+  user_identity_id: string
+  outcome: ItemOutcome
+  deletion_id?: string
+  /** The deletion's execution input, byte for byte what DELETE starts it with. */
+  input?: string
+}
+
+/** An identity has failed to delete MAX_ATTEMPTS times: the item fails, naming it. */
+export class TooManyDeletionAttempts extends Error {
+  override readonly name = 'TooManyDeletionAttempts'
+}
+
+export async function prepareItem(
+  seam: SeamClient,
+  deletions: DeletionBackend,
+  userIdentityId: string,
+): Promise<PreparedItem> {
+  try {
+    await lookUpUserIdentity(seam, userIdentityId)
+  } catch (error) {
+    if (error instanceof ApiError && error.type === 'user_identity_not_found') {
+      return { user_identity_id: userIdentityId, outcome: 'not_found' }
+    }
+    throw error
+  }
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const name = executionName(userIdentityId, attempt)
+    const existing = await findExecution(deletions, name)
+    if (existing?.status === 'SUCCEEDED') {
+      return { user_identity_id: userIdentityId, outcome: 'succeeded', deletion_id: name }
+    }
+    // A redriven execution is about to run again: it is this deletion (as DELETE says), never a second one.
+    if (!existing || existing.status === 'RUNNING' || existing.status === 'PENDING_REDRIVE') {
+      return {
+        user_identity_id: userIdentityId,
+        outcome: 'start',
+        deletion_id: name,
+        input: deletionInput(userIdentityId),
+      }
+    }
+  }
+  throw new TooManyDeletionAttempts(
+    `User identity ${userIdentityId} has failed to delete ${MAX_ATTEMPTS} times; an operator must look at the failed executions first.`,
+  )
+}
+
+export type SummarizeOutput = BulkSummary & { cause: string }
+
+export function summarize(userIdentityIds: string[], results: unknown): SummarizeOutput {
+  const summary = summarizeResults(userIdentityIds, results)
+  return { ...summary, cause: failureCause(summary) }
+}
+
+export function createHandler(deps: Pick<HandlerDeps, 'seam' | 'deletions'>) {
+  return (event: BulkTaskEvent, context?: Context) => runBulkTask(deps, event, context)
+}
+
+export const handler = createHandler({
+  seam: seamClientFromEnvironment,
+  deletions: awsDeletionBackend,
+})
+
+async function runBulkTask(
+  deps: Pick<HandlerDeps, 'seam' | 'deletions'>,
+  event: BulkTaskEvent,
+  context?: Context,
+): Promise<PreparedItem | SummarizeOutput> {
+  if (context) logger.addContext(context)
+  if (event.action === 'prepare') {
+    const item = await prepareItem(await deps.seam(), deps.deletions(), event.user_identity_id)
+    logger.info('prepare', { ...item, input: undefined })
+    return item
+  }
+  if (event.action === 'summarize') {
+    const output = summarize(event.user_identity_ids, event.results)
+    logger.info('summarize', {
+      counts: output.counts,
+      failed: output.failed_user_identity_ids.slice(0, MAX_LISTED_FAILURES),
+    })
+    return output
+  }
+  throw new Error(
+    `Unknown action "${String((event as { action?: unknown }).action)}": expected prepare or summarize`,
+  )
+}
