@@ -122,7 +122,9 @@ export const SMOKE_CONFIG: Omit<BenchConfig, 'log'> = {
     deleteDelayMs: 15,
     bulkDeletionConcurrency: 3,
     seamConcurrency: 3,
-    waitScale: 0.05,
+    // Throttled tasks retry after Step Functions' (scaled) backoff while handlers run in real time: at
+    // 0.05 a busy machine could use up the retries before a slot frees up; 0.2 keeps the smoke honest.
+    waitScale: 0.2,
   },
   bundles: { runs: 1, parallel: true },
   // Never over a full run's results.

@@ -59,6 +59,7 @@ export class UserIdentityLifecycleStack extends Stack {
     })
     this.bulk = new BulkDeletionWorkflow(this, 'BulkDeletion', {
       deletionStateMachine: this.deletion.stateMachine,
+      stateMachineName: `${this.stackName}-BulkDeletion`,
       seamSecret,
       ...(props.bulkDeletionConcurrency === undefined
         ? {}

@@ -45,6 +45,8 @@ export interface BulkDeletionWorkflowProps {
   /** Reserved concurrency of the task function (it asks Seam whether each identity exists). */
   readonly seamConcurrency?: number
   readonly logRetention?: RetentionDays
+  /** The state machine's name (readable in the console); default: one CloudFormation generates. */
+  readonly stateMachineName?: string
 }
 
 /** State names, shared with the tests and the README. */
@@ -172,6 +174,7 @@ export class BulkDeletionWorkflow extends Construct {
       queryLanguage: QueryLanguage.JSON_PATH,
       comment: `Deletes up to ${MAX_BULK_IDENTITIES} Seam user identities, each by the deletion workflow`,
       definitionBody: DefinitionBody.fromChainable(definition),
+      ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       tracingEnabled: true,
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
     })

@@ -364,8 +364,16 @@ function ref(name: string, ctx: Context, where: string): unknown {
     case 'AWS::Lambda::Alias':
     case 'AWS::Lambda::Version':
       return qualifiedFunctionArn(name, resource, ctx, where)
-    case 'AWS::StepFunctions::StateMachine':
-      return `arn:${ctx.partition}:states:${ctx.region}:${ctx.accountId}:stateMachine:${name}`
+    case 'AWS::StepFunctions::StateMachine': {
+      // Its ARN ends in its StateMachineName when it has one (as the extracted machine's does).
+      const named = (resource.Properties as { StateMachineName?: unknown } | undefined)
+        ?.StateMachineName
+      const machineName =
+        named === undefined
+          ? name
+          : asString(resolve(named, ctx, where), `${name} StateMachineName`)
+      return `arn:${ctx.partition}:states:${ctx.region}:${ctx.accountId}:stateMachine:${machineName}`
+    }
     default:
       return unresolvable({ Ref: name }, where, `a ${resource.Type} has no local stand-in`)
   }

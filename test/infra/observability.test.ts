@@ -168,9 +168,12 @@ describe('outputs and names', () => {
     expect(withUrl.map(([id]) => id)).toEqual(['ApiUrl'])
   })
 
-  it('the state machine is named after the stack: SeamUserIdentities-<stage>-Deletion', () => {
+  it('the state machines are named after the stack: SeamUserIdentities-<stage>-(Bulk)Deletion', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineName: 'SeamUserIdentities-test-Deletion',
+    })
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'SeamUserIdentities-test-BulkDeletion',
     })
     expect(json).toContain('SeamUserIdentities-test-Deletion')
   })
