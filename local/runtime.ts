@@ -9,6 +9,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
 import { buildOpenApiDocument } from '../functions/contract/openapi.js'
 import { stageOfState } from '../functions/contract/workflow.js'
+import { Coordination } from '../functions/core/coordination.js'
 import type { PollPolicy } from '../functions/core/poll.js'
 import {
   createSeamClient,
@@ -19,6 +20,7 @@ import {
 } from '../functions/seam/index.js'
 import { UserIdentityLifecycleStack } from '../infra/stack.js'
 import { bindHandler } from './bind-handler.js'
+import { startLocalDynamoDb } from './dynamodb.js'
 import {
   type SeamEmulator,
   type SeamEmulatorOptions,
@@ -66,6 +68,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   resetSeamClientCache()
   let client: SeamClient | undefined
   const seamClientOptions = options.seamClient
+  // The coordination table (the create's leases) on dynalite, with the client code deployed.
+  const dynamo = await startLocalDynamoDb()
+  const coordination = new Coordination({
+    client: dynamo.documentClient,
+    tableName: dynamo.tableName,
+  })
   // Every handler, API route and stage task alike, is bound to these (createHandler(deps)).
   const deps: HandlerDeps = {
     // The process's client, configured from that environment as in Lambda; or one with other timing.
@@ -75,6 +83,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           return client
         }
       : seamClientFromEnvironment,
+    coordination: () => coordination,
     deletions: () => ({
       executions: stepFunctions,
       stateMachineArn: stepFunctions.stateMachineArn,
@@ -94,6 +103,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     })
   } catch (error) {
     await stepFunctions.close()
+    await dynamo.close()
     await emulator?.close()
     throw error
   }
@@ -105,6 +115,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     close: async () => {
       await server.close()
       await stepFunctions.close()
+      await dynamo.close()
       await emulator?.close()
     },
   }

@@ -22,6 +22,11 @@ export interface UserIdentityApiProps {
   readonly stageName: string
   readonly seamSecret: ISecret
   readonly deletionStateMachine: IStateMachine
+  /**
+   * More environment for a route's function, by route id (e.g. the create's coordination table name);
+   * the stack grants what it names.
+   */
+  readonly routeEnvironment?: Readonly<Record<string, Readonly<Record<string, string>>>>
   /** Steady-state requests per second across the API (stage throttling). Default: DEFAULT_THROTTLING. */
   readonly throttlingRateLimit?: number
   readonly throttlingBurstLimit?: number
@@ -100,9 +105,12 @@ export class UserIdentityApi extends Construct {
         entry: route.entry,
         description: route.description,
         ...(route.callsSeam ? { seamSecret: props.seamSecret } : {}),
-        environment: route.deletions
-          ? { DELETION_STATE_MACHINE_ARN: props.deletionStateMachine.stateMachineArn }
-          : {},
+        environment: {
+          ...(route.deletions
+            ? { DELETION_STATE_MACHINE_ARN: props.deletionStateMachine.stateMachineArn }
+            : {}),
+          ...props.routeEnvironment?.[route.id],
+        },
       })
       if (route.deletions === 'start') {
         props.deletionStateMachine.grantStartExecution(fn.function)
