@@ -121,13 +121,11 @@ describe('a link by someone outside this service (no lease of ours stops it)', (
     expect(response.status).toBe(200)
   }
 
-  it('refused reading: linked elsewhere between the check and the link → 409 acs_user_already_linked (not Seam’s 400), the new identity deleted again', async () => {
-    seam.setBehaviours({ linkLinkedAcsUser: 'refused' })
-    const acsUserId = freeAcsUser()
-    const outsider = seam.seed.userIdentity()
-    seam.beforeNextRequest('/user_identities/add_acs_user', () =>
-      linkFromOutside(outsider.user_identity_id, acsUserId),
-    )
+  /**
+   * A create for `acsUserId`, which `outsider` gets meanwhile: 409 acs_user_already_linked naming it,
+   * the ACS user stays there, and the outsider's is the only identity left (ours was deleted again).
+   */
+  async function expectLostTo(acsUserId: string, outsider: string) {
     const answer = await call(runtime.url, 'POST', '/user-identities', {
       ...person(),
       acs_user_ids: [acsUserId],
@@ -136,42 +134,35 @@ describe('a link by someone outside this service (no lease of ours stops it)', (
     expect(answer.json.error).toMatchObject({
       type: 'acs_user_already_linked',
       acs_user_id: acsUserId,
-      user_identity_id: outsider.user_identity_id,
-      linked_acs_users: [{ acs_user_id: acsUserId, user_identity_id: outsider.user_identity_id }],
+      user_identity_id: outsider,
+      linked_acs_users: [{ acs_user_id: acsUserId, user_identity_id: outsider }],
     })
+    expect(answer.json.error).not.toHaveProperty('kept_user_identity_id')
     expect((answer.json.error as { message: string }).message).toMatch(
       /created was deleted again, with no ACS user linked/,
     )
-    expect(holderOf(acsUserId)).toBe(outsider.user_identity_id)
-    expect((await listedIdentities()).map((i) => i.user_identity_id)).toEqual([
-      outsider.user_identity_id,
-    ])
+    expect(holderOf(acsUserId)).toBe(outsider)
+    expect((await listedIdentities()).map((i) => i.user_identity_id)).toEqual([outsider])
+  }
+
+  it('refused reading: linked elsewhere between the check and the link → 409 acs_user_already_linked (not Seam’s 400), the new identity deleted again', async () => {
+    seam.setBehaviours({ linkLinkedAcsUser: 'refused' })
+    const acsUserId = freeAcsUser()
+    const outsider = seam.seed.userIdentity().user_identity_id
+    seam.beforeNextRequest('/user_identities/add_acs_user', () =>
+      linkFromOutside(outsider, acsUserId),
+    )
+    await expectLostTo(acsUserId, outsider)
   })
 
   it('moves reading: moved elsewhere right after our link → the verification answers 409, the new identity deleted again, the ACS user stays with the other', async () => {
     seam.setBehaviours({ linkLinkedAcsUser: 'moves' })
     const acsUserId = freeAcsUser()
-    const outsider = seam.seed.userIdentity()
+    const outsider = seam.seed.userIdentity().user_identity_id
     // Our add_acs_user goes through; before the verification reads the ACS user, it is moved away.
     seam.beforeNextRequest('/user_identities/add_acs_user', () => {
-      seam.beforeNextRequest('/acs/users/get', () =>
-        linkFromOutside(outsider.user_identity_id, acsUserId),
-      )
+      seam.beforeNextRequest('/acs/users/get', () => linkFromOutside(outsider, acsUserId))
     })
-    const answer = await call(runtime.url, 'POST', '/user-identities', {
-      ...person(),
-      acs_user_ids: [acsUserId],
-    })
-    expect(answer.status, JSON.stringify(answer.json)).toBe(409)
-    expect(answer.json.error).toMatchObject({
-      type: 'acs_user_already_linked',
-      acs_user_id: acsUserId,
-      user_identity_id: outsider.user_identity_id,
-    })
-    expect(answer.json.error).not.toHaveProperty('kept_user_identity_id')
-    expect(holderOf(acsUserId)).toBe(outsider.user_identity_id)
-    expect((await listedIdentities()).map((i) => i.user_identity_id)).toEqual([
-      outsider.user_identity_id,
-    ])
+    await expectLostTo(acsUserId, outsider)
   })
 })
