@@ -5,12 +5,21 @@
  * deadline) and lets SeamError through for Seam's (http.ts maps both); once the identity exists, every
  * failure that leaves it behind names it (error.user_identity_id) and says what a repeat does.
  *
+ * An ACS user is never moved from another identity, however many creates race for it: a create with
+ * ACS users holds a lease on each (AcsUserLeases, the coordination table) from the check through the
+ * link and its verification to the end of any undo, so this service's creates take turns per ACS user;
+ * after linking, Seam must report every ACS user on this identity, else 409 acs_user_already_linked
+ * (what linked it elsewhere was outside the leases). A refused link is answered the same way.
+ *
  * Seam calls on the happy path: one acs/users/get per ACS user (so an unknown ACS user, or one linked
  * to another identity, never costs a create and an asynchronous delete), user_identities/create, one
- * add_acs_user per ACS user. Nothing else: the duplicate lookups run only after Seam rejected the create,
- * the holder lookups only for an ACS user that is already linked. Repeating a call Seam may not have
- * answered is the Seam client's business (functions/seam/retry-policy.ts), the create included. The
- * undo asks Seam what is linked (acs/users/list), unlinks it, asks again, then deletes (undoCreate).
+ * add_acs_user per ACS user, one acs/users/get per ACS user to verify. Nothing else: the duplicate
+ * lookups run only after Seam rejected the create, the holder lookups only for an ACS user that is
+ * already linked. Repeating a call Seam may not have answered is the Seam client's business
+ * (functions/seam/retry-policy.ts), the create included. The undo asks Seam what is linked
+ * (acs/users/list), unlinks it, asks again, then deletes (undoCreate). When Seam may have acted
+ * unanswered (a create or link sent, no answer), the error says so (may_have_taken_effect), names the
+ * key and the id where known, and that repeating the same request settles it.
  */
 
 import { randomUUID } from 'node:crypto'
@@ -761,9 +770,12 @@ async function undoOrKeep(
  * delete. An ACS user this request did not link means another request with the same fields took the
  * identity for its own (the replay rule): the identity is left to it, linked as it is.
  *
- * No lock closes the race with such a request: one that recognized the identity before the delete but
- * links only after the last list loses that ACS user to Seam's cascade (a window of about one call), or
- * answers 201 naming an identity that is then deleted.
+ * The ACS users' leases close this race for a request with the same ACS users (it waits for this one's
+ * leases, held until the undo is over, then finds the identity gone or kept). Nothing closes it for a
+ * request with the same fields but other ACS users: one that recognized the identity before the delete
+ * but links only after the last list loses that ACS user to Seam's cascade (a window of about one
+ * call), or answers 201 naming an identity that is then deleted — its verification, run before that
+ * delete, cannot see it.
  */
 async function undoCreate(
   seam: SeamClient,

@@ -141,7 +141,10 @@ describe('start-up', () => {
       /State lives in memory/,
     )
     expect(run.out).toContain(`Seam CHECK FAILED at ${endpoint} (SEAM_ENDPOINT): ECONNREFUSED:`)
-    expect(run.out).toContain(`Could not connect to Seam at ${endpoint}`)
+    // The cause names the route, never the endpoint (that is in the line's prefix).
+    expect(run.out).toContain(
+      'Could not connect to Seam for GET /workspaces/get (connection refused)',
+    )
     for (const route of routeList()) expect(run.out).toContain(route)
     expect(run.out).toContain('GET /openapi.json')
   })

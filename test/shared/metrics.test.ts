@@ -222,11 +222,31 @@ describe('handlers', () => {
       const { handler } = await import('../../functions/deletion/stage-task.js')
       const graph = emulator.seed.identityGraph({ clientSessions: 2, acsSystems: 0 })
       const policy = DEFAULT_POLL_POLICY
+      // When Step Functions entered the task ($$.State.EnteredTime): its time bound counts from it.
+      const now = () => new Date().toISOString()
       const out = capture()
       let state: DeletionState = { user_identity_id: graph.userIdentityId }
-      state = await handler({ action: 'delete', stage: 'client_sessions', policy, state })
-      state = await handler({ action: 'delete', stage: 'user_identity', policy, state })
-      state = await handler({ action: 'check', stage: 'user_identity', policy, state })
+      state = await handler({
+        action: 'delete',
+        stage: 'client_sessions',
+        policy,
+        state,
+        task_entered_at: now(),
+      })
+      state = await handler({
+        action: 'delete',
+        stage: 'user_identity',
+        policy,
+        state,
+        task_entered_at: now(),
+      })
+      state = await handler({
+        action: 'check',
+        stage: 'user_identity',
+        policy,
+        state,
+        task_entered_at: now(),
+      })
       expect(state.stages?.user_identity?.pending_count).toBe(0)
       // A key Seam rejects: a permanent error, so the deletion fails at once.
       process.env.SEAM_API_KEY = 'seam_test_rejected'
@@ -238,6 +258,7 @@ describe('handlers', () => {
           stage: 'client_sessions',
           policy,
           state: { user_identity_id: other.userIdentityId },
+          task_entered_at: now(),
         }),
       ).rejects.toMatchObject({ name: 'SeamUnauthorizedError' })
       const lines = out.emf()
