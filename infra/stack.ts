@@ -72,6 +72,8 @@ export class UserIdentityLifecycleStack extends Stack {
       seamSecret,
       deletionStateMachine: this.deletion.stateMachine,
       bulkDeletionStateMachine: this.bulk.stateMachine,
+      // The create takes per-ACS-user leases in the coordination table.
+      routeEnvironment: { CreateUserIdentity: this.coordination.environment },
       ...(props.throttling?.rateLimit === undefined
         ? {}
         : { throttlingRateLimit: props.throttling.rateLimit }),
@@ -80,6 +82,10 @@ export class UserIdentityLifecycleStack extends Stack {
         : { throttlingBurstLimit: props.throttling.burstLimit }),
     })
     addContractGatewayResponses(this.api.api)
+    // The create's leases: a conditional put, then a delete on release.
+    const createFn = this.api.functions.CreateUserIdentity
+    if (!createFn) throw new Error('The API has no CreateUserIdentity function')
+    this.coordination.grantUse(createFn.function, 'dynamodb:DeleteItem')
 
     const functions = Object.fromEntries([
       ...Object.entries(this.api.functions).map(([route, fn]) => [route, fn.function] as const),

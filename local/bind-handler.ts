@@ -6,12 +6,14 @@ import { pathToFileURL } from 'node:url'
 import { awsBulkBackend } from '../functions/api/bulk-deletions.js'
 import { awsDeletionBackend } from '../functions/api/deletion-executions.js'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
+import { coordinationFromEnvironment } from '../functions/core/coordination.js'
 import { seamClientFromEnvironment } from '../functions/seam/index.js'
 import { REPO_ROOT } from '../infra/repo-root.js'
 
 /** What a deployed handler uses: the Seam client and Step Functions the environment names, real time. */
 export const ENVIRONMENT_DEPS: HandlerDeps = {
   seam: seamClientFromEnvironment,
+  coordination: coordinationFromEnvironment,
   deletions: awsDeletionBackend,
   bulk: awsBulkBackend,
   now: () => new Date(),

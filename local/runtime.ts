@@ -8,6 +8,7 @@ import { App } from 'aws-cdk-lib'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
 import { buildOpenApiDocument } from '../functions/contract/openapi.js'
 import { stageOfState } from '../functions/contract/workflow.js'
+import { Coordination } from '../functions/core/coordination.js'
 import type { PollPolicy } from '../functions/core/poll.js'
 import {
   createSeamClient,
@@ -24,6 +25,7 @@ import {
   localBulkBackend,
   startBulkWorkflow,
 } from './bulk-runtime.js'
+import { startLocalDynamoDb } from './dynamodb.js'
 import {
   type SeamEmulator,
   type SeamEmulatorOptions,
@@ -74,6 +76,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   resetSeamClientCache()
   let client: SeamClient | undefined
   const seamClientOptions = options.seamClient
+  // The coordination table (the create's leases) on dynalite, with the client code deployed.
+  const dynamo = await startLocalDynamoDb()
+  const coordination = new Coordination({
+    client: dynamo.documentClient,
+    tableName: dynamo.tableName,
+  })
   // Every handler, API route and stage task alike, is bound to these (createHandler(deps)).
   const deps: HandlerDeps = {
     // The process's client, configured from that environment as in Lambda; or one with other timing.
@@ -83,6 +91,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           return client
         }
       : seamClientFromEnvironment,
+    coordination: () => coordination,
     deletions: () => ({
       executions: stepFunctions,
       stateMachineArn: stepFunctions.stateMachineArn,
@@ -104,6 +113,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   } catch (error) {
     await bulkDeletions.close()
     await stepFunctions.close()
+    await dynamo.close()
     await emulator?.close()
     throw error
   }
@@ -117,6 +127,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       await server.close()
       await bulkDeletions.close()
       await stepFunctions.close()
+      await dynamo.close()
       await emulator?.close()
     },
   }

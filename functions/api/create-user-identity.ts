@@ -6,13 +6,17 @@
  * integration timeout.
  *
  *   201 {"user_identity": <Seam user_identity>}   400 invalid_input   404 acs_user_not_found
- *   409 user_identity_conflict / acs_user_already_linked   413   415
+ *   409 user_identity_conflict / acs_user_already_linked / acs_user_busy   413   415
  *   502 seam_error / seam_misconfigured   503 seam_unavailable   504 request_timeout
- * An error after the identity was created carries its user_identity_id when the identity remains.
+ * An error after the identity was created carries its user_identity_id when the identity remains;
+ * one after Seam may have acted unanswered says so (may_have_taken_effect, user_identity_key).
+ * A create with ACS users takes their leases in the coordination table (the deps' `coordination`).
  */
 
+import { randomUUID } from 'node:crypto'
 import type { HandlerDeps } from '../contract/handler-deps.js'
 import { OPERATIONS } from '../contract/http.js'
+import { type Coordination, coordinationFromEnvironment } from '../core/coordination.js'
 import { createUserIdentity } from '../core/create-user-identity.js'
 import type { SeamClient } from '../seam/index.js'
 import { seamClientFromEnvironment } from '../seam/index.js'
@@ -35,6 +39,8 @@ export const DEADLINE_MARGIN_MS = DEFAULT_TIMEOUT_EARLY_MS + 1_000
 export interface CreateHandlerOptions {
   /** Where the Seam client comes from; default the process-wide one, built once per cold start. */
   seam?: () => Promise<SeamClient>
+  /** The coordination table holding the per-ACS-user leases; default the one the environment names. */
+  coordination?: () => Coordination
   /** middy's timeoutEarlyInMillis (tests: 0). */
   timeoutEarlyInMillis?: number
   /** Default DEADLINE_MARGIN_MS. */
@@ -46,6 +52,7 @@ export interface CreateHandlerOptions {
 export function createUserIdentityHandler(options: CreateHandlerOptions = {}): ApiHandler {
   const {
     seam = seamClientFromEnvironment,
+    coordination = coordinationFromEnvironment,
     timeoutEarlyInMillis,
     deadlineMarginMs = DEADLINE_MARGIN_MS,
     undoReserveMs,
@@ -59,6 +66,9 @@ export function createUserIdentityHandler(options: CreateHandlerOptions = {}): A
       const { userIdentity, created } = await createUserIdentity(client, event.body, log, {
         deadline,
         undoReserveMs,
+        // Named after the request, so a lease in the table says which request holds it.
+        leaseOwner: `${requestId}:${randomUUID()}`,
+        ...(event.body.acs_user_ids?.length ? { leases: coordination() } : {}),
       })
       // 201 either way: a retry after a lost response gets the answer the first attempt would have had.
       return jsonResponse(
@@ -94,10 +104,16 @@ export function createOutcome(result: {
 }
 
 /** The handler on the given clients (the same shape as every handler module's createHandler). */
-export function createHandler(deps: Pick<HandlerDeps, 'seam'>) {
-  return withMetrics(createUserIdentityHandler({ seam: deps.seam }), {
-    onResult: (result) => recordCreate(createOutcome(result)),
-  })
+export function createHandler(deps: Pick<HandlerDeps, 'seam' | 'coordination'>) {
+  return withMetrics(
+    createUserIdentityHandler({ seam: deps.seam, coordination: deps.coordination }),
+    {
+      onResult: (result) => recordCreate(createOutcome(result)),
+    },
+  )
 }
 
-export const handler = createHandler({ seam: seamClientFromEnvironment })
+export const handler = createHandler({
+  seam: seamClientFromEnvironment,
+  coordination: coordinationFromEnvironment,
+})

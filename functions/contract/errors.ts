@@ -71,6 +71,8 @@ export function seamLogFields(err: SeamError): Record<string, unknown> {
  *   SeamUnauthorizedError / SeamConfigurationError → 502 seam_misconfigured
  *   anything else → 502 seam_error
  * Seam's request id goes out as `seam_request_id`; Seam's messages do not (they address operators).
+ * A failure after which Seam may have acted unanswered (SeamError.mayHaveTakenEffect) says so, in the
+ * message and as `may_have_taken_effect: true`; a route that knows what may exist (the create) adds it.
  */
 export function mapSeamError(err: SeamError): MappedError {
   const extras: ErrorExtras = {}
@@ -81,10 +83,15 @@ export function mapSeamError(err: SeamError): MappedError {
       headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)))
     }
     const why = err.name === SeamThrottledError ? 'is rate-limiting this service' : 'is unavailable'
+    // Sent and not answered (a 5xx, a timeout, a broken connection): Seam may have acted, or may
+    // still. Never claim that nothing changed then.
+    if (err.mayHaveTakenEffect) extras.may_have_taken_effect = true
     return {
       status: 503,
       type: 'seam_unavailable',
-      message: `Seam ${why} right now; nothing was changed that a retry would not complete. Retry later.`,
+      message: err.mayHaveTakenEffect
+        ? `Seam ${why} right now and did not answer this request's last call, which Seam may have carried out (or may still). Repeating the same request settles it; retry later.`
+        : `Seam ${why} right now. Retry later.`,
       extras,
       headers,
       unexpected: false,

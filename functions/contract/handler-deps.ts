@@ -6,11 +6,17 @@
  */
 import type { BulkBackend } from '../api/bulk-deletions.js'
 import type { DeletionBackend } from '../api/deletion-executions.js'
+import type { Coordination } from '../core/coordination.js'
 import type { SeamClient } from '../seam/index.js'
 
 export interface HandlerDeps {
   /** The Seam client (in Lambda: built from the environment once per cold start). */
   readonly seam: () => Promise<SeamClient>
+  /**
+   * The coordination table (the create's per-ACS-user leases). In Lambda: the table the environment
+   * names (COORDINATION_TABLE_NAME), one client per cold start; locally: dynalite.
+   */
+  readonly coordination: () => Coordination
   /** The deletion state machine and the Step Functions calls on it. */
   readonly deletions: () => DeletionBackend
   /** The bulk deletion state machine, its Map Runs, and where its children run. */

@@ -309,6 +309,14 @@ export const OpenApiResponse = z
 // ---------------------------------------------------------------------------------------------------
 // Errors
 
+/** What every answer after which Seam may have acted unanswered carries (503, 502, 504). */
+const UNSETTLED =
+  'When Seam was sent a change and did not answer (a timeout, a 5xx, a broken connection), Seam ' +
+  'may have made it, or may still: error.may_have_taken_effect is true, the message says so, and ' +
+  'on a POST error.user_identity_key (and error.user_identity_id when known) names the identity ' +
+  'that may exist. Repeating the same request settles it: 201 with that identity (X-Replayed: ' +
+  'true), or the identity created now.'
+
 /** Every error `type` the API answers with: its status, what it means, an example message. */
 export const ERROR_TYPES = {
   invalid_input: {
@@ -353,8 +361,19 @@ export const ERROR_TYPES = {
     status: 409,
     description:
       'An acs_user_ids entry belongs to another user identity (an ACS user is never moved off ' +
-      'it); error.linked_acs_users names them. Nothing was created.',
+      'it); error.linked_acs_users names them. Found before creating: nothing was created. Found ' +
+      'while linking or when verifying the links (Seam refused the link, or reports the ACS user ' +
+      'elsewhere): the new identity is deleted again, or, when that is not safe, kept and named in ' +
+      'error.kept_user_identity_id.',
     message: `ACS user ${ACS_USER_EXAMPLE} is already linked to user identity ${UUID_EXAMPLE}; no user identity was created.`,
+  },
+  acs_user_busy: {
+    status: 409,
+    description:
+      'Another request is creating a user identity with one of these ACS users right now (creates ' +
+      'take turns per ACS user); nothing was created. Repeat after Retry-After: the answer is then ' +
+      '201, or 409 acs_user_already_linked if the other request linked it.',
+    message: `Another request is linking ACS user ${ACS_USER_EXAMPLE} to a user identity right now; no user identity was created.`,
   },
   too_many_deletion_attempts: {
     status: 409,
@@ -380,7 +399,8 @@ export const ERROR_TYPES = {
     status: 502,
     description:
       'Seam failed the request. On a POST that failed after creating its identity, ' +
-      'error.user_identity_id names it and a repeat of the same request completes it.',
+      'error.user_identity_id names it and a repeat of the same request completes it. ' +
+      UNSETTLED,
     message: 'Seam failed to process the request (internal_server_error, HTTP 500).',
   },
   seam_misconfigured: {
@@ -393,15 +413,16 @@ export const ERROR_TYPES = {
     status: 503,
     description:
       'Seam is unavailable or rate-limiting this service; retry later (Retry-After when Seam sent ' +
-      'one). On a POST that failed after creating its identity, error.user_identity_id names it.',
-    message:
-      'Seam is unavailable right now; nothing was changed that a retry would not complete. Retry later.',
+      'one). On a POST that failed after creating its identity, error.user_identity_id names it. ' +
+      UNSETTLED,
+    message: 'Seam is rate-limiting this service right now. Retry later.',
   },
   request_timeout: {
     status: 504,
     description:
       'The request took too long and was stopped; it may have partly taken effect (on a POST, ' +
-      'error.user_identity_id names an identity it created). Repeating the same request settles it.',
+      'error.user_identity_id names an identity it created). Repeating the same request settles it. ' +
+      UNSETTLED,
     message: 'The request took too long and was stopped; it may have partly taken effect.',
   },
   not_authenticated: {
@@ -474,6 +495,26 @@ export const ErrorObject = z
       .string()
       .optional()
       .meta({ description: "Seam's request id, when Seam answered." }),
+    may_have_taken_effect: z
+      .literal(true)
+      .optional()
+      .meta({
+        description:
+          'Seam was sent a change it did not answer and may have carried out (or may still); ' +
+          'repeating the same request settles it.',
+      }),
+    user_identity_key: z.string().optional().meta({
+      description:
+        'With may_have_taken_effect on a POST: the key of the user identity that may exist.',
+    }),
+    kept_user_identity_id: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          'acs_user_already_linked found while linking: the identity this request created or ' +
+          'used, kept (not safe to delete) with the ACS users Seam reports on it.',
+      }),
   })
   .meta({ description: 'Extra fields are ids, never personal data.' })
 
@@ -548,7 +589,12 @@ export const OPERATIONS = {
     description:
       'Answers 201 once the identity exists in Seam and every acs_user_ids entry is linked to it. ' +
       'A request repeated after a lost response answers 201 with the identity the first attempt ' +
-      `created (header X-Replayed: true), not 409. Body: application/json (UTF-8), at most ${MAX_BODY_BYTES} bytes.`,
+      'created (header X-Replayed: true), not 409; so does a repeat after an answer with ' +
+      'error.may_have_taken_effect (Seam did not answer a create or link it may have carried out). ' +
+      'An ACS user is never moved from another identity: creates take turns per ACS user (409 ' +
+      'acs_user_busy while another holds it), and after linking Seam must report every ACS user on ' +
+      'the new identity, else 409 acs_user_already_linked. ' +
+      `Body: application/json (UTF-8), at most ${MAX_BODY_BYTES} bytes.`,
     tag: 'user identities',
     served: 'api',
     body: CreateUserIdentityRequest,
@@ -568,6 +614,7 @@ export const OPERATIONS = {
       'acs_user_not_found',
       'user_identity_conflict',
       'acs_user_already_linked',
+      'acs_user_busy',
       'payload_too_large',
       'unsupported_media_type',
       ...SEAM_ERRORS,

@@ -303,6 +303,17 @@ export class Coordination {
   }
 }
 
+let fromEnvironment: Coordination | undefined
+/** The deployed Lambdas' Coordination: the table COORDINATION_TABLE_NAME names, built once. */
+export function coordinationFromEnvironment(): Coordination {
+  const tableName = process.env[COORDINATION_TABLE_ENV]
+  if (!tableName) {
+    throw new Error(`${COORDINATION_TABLE_ENV} is not set: the function has no coordination table.`)
+  }
+  fromEnvironment ??= new Coordination({ client: coordinationClient(), tableName })
+  return fromEnvironment
+}
+
 /** What a resumed await task returns to the state machine: nothing is pending any more. */
 export interface AwaitResult {
   pending: []

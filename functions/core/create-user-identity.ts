@@ -5,14 +5,24 @@
  * deadline) and lets SeamError through for Seam's (http.ts maps both); once the identity exists, every
  * failure that leaves it behind names it (error.user_identity_id) and says what a repeat does.
  *
+ * An ACS user is never moved from another identity, however many creates race for it: a create with
+ * ACS users holds a lease on each (AcsUserLeases, the coordination table) from the check through the
+ * link and its verification to the end of any undo, so this service's creates take turns per ACS user;
+ * after linking, Seam must report every ACS user on this identity, else 409 acs_user_already_linked
+ * (what linked it elsewhere was outside the leases). A refused link is answered the same way.
+ *
  * Seam calls on the happy path: one acs/users/get per ACS user (so an unknown ACS user, or one linked
  * to another identity, never costs a create and an asynchronous delete), user_identities/create, one
- * add_acs_user per ACS user. Nothing else: the duplicate lookups run only after Seam rejected the create,
- * the holder lookups only for an ACS user that is already linked. Repeating a call Seam may not have
- * answered is the Seam client's business (functions/seam/retry-policy.ts), the create included. The
- * undo asks Seam what is linked (acs/users/list), unlinks it, asks again, then deletes (undoCreate).
+ * add_acs_user per ACS user, one acs/users/get per ACS user to verify. Nothing else: the duplicate
+ * lookups run only after Seam rejected the create, the holder lookups only for an ACS user that is
+ * already linked. Repeating a call Seam may not have answered is the Seam client's business
+ * (functions/seam/retry-policy.ts), the create included. The undo asks Seam what is linked
+ * (acs/users/list), unlinks it, asks again, then deletes (undoCreate). When Seam may have acted
+ * unanswered (a create or link sent, no answer), the error says so (may_have_taken_effect), names the
+ * key and the id where known, and that repeating the same request settles it.
  */
 
+import { randomUUID } from 'node:crypto'
 import type { Logger } from '@aws-lambda-powertools/logger'
 import { ApiError, mapSeamError, seamLogFields } from '../contract/errors.js'
 import { type CreateUserIdentityInput, UNIQUE_FIELDS, type UniqueField } from '../contract/http.js'
@@ -29,6 +39,7 @@ import {
   withSeamDeadline,
 } from '../seam/index.js'
 import { forEachLimited } from './concurrency.js'
+import type { Coordination } from './coordination.js'
 
 /** What the core logs through (the Powertools logger): ids and counts only, never an email, phone or key. */
 export type Log = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>
@@ -46,7 +57,34 @@ export interface CreateOptions {
   /** Default DEFAULT_UNDO_RESERVE_MS. */
   undoReserveMs?: number | undefined
   now?: () => number
+  /**
+   * The per-ACS-user leases (the coordination table) that serialize creates linking the same ACS
+   * user: held from the check through the link and its verification to the end of any undo. The
+   * handler always passes them; without them, concurrent creates for one ACS user are not
+   * serialized (only the verification after linking catches a move).
+   */
+  leases?: LeaseStore | undefined
+  /** This request's name as a lease owner; default a random UUID (every request its own). */
+  leaseOwner?: string | undefined
+  /** Longest wait for another request's leases (default: half the time left before the deadline). */
+  leaseWaitMs?: number | undefined
 }
+
+/** The lease operations of the coordination table a create uses. */
+export type LeaseStore = Pick<Coordination, 'acquireLease' | 'releaseLease'>
+
+/** The lease kind: `lease#acs_user#<acs_user_id>`. */
+export const ACS_USER_LEASE = 'acs_user'
+/**
+ * A lease outlives its create's deadline by this much (lease expiry = deadline + margin): the
+ * Lambda stops at its timeout, just after the deadline, so a lease never expires under a running
+ * create; the margin covers the answer's last steps and clock skew between Lambdas.
+ */
+export const LEASE_MARGIN_SECONDS = 15
+/** A lease's length when the create has no deadline (tests, scripts). */
+export const DEFAULT_LEASE_SECONDS = 60
+/** Without a deadline, the longest wait for another request's lease. */
+export const DEFAULT_LEASE_WAIT_MS = 10_000
 
 export interface CreateResult {
   userIdentity: UserIdentity
@@ -59,6 +97,11 @@ interface Progress {
   phase: 'checking' | 'creating' | 'linking'
   userIdentityId?: string
   created: boolean
+  /**
+   * user_identities/create was sent and may have taken effect unanswered (a 5xx, a timeout, a broken
+   * connection), or Seam rejected it because an identity with these fields exists.
+   */
+  createInDoubt?: boolean
   /** ACS users this request linked (Seam confirmed it). */
   linked: string[]
   /**
@@ -85,30 +128,45 @@ export async function createUserIdentity(
       ? undefined
       : deadline - (options.undoReserveMs ?? DEFAULT_UNDO_RESERVE_MS)
   const progress: Progress = { phase: 'checking', created: false, linked: [] }
+  const acsUserIds = [...new Set(input.acs_user_ids ?? [])]
+  const leases =
+    options.leases && acsUserIds.length > 0
+      ? new AcsUserLeases(options.leases, acsUserIds, options.leaseOwner ?? randomUUID(), log, {
+          now,
+          deadline,
+          waitUntil: leaseWaitUntil(now(), workDeadline, options.leaseWaitMs),
+        })
+      : undefined
   try {
     return await withSeamDeadline(workDeadline, () =>
-      createAndLink(seam, input, log, progress, deadline),
+      createAndLink(seam, input, acsUserIds, log, progress, deadline, leases),
     )
   } catch (err) {
     if (workDeadline !== undefined && now() >= workDeadline && isTransient(err)) {
-      throw await answerOutOfTime(seam, progress, log, deadline)
+      throw await answerOutOfTime(seam, input, progress, log, deadline)
     }
-    throw failedWhileLinking(err, progress)
+    throw failedWhileLinking(err, input, progress)
+  } finally {
+    // Only now, after any undo: until then another create could see this request's half-done work.
+    await leases?.release()
   }
 }
 
 async function createAndLink(
   seam: SeamClient,
   input: CreateUserIdentityInput,
+  acsUserIds: readonly string[],
   log: Log,
   progress: Progress,
   deadline: number | undefined,
+  leases: AcsUserLeases | undefined,
 ): Promise<CreateResult> {
-  const acsUserIds = [...new Set(input.acs_user_ids ?? [])]
-
   // 1. Every ACS user must exist and be free (or already this request's): checked before anything is
-  //    created, so nothing needs undoing.
-  const linkedToOwn = await checkAcsUsers(seam, input, acsUserIds, log)
+  //    created, so nothing needs undoing; under the ACS users' leases, so that no other create of
+  //    this service links them between this check and this request's link.
+  const linkedToOwn = leases
+    ? await leases.acquireChecked(() => checkAcsUsers(seam, input, acsUserIds, log))
+    : await checkAcsUsers(seam, input, acsUserIds, log)
 
   // 2. Create, or recognize this request's own identity from an earlier attempt.
   progress.phase = 'creating'
@@ -118,6 +176,7 @@ async function createAndLink(
   try {
     identity = await seam.userIdentities.create(params)
   } catch (err) {
+    if (mayHaveTakenEffect(err) || isSeamRejection(err)) progress.createInDoubt = true
     if (!isSeamRejection(err)) throw err
     identity = await explainRejection(seam, input, err, log)
     created = false
@@ -154,10 +213,32 @@ async function createAndLink(
         throw err
       }
       if (isNotFound(err) && !isAcsUserGone(err)) throw identityGone(userIdentityId, created)
+      // Refused: where Seam does not move a linked ACS user, someone linked it since the check.
+      const holder = isNotFound(err) ? undefined : await holderOf(seam, acsUserId)
       const remains = await withSeamDeadline(deadline, () => undoOrKeep(seam, progress, log))
       if (isNotFound(err)) throw acsUserGone(acsUserId, userIdentityId, progress, remains)
+      if (typeof holder === 'string' && holder !== userIdentityId) {
+        throw linkedElsewhere(
+          [{ acs_user_id: acsUserId, user_identity_id: holder }],
+          progress,
+          remains,
+        )
+      }
       throw linkRejected(err as SeamError, acsUserId, userIdentityId, progress, remains)
     }
+  }
+
+  // 4. Verify: Seam reports every ACS user on this identity. Not so when something outside this
+  //    service's leases linked one elsewhere meanwhile (where Seam moves linked ACS users, that may
+  //    even be a link of ours Seam applied late): then this request answers 409 and undoes.
+  const lost = await linksLost(seam, acsUserIds, userIdentityId)
+  if (lost.length > 0) {
+    log.warn('ACS users not on the user identity after linking', {
+      user_identity_id: userIdentityId,
+      lost_acs_users: lost,
+    })
+    const remains = await withSeamDeadline(deadline, () => undoOrKeep(seam, progress, log))
+    throw linkedElsewhere(lost, progress, remains)
   }
   log.info('User identity ready', {
     user_identity_id: userIdentityId,
@@ -244,6 +325,39 @@ async function checkAcsUsers(
   return linkedTo
 }
 
+/** The identity Seam reports an ACS user linked to: null for none, undefined when it is gone. */
+async function holderOf(seam: SeamClient, acsUserId: string): Promise<string | null | undefined> {
+  try {
+    return (await seam.acsUsers.get(acsUserId)).user_identity_id ?? null
+  } catch (err) {
+    if (isNotFound(err)) return undefined
+    throw err
+  }
+}
+
+interface LostLink {
+  acs_user_id: string
+  /** Where Seam reports it instead (null: on no identity). */
+  user_identity_id: string | null
+}
+
+/** The ACS users Seam does not report on `userIdentityId` (one acs/users/get each, four at a time). */
+async function linksLost(
+  seam: SeamClient,
+  acsUserIds: readonly string[],
+  userIdentityId: string,
+): Promise<LostLink[]> {
+  const lost: LostLink[] = []
+  await forEachLimited(acsUserIds, 4, async (acsUserId) => {
+    const holder = await holderOf(seam, acsUserId)
+    // Deleted meanwhile: nobody else holds it, and the identity's delete cannot take it.
+    if (holder !== undefined && holder !== userIdentityId) {
+      lost.push({ acs_user_id: acsUserId, user_identity_id: holder })
+    }
+  })
+  return acsUserIds.flatMap((id) => lost.filter((l) => l.acs_user_id === id))
+}
+
 function acsUserNotFound(acsUserId: string, count = 1): ApiError {
   const others = count > 1 ? ` (and ${count - 1} more of the acs_user_ids)` : ''
   return new ApiError(
@@ -273,6 +387,139 @@ function acsUserAlreadyLinked(
         acs_user_id: first.acs_user_id,
         user_identity_id: first.user_identity_id,
         linked_acs_users: taken,
+      },
+    },
+  )
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Leases: one create at a time per ACS user
+
+/** When a create stops waiting for other requests' leases: half its working time, or `waitMs`. */
+function leaseWaitUntil(now: number, workDeadline: number | undefined, waitMs?: number): number {
+  const half = workDeadline === undefined ? DEFAULT_LEASE_WAIT_MS : (workDeadline - now) / 2
+  return now + Math.max(0, Math.min(half, waitMs ?? half))
+}
+
+/**
+ * The leases `lease#acs_user#<id>` of one create's ACS users, all or none: taken in id order, given
+ * back at once when one is held by another request (so two creates with overlapping ACS users never
+ * wait on each other in a cycle). Each expires LEASE_MARGIN_SECONDS after the create's deadline, so
+ * it outlives the create that holds it, and a crashed holder blocks others only until then.
+ */
+class AcsUserLeases {
+  private readonly ids: readonly string[]
+  private held: string[] = []
+
+  constructor(
+    private readonly store: LeaseStore,
+    acsUserIds: readonly string[],
+    readonly owner: string,
+    private readonly log: Log,
+    private readonly time: { now: () => number; deadline?: number | undefined; waitUntil: number },
+  ) {
+    this.ids = [...acsUserIds].sort()
+  }
+
+  /**
+   * Takes the leases, then runs `check` (which throws this request's answer when an ACS user is
+   * unknown or linked elsewhere). While another request holds one, `check` runs without them (an ACS
+   * user that request has linked meanwhile is answered 409 at once), then this waits and tries again,
+   * until `waitUntil`: then 409 acs_user_busy. Returns `check`'s result, run under all the leases.
+   */
+  async acquireChecked<T>(check: () => Promise<T>): Promise<T> {
+    for (let round = 0; ; round++) {
+      const busy = await this.tryAcquire()
+      const checked = await check()
+      if (busy === undefined) return checked
+      const delay = Math.min(500, 25 * 2 ** round) * (0.5 + Math.random() / 2)
+      if (this.time.now() + delay >= this.time.waitUntil) {
+        this.log.info('ACS user lease held by another request until this one gave up', {
+          acs_user_id: busy,
+          rounds: round + 1,
+        })
+        throw acsUserBusy(busy)
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay))
+    }
+  }
+
+  /** Gives back what this request holds. A lease that cannot be deleted just expires. */
+  async release(): Promise<void> {
+    const held = this.held.splice(0)
+    await Promise.all(
+      held.map((id) =>
+        this.store.releaseLease(ACS_USER_LEASE, id, this.owner).catch((err: unknown) => {
+          this.log.warn('ACS user lease not released; it expires on its own', {
+            acs_user_id: id,
+            error: err instanceof Error ? err.name : String(err),
+          })
+        }),
+      ),
+    )
+  }
+
+  /** Takes every lease, or none: undefined when all are held, else the first ACS user busy. */
+  private async tryAcquire(): Promise<string | undefined> {
+    const { deadline } = this.time
+    const seconds =
+      deadline === undefined
+        ? DEFAULT_LEASE_SECONDS
+        : Math.ceil(Math.max(0, deadline - this.time.now()) / 1000) + LEASE_MARGIN_SECONDS
+    for (const id of this.ids) {
+      if (this.held.includes(id)) continue
+      if (!(await this.store.acquireLease(ACS_USER_LEASE, id, this.owner, seconds))) {
+        await this.release()
+        return id
+      }
+      this.held.push(id)
+    }
+    return undefined
+  }
+}
+
+function acsUserBusy(acsUserId: string): ApiError {
+  return new ApiError(
+    409,
+    'acs_user_busy',
+    `Another request is linking ACS user ${acsUserId} to a user identity right now; no user identity was created. Repeat this request in a few seconds: it then answers 201, or 409 acs_user_already_linked if the other request linked it.`,
+    { extras: { acs_user_id: acsUserId }, headers: { 'Retry-After': '2' } },
+  )
+}
+
+/**
+ * After its create, an ACS user turned out linked to another identity (Seam refused the link, or
+ * reported it elsewhere after linking): 409 acs_user_already_linked, after the undo.
+ */
+function linkedElsewhere(
+  lost: readonly LostLink[],
+  progress: Progress,
+  remains: Remains | undefined,
+): ApiError {
+  const id = progress.userIdentityId as string
+  const taken = lost.flatMap((l) =>
+    l.user_identity_id === null ? [] : [{ ...l, user_identity_id: l.user_identity_id }],
+  )
+  const first = (taken[0] ?? lost[0]) as LostLink
+  const where =
+    first.user_identity_id === null
+      ? 'on no user identity (it was unlinked while this request ran)'
+      : `linked to user identity ${first.user_identity_id} (by someone else while this request ran)`
+  const others = lost.length > 1 ? ` (and ${lost.length - 1} more of the acs_user_ids)` : ''
+  const left =
+    remains === undefined
+      ? 'the user identity this request had created was deleted again, with no ACS user linked'
+      : `${remainsClause(id, remains, progress)}, with the ACS users Seam reports on it`
+  return new ApiError(
+    409,
+    'acs_user_already_linked',
+    `Seam reports ACS user ${first.acs_user_id} ${where}${others}; an ACS user is never moved from another identity, so ${left}. Repeat the request without that ACS user, or once it is free.`,
+    {
+      extras: {
+        acs_user_id: first.acs_user_id,
+        ...(first.user_identity_id === null ? {} : { user_identity_id: first.user_identity_id }),
+        linked_acs_users: taken,
+        ...(remains === undefined ? {} : { kept_user_identity_id: id }),
       },
     },
   )
@@ -523,9 +770,12 @@ async function undoOrKeep(
  * delete. An ACS user this request did not link means another request with the same fields took the
  * identity for its own (the replay rule): the identity is left to it, linked as it is.
  *
- * No lock closes the race with such a request: one that recognized the identity before the delete but
- * links only after the last list loses that ACS user to Seam's cascade (a window of about one call), or
- * answers 201 naming an identity that is then deleted.
+ * The ACS users' leases close this race for a request with the same ACS users (it waits for this one's
+ * leases, held until the undo is over, then finds the identity gone or kept). Nothing closes it for a
+ * request with the same fields but other ACS users: one that recognized the identity before the delete
+ * but links only after the last list loses that ACS user to Seam's cascade (a window of about one
+ * call), or answers 201 naming an identity that is then deleted — its verification, run before that
+ * delete, cannot see it.
  */
 async function undoCreate(
   seam: SeamClient,
@@ -656,37 +906,79 @@ function identityGone(userIdentityId: string, created: boolean): ApiError {
 }
 
 /**
- * Seam failed (before any deadline) after the identity existed: the identity stays, partly linked, and
- * the answer names it. Seam's failure keeps its status and type (http.ts, mapSeamError). Anything
- * else passes through unchanged.
+ * What may exist in Seam after this request ended without knowing: for the error's extras. The key
+ * (the caller's own) and the id where known; `may_have_taken_effect` marks the answer as "unsettled".
  */
-function failedWhileLinking(err: unknown, progress: Progress): unknown {
+function mayExist(input: CreateUserIdentityInput, progress: Progress): Record<string, unknown> {
+  return {
+    may_have_taken_effect: true,
+    ...(input.user_identity_key == null ? {} : { user_identity_key: input.user_identity_key }),
+    ...(progress.userIdentityId === undefined ? {} : { user_identity_id: progress.userIdentityId }),
+  }
+}
+
+/** The sentence for a create Seam may have carried out without answering. */
+const MAY_HAVE_CREATED =
+  'Seam may have created the user identity without answering (with this request’s fields; error.user_identity_key names its key), and may still do so. Repeating the same request settles it: it answers 201 with that identity (X-Replayed: true), or creates it.'
+
+/**
+ * Seam failed (before any deadline) after the create was sent: the identity may exist (the create
+ * unanswered), or exists (then partly linked), and the answer names it. Seam's failure keeps its
+ * status and type (http.ts, mapSeamError). Anything else passes through unchanged.
+ */
+function failedWhileLinking(
+  err: unknown,
+  input: CreateUserIdentityInput,
+  progress: Progress,
+): unknown {
   const id = progress.userIdentityId
-  if (progress.phase !== 'linking' || id === undefined || !isSeamError(err)) return err
+  if (!isSeamError(err)) return err
+  const creating = progress.phase === 'creating' && progress.createInDoubt === true
+  if (!creating && (progress.phase !== 'linking' || id === undefined)) return err
   const mapped = mapSeamError(err)
+  const seamState = `Seam ${err.name === SeamThrottledError ? 'is rate-limiting this service' : 'is unavailable'} right now`
+  const retry = (then: string) =>
+    new ApiError(mapped.status, mapped.type, then, {
+      extras: {
+        ...mapped.extras,
+        ...(creating || progress.inDoubt ? mayExist(input, progress) : {}),
+        ...(id ? { user_identity_id: id } : {}),
+      },
+      headers: mapped.headers,
+      cause: err,
+    })
+  if (creating) {
+    const what = isTransient(err)
+      ? `${seamState}, while this request created the user identity.`
+      : mapped.message
+    return retry(`${what} ${MAY_HAVE_CREATED}`)
+  }
   const whose = progress.created
     ? 'which this request created'
     : 'created by an earlier attempt of this request'
-  const exists = `User identity ${id}, ${whose}, exists, but not every ACS user is linked to it yet.`
-  const message = isTransient(err)
-    ? `Seam ${err.name === SeamThrottledError ? 'is rate-limiting this service' : 'is unavailable'} right now, while this request linked ACS users. ${exists} Repeating the same request is safe: it answers with that identity and finishes the linking.`
-    : `${mapped.message} ${exists} Once that is resolved, repeating the same request answers with that identity and finishes the linking.`
-  return new ApiError(mapped.status, mapped.type, message, {
-    extras: { ...mapped.extras, user_identity_id: id },
-    headers: mapped.headers,
-    cause: err,
-  })
+  const inDoubt =
+    progress.inDoubt === undefined
+      ? ''
+      : ` Seam may still link ACS user ${progress.inDoubt} to it without having answered.`
+  const exists = `User identity ${id}, ${whose}, exists, but not every ACS user is linked to it yet.${inDoubt}`
+  return retry(
+    isTransient(err)
+      ? `${seamState}, while this request linked ACS users. ${exists} Repeating the same request is safe: it answers with that identity and finishes the linking.`
+      : `${mapped.message} ${exists} Once that is resolved, repeating the same request answers with that identity and finishes the linking.`,
+  )
 }
 
 /**
  * Seam was too slow for the request to finish before its deadline: 504 request_timeout saying what was
  * left behind. An identity this request created is deleted again (in the time kept for it, see
  * undoCreate), unless a link Seam did not confirm may still take effect, or another request uses it;
- * when it is kept, or the undo cannot finish, the answer names it. A repeat of the same request is
- * always safe: it recognizes an identity it created (same fields) and finishes the linking.
+ * when it is kept, or the undo cannot finish, the answer names it. A create sent and not answered may
+ * still take effect: the answer says so and names its key. A repeat of the same request is always
+ * safe and settles it: it recognizes an identity it created (same fields) and finishes the linking.
  */
 async function answerOutOfTime(
   seam: SeamClient,
+  input: CreateUserIdentityInput,
   progress: Progress,
   log: Log,
   deadline: number | undefined,
@@ -696,11 +988,11 @@ async function answerOutOfTime(
   const slow = 'Seam answered too slowly for this request to finish in time'
   const timeout = (message: string, extras: Record<string, unknown> = {}) =>
     new ApiError(504, 'request_timeout', `${slow}: ${message}`, { extras })
-  if (phase === 'checking') return timeout('no user identity was created. Retry later.')
+  if (phase === 'checking' || (phase === 'creating' && !progress.createInDoubt)) {
+    return timeout('no user identity was created. Retry later.')
+  }
   if (phase === 'creating' || id === undefined) {
-    return timeout(
-      'the user identity may have been created. Repeating the same request is safe: it answers with that identity, not a conflict.',
-    )
+    return timeout(MAY_HAVE_CREATED, mayExist(input, progress))
   }
   const remains = await withSeamDeadline(deadline, () => undoOrKeep(seam, progress, log))
   if (remains === undefined) {
@@ -710,6 +1002,6 @@ async function answerOutOfTime(
   }
   return timeout(
     `${remainsClause(id, remains, progress)}. It may have only some of the ACS users linked. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
-    { user_identity_id: id },
+    remains === 'in_doubt' ? mayExist(input, progress) : { user_identity_id: id },
   )
 }

@@ -24,6 +24,11 @@ export interface UserIdentityApiProps {
   readonly deletionStateMachine: IStateMachine
   /** The bulk deletion workflow, for the /bulk-deletions routes. */
   readonly bulkDeletionStateMachine?: IStateMachine
+  /**
+   * More environment for a route's function, by route id (e.g. the create's coordination table name);
+   * the stack grants what it names.
+   */
+  readonly routeEnvironment?: Readonly<Record<string, Readonly<Record<string, string>>>>
   /** Steady-state requests per second across the API (stage throttling). Default: DEFAULT_THROTTLING. */
   readonly throttlingRateLimit?: number
   readonly throttlingBurstLimit?: number
@@ -109,6 +114,7 @@ export class UserIdentityApi extends Construct {
           ...(route.bulk && props.bulkDeletionStateMachine
             ? { BULK_DELETION_STATE_MACHINE_ARN: props.bulkDeletionStateMachine.stateMachineArn }
             : {}),
+          ...props.routeEnvironment?.[route.id],
         },
       })
       if (route.bulk && props.bulkDeletionStateMachine) {

@@ -94,6 +94,10 @@ export const createRequestListener =
       }
     }
 
+    // An authorized request is received in full before its latency, as a slow server has it: a
+    // client that gives up meanwhile does not stop it (Seam too may act on a request it never
+    // answered). Its parameters are read even when a fault answers it (for the log).
+    if (authorized) await parse()
     const latency = deps.faults.latencyFor(path)
     if (latency > 0) await sleep(latency)
     const hook = deps.hooks.get(path)
@@ -103,8 +107,6 @@ export const createRequestListener =
     }
 
     const fault = deps.faults.pick(path)
-    // An authorized request's parameters are read even when a fault answers it (for the log).
-    if (authorized) await parse()
     let status: number
     if (fault !== null) {
       status = replyFault(fault)

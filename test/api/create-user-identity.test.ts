@@ -8,6 +8,7 @@ import type { APIGatewayProxyResult, Context } from 'aws-lambda'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createUserIdentityHandler } from '../../functions/api/create-user-identity.js'
 import { LIMITS } from '../../functions/contract/http.js'
+import { Coordination } from '../../functions/core/coordination.js'
 import {
   resetSeamClientCache,
   type SeamClient,
@@ -15,6 +16,7 @@ import {
   type UserIdentity,
 } from '../../functions/seam/index.js'
 import { logger } from '../../functions/telemetry/powertools.js'
+import { type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js'
 import {
   type SeamEmulator,
   seededRandom,
@@ -36,7 +38,11 @@ function scriptedFaults(): () => number {
 let draw: () => number = seededRandom(20260821)
 let emulator: SeamEmulator
 const savedEnv = { key: process.env.SEAM_API_KEY, endpoint: process.env.SEAM_ENDPOINT }
-const handler = createUserIdentityHandler({ timeoutEarlyInMillis: 0 })
+let dynamo: LocalDynamoDb
+/** The coordination table on dynalite, for the create's per-ACS-user leases. */
+const coordination = () =>
+  new Coordination({ client: dynamo.documentClient, tableName: dynamo.tableName })
+const handler = createUserIdentityHandler({ coordination, timeoutEarlyInMillis: 0 })
 
 function pointAt(url: string, apiKey: string) {
   process.env.SEAM_API_KEY = apiKey
@@ -46,10 +52,12 @@ function pointAt(url: string, apiKey: string) {
 
 beforeAll(async () => {
   emulator = await startSeamEmulator({ random: () => draw(), deleteDelayMs: 60_000 })
+  dynamo = await startLocalDynamoDb()
 })
 
 afterAll(async () => {
   await emulator.close()
+  await dynamo.close()
   process.env.SEAM_API_KEY = savedEnv.key
   process.env.SEAM_ENDPOINT = savedEnv.endpoint
   resetSeamClientCache()
@@ -350,7 +358,7 @@ describe('linking ACS users', () => {
         id === ghost ? ({ acs_user_id: id } as never) : real.acsUsers.get(id)
       return { ...real, acsUsers: { ...real.acsUsers, get } }
     }
-    const h = createUserIdentityHandler({ seam: blind, timeoutEarlyInMillis: 0 })
+    const h = createUserIdentityHandler({ seam: blind, coordination, timeoutEarlyInMillis: 0 })
     const res = await post({ ...person(), acs_user_ids: [ghost] }, h)
     expect(res.statusCode).toBe(404)
     expect(errorOf(res.body)).toMatchObject({ type: 'acs_user_not_found', acs_user_id: ghost })
@@ -369,7 +377,7 @@ describe('linking ACS users', () => {
         id === ghost ? ({ acs_user_id: id } as never) : real.acsUsers.get(id)
       return { ...real, acsUsers: { ...real.acsUsers, get } }
     }
-    const h = createUserIdentityHandler({ seam: blind, timeoutEarlyInMillis: 0 })
+    const h = createUserIdentityHandler({ seam: blind, coordination, timeoutEarlyInMillis: 0 })
     const res = await post({ ...person(), acs_user_ids: [real1, ghost] }, h)
     expect(res.statusCode).toBe(404)
     const calls = seamCalls()
@@ -393,6 +401,7 @@ describe('a Seam too slow for the deadline: 504 in the contract shape, not a han
   }
   // With 900 ms left: Seam calls stop after 600 ms, the last 300 ms are kept for undoing.
   const hurried = createUserIdentityHandler({
+    coordination,
     timeoutEarlyInMillis: 0,
     deadlineMarginMs: 0,
     undoReserveMs: 300,

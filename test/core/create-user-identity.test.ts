@@ -114,26 +114,47 @@ describe('createUserIdentity', () => {
     expect(err).toMatchObject({ status: 422, type: 'weird_rule' })
   })
 
-  it('a duplicate lookup during an outage answers 503, not a wrong 400 or 409', async () => {
+  it('a duplicate lookup during an outage answers 503, not a wrong 400 or 409, naming what may exist', async () => {
     const s = stub()
     s.userIdentities.create = vi.fn(async () => Promise.reject(rejected()))
     s.userIdentities.get = vi.fn(async () => Promise.reject(unavailable()))
-    const err = await createUserIdentity(asClient(s), input({ user_identity_key: 'k' }), log).catch(
-      (e: unknown) => e,
-    )
-    expect(err).toBeInstanceOf(SeamError)
-    expect((err as SeamError).name).toBe(SeamUnavailableError)
+    const err = await failure(s, input({ user_identity_key: 'k' }))
+    expect(err).toMatchObject({
+      status: 503,
+      type: 'seam_unavailable',
+      extras: { may_have_taken_effect: true, user_identity_key: 'k' },
+    })
+    expect(err.message).toMatch(/Repeating the same request settles it/)
   })
 
   it('repeats nothing itself: a create that failed with a 5xx after the Seam client retried goes out', async () => {
     // Which calls may be repeated, and how, is functions/seam/retry-policy.ts's business alone.
     const s = stub()
     s.userIdentities.create = vi.fn(async () => Promise.reject(unavailable()))
-    const err = await createUserIdentity(asClient(s), input({ user_identity_key: 'k' }), log).catch(
-      (e: unknown) => e,
-    )
-    expect((err as SeamError).name).toBe(SeamUnavailableError)
+    const err = await failure(s, input({ user_identity_key: 'k' }))
     expect(s.userIdentities.create).toHaveBeenCalledTimes(1)
+    // Seam may have created it: the answer never says nothing changed, and names the key.
+    expect(err).toMatchObject({
+      status: 503,
+      type: 'seam_unavailable',
+      extras: { may_have_taken_effect: true, user_identity_key: 'k' },
+    })
+    expect(err.message).toBe(
+      'Seam is unavailable right now, while this request created the user identity. Seam may have created the user identity without answering (with this request’s fields; error.user_identity_key names its key), and may still do so. Repeating the same request settles it: it answers 201 with that identity (X-Replayed: true), or creates it.',
+    )
+    expect(err.message).not.toMatch(/nothing/)
+  })
+
+  it('a create Seam certainly did not act on (429 throughout): 503 without may_have_taken_effect', async () => {
+    const s = stub()
+    s.userIdentities.create = vi.fn(async () =>
+      Promise.reject(
+        seamError({ name: SeamThrottledError, status: 429, failure: 'throttled', retryable: true }),
+      ),
+    )
+    const err = await failure(s, input({ user_identity_key: 'k' }))
+    expect(err).toBeInstanceOf(SeamError)
+    expect((err as unknown as SeamError).mayHaveTakenEffect).toBe(false)
   })
 
   it('a link rejected by Seam (not 404): the new identity is deleted, the rejection passed on', async () => {
@@ -238,6 +259,14 @@ describe('ACS users already linked to a user identity', () => {
       if (!found) throw notFound('user_identity_not_found')
       return found
     })
+    // A link moves the ACS user, as Seam's add_acs_user does: acs/users/get then reports it.
+    s.userIdentities.addAcsUser = vi.fn(async (params) => {
+      const { user_identity_id: id, acs_user_id: acs } = params as {
+        user_identity_id: string
+        acs_user_id: string
+      }
+      holders[acs] = id
+    })
     return s
   }
 
@@ -283,7 +312,6 @@ describe('ACS users already linked to a user identity', () => {
     const own = identity({ user_identity_key: 'k', acs_user_ids: [ACS] })
     const s = linkedStub({ [ACS]: own.user_identity_id }, { [own.user_identity_id]: own })
     s.userIdentities.create = vi.fn(async () => Promise.reject(rejected()))
-    s.userIdentities.addAcsUser = vi.fn(async () => undefined)
     const result = await createUserIdentity(
       asClient(s),
       input({ user_identity_key: 'k', acs_user_ids: [ACS, ACS2] }),
@@ -309,7 +337,6 @@ describe('ACS users already linked to a user identity', () => {
   it('linked to an identity that no longer exists: taken from nobody, so linked', async () => {
     const s = linkedStub({ [ACS]: OTHER }, {})
     s.userIdentities.create = vi.fn(async () => identity({ user_identity_key: 'k' }))
-    s.userIdentities.addAcsUser = vi.fn(async () => undefined)
     const result = await createUserIdentity(
       asClient(s),
       input({ user_identity_key: 'k', acs_user_ids: [ACS] }),
@@ -372,8 +399,15 @@ describe('the deadline', () => {
       throw timedOut()
     })
     const err = await failure(s, input({ user_identity_key: 'k' }), options(c))
-    expect(err).toMatchObject({ status: 504, type: 'request_timeout' })
-    expect(err.message).toMatch(/may have been created\. Repeating the same request is safe/)
+    expect(err).toMatchObject({
+      status: 504,
+      type: 'request_timeout',
+      extras: { may_have_taken_effect: true, user_identity_key: 'k' },
+    })
+    expect(err.message).toMatch(
+      /may have created the user identity .*Repeating the same request settles it/,
+    )
+    expect(err.extras.user_identity_id).toBeUndefined()
   })
 
   /**

@@ -279,8 +279,13 @@ describe('Seam unavailable while linking (a 503 before the deadline)', () => {
     expect(kept).toMatch(/^[0-9a-f-]{36}$/)
     expect(error.seam_request_id).toEqual(expect.any(String))
     expect(error.message).toBe(
-      `Seam is unavailable right now, while this request linked ACS users. User identity ${kept}, which this request created, exists, but not every ACS user is linked to it yet. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
+      `Seam is unavailable right now, while this request linked ACS users. User identity ${kept}, which this request created, exists, but not every ACS user is linked to it yet. Seam may still link ACS user ${ids[1]} to it without having answered. Repeating the same request is safe: it answers with that identity and finishes the linking.`,
     )
+    // Seam answered the link 503: it may have linked it, so the answer says what may exist.
+    expect(error).toMatchObject({
+      may_have_taken_effect: true,
+      user_identity_key: body.user_identity_key,
+    })
     expect(seam.inspect.exists(kept)).toBe(true)
     expect(seam.inspect.remainingFor(kept).acsUserIds).toEqual([ids[0]])
     expect(

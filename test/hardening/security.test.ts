@@ -245,14 +245,37 @@ describe('least privilege (IAM policies in the template)', () => {
       },
     ])
     expect(statesGrants(apiFunctions.CreateUserIdentity ?? '')).toEqual([])
+    // The create alone reaches the coordination table (its per-ACS-user leases), item by item.
+    const { resources } = synthesize()
+    const table = Object.keys(resources).find(
+      (id) => resources[id]?.Type === 'AWS::DynamoDB::Table',
+    )
+    const tableGrants = (id: string) =>
+      statementsOf(id)
+        .filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')))
+        .map((s) => ({ actions: actions(s).sort(), resources: resourcesOf(s) }))
+    expect(tableGrants(apiFunctions.CreateUserIdentity ?? '')).toEqual([
+      {
+        actions: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ],
+        resources: [{ 'Fn::GetAtt': [table, 'Arn'] }],
+      },
+    ])
     // The bulk routes' grants: test/infra/bulk-workflow.test.ts. Every statement of an API Lambda: X-Ray,
-    // its own logs, the Seam key, the state machines (Map Runs of the bulk one). Nothing else.
+    // its own logs, the Seam key, the state machines (Map Runs of the bulk one), the create's leases.
+    // Nothing else.
     for (const id of Object.values(apiFunctions)) {
       for (const statement of statementsOf(id)) {
         for (const action of actions(statement)) {
           expect(action).toMatch(
-            /^(xray:Put(TraceSegments|TelemetryRecords)|logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret)|states:(StartExecution|DescribeExecution|GetExecutionHistory|ListMapRuns|DescribeMapRun))$/,
+            /^(xray:Put(TraceSegments|TelemetryRecords)|logs:(CreateLogStream|PutLogEvents)|secretsmanager:(GetSecretValue|DescribeSecret)|states:(StartExecution|DescribeExecution|GetExecutionHistory|ListMapRuns|DescribeMapRun)|dynamodb:(GetItem|PutItem|UpdateItem|BatchGetItem|DeleteItem))$/,
           )
+          if (action.startsWith('dynamodb:')) expect(id).toBe(apiFunctions.CreateUserIdentity)
         }
       }
     }
