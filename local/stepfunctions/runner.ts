@@ -609,14 +609,18 @@ export class LocalStepFunctions {
     }
     forEachState(this.definition, (name, state) => {
       if (!isDistributedMap(state)) return
-      overrides[name] = async (value) =>
-        (await this.mapRuns.run(name, state, value, {
+      overrides[name] = async (value) => {
+        const results = await this.mapRuns.run(name, state, value, {
           executionArn: arn,
           stateMachineArn: this.stateMachineArn,
           signal,
           children: (definition, stateMachineArn) =>
             new LocalStepFunctions({ ...this.options, definition, stateMachineArn }),
-        })) as JsonValueOf
+        })
+        const tooLarge = dataLimitExceeded(execution, name, JSON.stringify(results))
+        if (tooLarge) throw tooLarge
+        return results as JsonValueOf
+      }
     })
     const run = machine.run(input as JsonValueOf, {
       overrides: { taskResourceLocalHandlers: overrides },
@@ -878,18 +882,10 @@ export class LocalStepFunctions {
         ? lambdaInvokeResult(result.payload, result.requestId, version)
         : result.payload
     const text = JSON.stringify(output)
-    if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
-      const error = 'States.DataLimitExceeded'
-      const cause = `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit.`
-      record(taskFailedEvent(kind, error, cause))
-      // Not matched by States.ALL / States.TaskFailed; only a Catch naming it explicitly.
-      const named = Array.isArray(e.tracker.current?.Catch)
-        ? e.tracker.current.Catch.some(
-            (c: Record<string, unknown>) =>
-              Array.isArray(c.ErrorEquals) && c.ErrorEquals.includes(error),
-          )
-        : false
-      throw new TaskFailure(error, cause, { retryable: false, catchable: named })
+    const tooLarge = dataLimitExceeded(e, stateName, text)
+    if (tooLarge) {
+      record(taskFailedEvent(kind, tooLarge.name, tooLarge.message))
+      throw tooLarge
     }
     record(
       kind === 'invoke'
@@ -1192,6 +1188,27 @@ function parseJson(text: string): unknown {
   } catch (error) {
     throw new UnsupportedDefinitionError(`The definition is not JSON: ${(error as Error).message}`)
   }
+}
+
+/**
+ * A state's result past 256 KiB (a Lambda's payload, a distributed Map's results): States.DataLimitExceeded,
+ * which States.ALL / States.TaskFailed do not match, only a Catch naming it.
+ */
+function dataLimitExceeded(e: Execution, stateName: string, text: string): TaskFailure | undefined {
+  if (Buffer.byteLength(text) <= MAX_PAYLOAD_BYTES) return undefined
+  const error = 'States.DataLimitExceeded'
+  const catchers = e.tracker.current?.Catch
+  const named = Array.isArray(catchers)
+    ? catchers.some(
+        (c: Record<string, unknown>) =>
+          Array.isArray(c.ErrorEquals) && c.ErrorEquals.includes(error),
+      )
+    : false
+  return new TaskFailure(
+    error,
+    `The state/task '${stateName}' returned a result with a size exceeding the maximum number of bytes service limit.`,
+    { retryable: false, catchable: named },
+  )
 }
 
 function runtimeError(message: string): TaskFailure {

@@ -55,7 +55,7 @@ function worker(failing: number[], ms = 20) {
   return { seen, handler }
 }
 
-async function run(props: MapProps, items: number[], failing: number[] = []) {
+async function run(props: MapProps, items: number[], failing: number[] = [], tag = 't') {
   const built = build(props)
   const { seen, handler } = worker(failing)
   const runner = new LocalStepFunctions({
@@ -65,7 +65,7 @@ async function run(props: MapProps, items: number[], failing: number[] = []) {
   })
   const { executionArn } = await runner.startExecution({
     stateMachineArn: runner.stateMachineArn,
-    input: JSON.stringify({ items, tag: 't' }),
+    input: JSON.stringify({ items, tag }),
   })
   const ended = await runner.waitForExecution(executionArn as string)
   const runs = await runner.mapRuns.listMapRuns({ executionArn })
@@ -118,6 +118,18 @@ describe('distributed Map, locally', () => {
     expect(results[0]).toEqual({ doubled: 0, tag: 't' })
     expect(results[1]).toMatchObject({ Error: 'ItemFailed' })
     expect(mapRun.itemCounts).toMatchObject({ succeeded: 3, failed: 2, total: 5 })
+  })
+
+  it('results past 256 KiB fail the Map (States.DataLimitExceeded), as on AWS', async () => {
+    const tag = 'x'.repeat(1024)
+    // 300 results of ~1 KiB each: past 262,144 bytes, though every item succeeds.
+    const items = Array.from({ length: 300 }, (_, i) => i)
+    const { ended, mapRun } = await run({ maxConcurrency: 50 }, items, [], tag)
+    expect(ended).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' })
+    expect(mapRun.itemCounts).toMatchObject({ succeeded: 300, total: 300 })
+    // Just under the limit it succeeds.
+    const fewer = await run({ maxConcurrency: 50 }, items.slice(0, 200), [], tag)
+    expect(fewer.ended.status).toBe('SUCCEEDED')
   })
 
   it('ToleratedFailureCount and Percentage: fails past the count, or past the percentage', async () => {
