@@ -3,15 +3,24 @@
  * summary its output or its Fail cause carries), and how an execution plus its Map Run becomes the
  * BulkDeletion object of the API.
  *
- * A succeeded item of the Map outputs `{outcome: 'succeeded' | 'not_found'}`. What a Distributed Map puts
- * in its output for a failed child workflow (without a ResultWriter) is not something this code relies on:
- * every entry that is not such an object counts as failed, so the summary is right whatever it is.
+ * Each item of the Map outputs an ItemResult: `{outcome: 'succeeded' | 'not_found'}`, or, every error
+ * being caught inside the item, `{user_identity_id, outcome: 'failed', deletion_id?}` (small, so 1,000 of
+ * them stay within Step Functions' 256 KiB). Any other entry (what a Distributed Map puts for a child
+ * workflow that failed anyway, without a ResultWriter, is undocumented) counts as failed too.
  */
 import type { BulkCounts, BulkDeletion } from '../contract/http.js'
 import { MAX_LISTED_FAILURES } from '../contract/http.js'
 import type { DeletionStatus } from './deletions.js'
 
 export type ItemOutcome = 'start' | 'succeeded' | 'not_found'
+
+/** One entry of the Map's results. */
+export interface ItemResult {
+  outcome: 'succeeded' | 'not_found' | 'failed'
+  user_identity_id?: string
+  /** The deletion that failed (its execution holds the error). */
+  deletion_id?: string
+}
 
 export interface BulkSummary {
   total: number
@@ -31,7 +40,7 @@ export function summarizeResults(
     failed_user_identity_ids: [],
   }
   userIdentityIds.forEach((id, i) => {
-    const outcome = (entries[i] as { outcome?: unknown } | null | undefined)?.outcome
+    const outcome = (entries[i] as Partial<ItemResult> | null | undefined)?.outcome
     if (outcome === 'succeeded' || outcome === 'not_found') summary.counts[outcome] += 1
     else {
       summary.counts.failed += 1
@@ -86,7 +95,8 @@ export interface MapRunItemCounts {
 
 /**
  * Counts while the Map runs (or when it ended without a summary): what the Map Run says. An identity
- * Seam does not have is a succeeded item until the summary tells it apart.
+ * Seam does not have, or whose deletion failed (the item catches it), is a succeeded item of the Map Run
+ * until the summary tells it apart.
  */
 export function countsOf(
   total: number,

@@ -56,6 +56,8 @@ export const BULK_STATES = {
   start: 'Start or join deletion',
   startNeeded: 'Deletion to run?',
   settled: 'Nothing to run',
+  notChosen: 'Could not choose',
+  deletionFailed: 'Deletion failed',
   summarize: 'Summarize',
   anyFailed: 'Any identity failed?',
   failed: 'Some identities failed',
@@ -67,9 +69,12 @@ export const BULK_STATES = {
  * execution input (at most 1,000, so no S3 ItemReader or ResultWriter is needed). Each item is a child
  * workflow: `Choose deletion` (a Lambda: not_found, already deleted, or the execution name DELETE would
  * use) → `Start or join deletion` (`states:startExecution.sync:2` on the deletion state machine, same name
- * and input as DELETE, so a running deletion is joined, never doubled). ToleratedFailurePercentage 100:
- * every item runs to its end; then `Summarize` counts, and the execution FAILS naming the identities that
- * failed, or SUCCEEDS.
+ * and input as DELETE, so a running deletion is joined, never doubled). Every item error is caught in the
+ * item (`Could not choose`, `Deletion failed`: a small `{user_identity_id, outcome: 'failed'}`, with the
+ * deletion_id whose execution holds the error), so each result is at most ~130 bytes and the Map's output
+ * stays within Step Functions' 256 KiB for 1,000 items, however many fail (a failed child's own `{Error, Cause}`
+ * is ~1 KB). ToleratedFailurePercentage 100 stays as a safety net. Then `Summarize` counts, and the
+ * execution FAILS naming the identities that failed, or SUCCEEDS.
  */
 export class BulkDeletionWorkflow extends Construct {
   readonly stateMachine: StateMachine
@@ -125,6 +130,26 @@ export class BulkDeletionWorkflow extends Construct {
       errors: ['StepFunctions.ExecutionAlreadyExistsException'],
       resultPath: JsonPath.DISCARD,
     })
+    // Any other error ends the item with a small result; the error itself stays in the deletion's execution.
+    start.addCatch(
+      new Pass(this, BULK_STATES.deletionFailed, {
+        parameters: {
+          user_identity_id: JsonPath.stringAt('$.user_identity_id'),
+          deletion_id: JsonPath.stringAt('$.deletion_id'),
+          outcome: 'failed',
+        },
+      }),
+      { resultPath: '$.error' },
+    )
+    prepare.addCatch(
+      new Pass(this, BULK_STATES.notChosen, {
+        parameters: {
+          user_identity_id: JsonPath.stringAt('$.user_identity_id'),
+          outcome: 'failed',
+        },
+      }),
+      { resultPath: '$.error' },
+    )
     start.addRetry({
       errors: ['StepFunctions.SdkClientException', 'StepFunctions.StepFunctionsException'],
       interval: Duration.seconds(2),

@@ -104,29 +104,30 @@ describe('prepareItem: which deletion a bulk item runs', () => {
 })
 
 describe('summarize: the Map results become counts and the failed identities', () => {
-  it('counts succeeded and not_found; anything else (whatever a failed child leaves) is failed', () => {
-    const ids = ['a', 'b', 'c', 'd', 'e']
+  it("counts succeeded and not_found; an item's caught failure, and anything else (whatever a failed child leaves), is failed", () => {
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f']
     const out = summarize(ids, [
       { outcome: 'succeeded' },
       { outcome: 'not_found' },
+      { user_identity_id: 'c', deletion_id: 'c--1', outcome: 'failed' },
       { Error: 'States.TaskFailed', Cause: '…' },
       null,
     ])
     expect(out).toMatchObject({
-      total: 5,
-      counts: { succeeded: 1, not_found: 1, failed: 3 },
-      failed_user_identity_ids: ['c', 'd', 'e'],
+      total: 6,
+      counts: { succeeded: 1, not_found: 1, failed: 4 },
+      failed_user_identity_ids: ['c', 'd', 'e', 'f'],
     })
     // The Fail cause says it in words and carries the summary the status route reads back.
     expect(JSON.parse(out.cause).message).toContain(
-      '3 of 5 user identities failed to delete: c, d, e',
+      '4 of 6 user identities failed to delete: c, d, e, f',
     )
     expect(summaryOf(out.cause)).toMatchObject({ counts: out.counts })
-    expect(countsOf(5, summaryOf(out.cause), undefined)).toEqual({
+    expect(countsOf(6, summaryOf(out.cause), undefined)).toEqual({
       pending: 0,
       running: 0,
       succeeded: 1,
-      failed: 3,
+      failed: 4,
       not_found: 1,
     })
   })

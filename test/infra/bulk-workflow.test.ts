@@ -9,7 +9,10 @@ import type { CfnElement } from 'aws-cdk-lib'
 import { App } from 'aws-cdk-lib'
 import { Template } from 'aws-cdk-lib/assertions'
 import { describe, expect, it } from 'vitest'
+import { MAX_BULK_IDENTITIES } from '../../functions/contract/http.js'
+import { MAX_ATTEMPTS } from '../../functions/core/deletions.js'
 import { parseConfig } from '../../infra/config.js'
+import { BULK_STATES } from '../../infra/constructs/bulk-workflow.js'
 import { UserIdentityLifecycleStack } from '../../infra/stack.js'
 
 const ENV = { account: '123456789012', region: 'us-east-1' }
@@ -146,5 +149,61 @@ describe('bulk deletion workflow', () => {
     })
     expect(() => parseConfig({ bulkDeletionConcurrency: 0 })).toThrow(/bulkDeletionConcurrency/)
     expect(() => parseConfig({ seamConcurrency: 'many' })).toThrow(/seamConcurrency/)
+  })
+})
+
+describe('bulk deletion workflow: the Map output stays within 256 KiB', () => {
+  it('every item error is caught inside the item, and 1,000 of the largest item results fit in 256 KiB', () => {
+    const { stack, idOf, definition } = synth()
+    const states = definition(idOf(stack.bulk.stateMachine)).States
+    const processor = states[BULK_STATES.map].ItemProcessor.States as Record<
+      string,
+      Record<string, unknown>
+    >
+    // Every Task catches States.ALL (its last Catch), so no item ends with a failed child's ~1 KB {Error, Cause}.
+    for (const [name, state] of Object.entries(processor)) {
+      if (state.Type !== 'Task') continue
+      const catchers = state.Catch as { ErrorEquals: string[]; Next: string }[]
+      expect(catchers.at(-1)?.ErrorEquals, name).toEqual(['States.ALL'])
+      expect(processor[catchers.at(-1)?.Next as string]?.Type, name).toBe('Pass')
+    }
+    // The largest value each path of an item-ending state can take.
+    const longest: Record<string, string> = {
+      '$.user_identity_id': '00000000-0000-0000-0000-000000000000',
+      '$.deletion_id': `00000000-0000-0000-0000-000000000000--${MAX_ATTEMPTS}`,
+      '$.outcome': 'not_found',
+    }
+    const resultOf = (template: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(template).map(([key, value]) =>
+          key.endsWith('.$')
+            ? [key.slice(0, -2), longest[value as string] ?? expect.fail(`unknown path ${value}`)]
+            : [key, value],
+        ),
+      )
+    const ending = Object.entries(processor).filter(([, state]) => state.End === true)
+    expect(ending.map(([name]) => name).sort()).toEqual(
+      [
+        BULK_STATES.start,
+        BULK_STATES.settled,
+        BULK_STATES.notChosen,
+        BULK_STATES.deletionFailed,
+      ].sort(),
+    )
+    const sizes = ending.map(([, state]) =>
+      Buffer.byteLength(
+        JSON.stringify(
+          resultOf((state.ResultSelector ?? state.Parameters) as Record<string, unknown>),
+        ),
+      ),
+    )
+    const largest = Math.max(...sizes)
+    expect(largest).toBeLessThan(150)
+    // The Map's output: its input (the ids) plus the results array (ResultPath $.results).
+    const input = JSON.stringify({
+      user_identity_ids: Array(MAX_BULK_IDENTITIES).fill(longest['$.user_identity_id']),
+    })
+    const output = Buffer.byteLength(input) + MAX_BULK_IDENTITIES * (largest + 1) + 20
+    expect(output).toBeLessThan(256 * 1024)
   })
 })
