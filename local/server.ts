@@ -7,8 +7,10 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
+import type { z } from 'zod'
 import { ROUTES, type RouteDefinition } from '../functions/api/routes.js'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
+import type { IndexResponse } from '../functions/contract/http.js'
 import { DEFAULT_FUNCTION_TIMEOUT } from '../infra/constructs/service-function.js'
 import { bindHandler, ENVIRONMENT_DEPS } from './bind-handler.js'
 
@@ -169,7 +171,7 @@ function clientAborted(req: IncomingMessage, error: unknown): boolean {
 /** Every route the local server answers, as `METHOD /path` (its own first, then the API's). */
 export function routeList(routes: readonly RouteDefinition[] = ROUTES): string[] {
   return [
-    'GET /                 this index',
+    'GET|HEAD /            this index',
     'GET|HEAD /health      liveness',
     'GET /openapi.json     the API contract (OpenAPI 3.1)',
     ...routes.map((route) => `${route.method} ${route.path}`),
@@ -177,7 +179,7 @@ export function routeList(routes: readonly RouteDefinition[] = ROUTES): string[]
 }
 
 /** GET /: where to go from here. */
-function rootDocument(routes: readonly RouteDefinition[]) {
+function rootDocument(routes: readonly RouteDefinition[]): z.infer<typeof IndexResponse> {
   return {
     service: 'Seam user identities (local)',
     openapi: '/openapi.json',

@@ -24,8 +24,13 @@ export interface RouteDefinition {
 
 type Deployment = Omit<RouteDefinition, 'method' | 'path' | 'description'>
 
+/** The operations deployed behind API Gateway (the others are the local server's own). */
+type ApiOperationId = {
+  [K in OperationId]: (typeof OPERATIONS)[K]['served'] extends 'api' ? K : never
+}[OperationId]
+
 /** The route of a contract operation, served by `deployment`. */
-function route(operationId: OperationId, deployment: Deployment): RouteDefinition {
+function route(operationId: ApiOperationId, deployment: Deployment): RouteDefinition {
   const { method, path, summary } = OPERATIONS[operationId]
   return { method, path, description: summary, ...deployment }
 }

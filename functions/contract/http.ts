@@ -302,6 +302,16 @@ export const BulkDeletionResponse = z.strictObject({ bulk_deletion: BulkDeletion
 
 export const HealthResponse = z.strictObject({ ok: z.literal(true) })
 
+export const IndexResponse = z
+  .strictObject({
+    service: z.string(),
+    openapi: z.string(),
+    health: z.string(),
+    readme: z.string(),
+    routes: z.array(z.string()),
+  })
+  .meta({ description: 'Where to go from here: the contract, liveness, and the API routes.' })
+
 export const OpenApiResponse = z
   .looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.looseObject({}) })
   .meta({ description: 'The OpenAPI 3.1 document.' })
@@ -539,7 +549,7 @@ export interface ResponseHeader {
 
 export interface Operation {
   readonly operationId: string
-  readonly method: 'GET' | 'POST' | 'DELETE'
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'DELETE'
   /** API Gateway's `{param}` syntax. */
   readonly path: string
   readonly summary: string
@@ -554,7 +564,8 @@ export interface Operation {
   readonly success: {
     readonly status: number
     readonly description: string
-    readonly schema: z.ZodType
+    /** The body's schema; none for a HEAD (no body). */
+    readonly schema?: z.ZodType
     readonly headers?: Readonly<Record<string, ResponseHeader>>
   }
   /** The error types this operation answers with (the API Gateway ones are added for 'api'). */
@@ -722,6 +733,36 @@ export const OPERATIONS = {
     tag: 'local',
     served: 'local',
     success: { status: 200, description: 'Up.', schema: HealthResponse },
+    errors: [],
+  },
+  healthHead: {
+    operationId: 'healthHead',
+    method: 'HEAD',
+    path: '/health',
+    summary: 'Liveness of the local server, without a body (load balancers, `curl -I`)',
+    tag: 'local',
+    served: 'local',
+    success: { status: 200, description: 'Up (no body).' },
+    errors: [],
+  },
+  index: {
+    operationId: 'index',
+    method: 'GET',
+    path: '/',
+    summary: 'Index of the local server: where the contract, liveness and routes are',
+    tag: 'local',
+    served: 'local',
+    success: { status: 200, description: 'The index.', schema: IndexResponse },
+    errors: [],
+  },
+  indexHead: {
+    operationId: 'indexHead',
+    method: 'HEAD',
+    path: '/',
+    summary: 'Index of the local server, without a body',
+    tag: 'local',
+    served: 'local',
+    success: { status: 200, description: 'Up (no body).' },
     errors: [],
   },
   openApiDocument: {

@@ -17,6 +17,7 @@ import {
   type ErrorType,
   errorExample,
   HealthResponse,
+  IndexResponse,
   OPERATIONS,
   OpenApiResponse,
   type Operation,
@@ -40,6 +41,7 @@ const COMPONENTS: Record<string, z.ZodType> = {
   Error: ErrorObject,
   ErrorResponse,
   Health: HealthResponse,
+  Index: IndexResponse,
   OpenApi: OpenApiResponse,
 }
 
@@ -150,7 +152,7 @@ function operationObject(operation: Operation): JsonObject {
       [String(success.status)]: {
         description: success.description,
         ...(headers.length > 0 ? { headers: Object.fromEntries(headers) } : {}),
-        content: json(inline(success.schema)),
+        ...(success.schema ? { content: json(inline(success.schema)) } : {}),
       },
       ...errorResponses([...operation.errors, ...(operation.served === 'api' ? API_ERRORS : [])]),
     },
