@@ -1,6 +1,6 @@
 /**
  * `npm run bench` at a tiny size: every section runs and the results file has the structure the table
- * and the issue's goals are read from. Figures are not judged here (a smoke run is scaled far down and
+ * and the README's capacity figures are read from. Figures are not judged here (a smoke run is scaled far down and
  * runs on a busy machine), only what must hold at any size: no deletion fails, no request is missing.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
