@@ -370,7 +370,7 @@ function fromNetworkError(raw: Error, route: string, ctx: CallContext): SeamErro
   } else if (codes.some((c) => NETWORK_CODES.has(c)) || codes.length > 0) {
     failure = 'network'
     type = 'seam_unreachable'
-    const detail = codes.filter((c) => c !== 'ERR_NETWORK').join(', ') || 'network error'
+    const detail = codes.filter((c) => c !== 'ERR_NETWORK').join(', ') || innermostCause(raw)
     message = `The connection to Seam failed during ${route} (${detail}). Check network egress and SEAM_ENDPOINT; retry later.`
   } else {
     failure = 'network'
@@ -385,6 +385,17 @@ function fromNetworkError(raw: Error, route: string, ctx: CallContext): SeamErro
     route,
     failure,
   })
+}
+
+/**
+ * The message of the deepest error along the cause chain (fetch's `bad port` under `fetch failed` under
+ * axios's `Network Error`): what went wrong when no error on the way has a code. URLs are left out.
+ */
+function innermostCause(err: Error): string {
+  let inner: Error = err
+  for (let depth = 0; depth < 6 && inner.cause instanceof Error; depth++) inner = inner.cause
+  const message = redact(inner.message.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]'))
+  return inner === err ? `network error: ${message}` : message
 }
 
 /** Every `code` along the cause chain (axios wraps undici/fetch errors, which wrap the socket error). */

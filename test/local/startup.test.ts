@@ -146,6 +146,17 @@ describe('start-up', () => {
     expect(run.out).toContain('GET /openapi.json')
   })
 
+  it('a network error without a code: the printed line names its cause (fetch refuses port 9: bad port)', async () => {
+    const run = await start(
+      ['--port', '0'],
+      { SEAM_API_KEY: 'seam_test_key', SEAM_ENDPOINT: 'http://127.0.0.1:9' },
+      /State lives in memory/,
+    )
+    expect(run.out).toMatch(
+      /Seam CHECK FAILED at http:\/\/127\.0\.0\.1:9 \(SEAM_ENDPOINT\): .*\(bad port\)/,
+    )
+  })
+
   it('a rejected key: names SEAM_API_KEY', async () => {
     const emulator = await startSeamEmulator()
     try {

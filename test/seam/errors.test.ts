@@ -207,6 +207,13 @@ describe('SeamError mapping', () => {
     })
   })
 
+  it('a network error without a code (fetch refuses port 9: "bad port") names its underlying cause', async () => {
+    const err = await failureOf('any', 'http://127.0.0.1:9')
+    expect(err).toMatchObject({ name: SeamUnavailableError, type: 'seam_unreachable' })
+    expect(err.message).toContain('(bad port)')
+    expect(err.message).not.toContain('127.0.0.1')
+  })
+
   it('timeout: seam_timeout, message names the limit', async () => {
     const err = await failureOf('hang')
     expect(err).toMatchObject({
