@@ -5,6 +5,7 @@
  * an error; and the local server answers HEAD /health and GET /.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -99,6 +100,26 @@ describe('flags', () => {
       expect(run.out).toContain(name)
     }
     expect(run.out).toContain('lives in memory')
+  })
+
+  it("every environment variable local/main.ts reads is a row of the README's Local settings and in --help", async () => {
+    const main = readFileSync(join(REPO_ROOT, 'local/main.ts'), 'utf8')
+    const read = [...new Set([...main.matchAll(/process\.env\.([A-Z0-9_]+)/g)].map((m) => m[1]))]
+    expect(read).toContain('BULK_DELETION_CONCURRENCY')
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
+    const settings = readme.slice(
+      readme.indexOf('<!-- local-settings:start -->'),
+      readme.indexOf('<!-- local-settings:end -->'),
+    )
+    const rows = settings.split('\n').filter((line) => line.startsWith('| `'))
+    const help = (await start(['--help'])).out
+    for (const name of read) {
+      expect(
+        rows.some((row) => row.startsWith(`| \`${name}\` |`)),
+        `README row for ${name}`,
+      ).toBe(true)
+      expect(help, `--help names ${name}`).toContain(name)
+    }
   })
 
   it('SEAM_ENDPOINT without SEAM_API_KEY is an error naming both', async () => {
