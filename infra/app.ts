@@ -29,6 +29,7 @@ new UserIdentityLifecycleStack(app, `SeamUserIdentities-${config.stageName}`, {
   seamSecretName: config.seamSecretName,
   pollPolicy: config.pollPolicy,
   throttling: config.throttling,
+  seamWebhooks: config.seamWebhooks,
   ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
   env: {
     account: process.env.CDK_DEFAULT_ACCOUNT,

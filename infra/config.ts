@@ -15,6 +15,8 @@ export interface DeploymentConfig {
   readonly pollPolicy: PollPolicy
   readonly throttling: { readonly rateLimit: number; readonly burstLimit: number }
   readonly alarmEmail?: string
+  /** Seam's webhooks resume waiting stages (default true); false: polling only, no webhook resources. */
+  readonly seamWebhooks: boolean
 }
 
 /** Every context key read, with what it means (README "Configuration" mirrors this). */
@@ -29,6 +31,7 @@ export const CONTEXT_KEYS = [
   'throttlingRateLimit',
   'throttlingBurstLimit',
   'alarmEmail',
+  'seamWebhooks',
 ] as const
 export type ContextKey = (typeof CONTEXT_KEYS)[number]
 
@@ -115,10 +118,19 @@ export function parseConfig(context: Partial<Record<ContextKey, unknown>>): Depl
     problems.push(`alarmEmail must be an email address, got ${JSON.stringify(alarmEmail)}`)
   }
 
+  const webhooksValue = context.seamWebhooks
+  let seamWebhooks = true
+  if (webhooksValue === false || webhooksValue === 'false') seamWebhooks = false
+  else if (!(webhooksValue === undefined || webhooksValue === null || webhooksValue === '')) {
+    if (webhooksValue !== true && webhooksValue !== 'true') {
+      problems.push(`seamWebhooks must be true or false, got ${JSON.stringify(webhooksValue)}`)
+    }
+  }
+
   let pollPolicy: PollPolicy = { ...DEFAULT_POLL_POLICY, ...poll }
   if (problems.length === 0) {
     try {
-      pollPolicy = validatePollPolicy(pollPolicy)
+      pollPolicy = validatePollPolicy(pollPolicy, undefined, { awaits: seamWebhooks })
     } catch (error) {
       problems.push((error as Error).message)
     }
@@ -135,5 +147,6 @@ export function parseConfig(context: Partial<Record<ContextKey, unknown>>): Depl
       burstLimit: burstLimit ?? DEFAULT_THROTTLING.burstLimit,
     },
     ...(alarmEmail ? { alarmEmail } : {}),
+    seamWebhooks,
   }
 }

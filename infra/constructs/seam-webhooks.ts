@@ -2,7 +2,7 @@ import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib'
 import {
   AuthorizationType,
   LambdaIntegration,
-  type MethodOptions,
+  type MethodDeploymentOptions,
   type RestApi,
 } from 'aws-cdk-lib/aws-apigateway'
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
@@ -34,7 +34,7 @@ export interface SeamWebhooksProps {
 export function webhookMethodOptions(throttle: {
   rateLimit: number
   burstLimit: number
-}): Record<string, MethodOptions & { throttlingRateLimit: number; throttlingBurstLimit: number }> {
+}): Record<string, MethodDeploymentOptions> {
   return {
     [`/${WEBHOOK_PATH}/POST`]: {
       throttlingRateLimit: throttle.rateLimit,
@@ -59,6 +59,7 @@ export class SeamWebhooks extends Construct {
   readonly webhookSecret: ISecret
   readonly webhookFunction: ServiceFunction
   readonly awaitFunction: ServiceFunction
+  readonly registrationFunction: ServiceFunction
   readonly registration: CustomResource
 
   constructor(scope: Construct, id: string, props: SeamWebhooksProps) {
@@ -101,6 +102,7 @@ export class SeamWebhooks extends Construct {
       seamSecret: props.seamSecret,
     })
     secret.grantWrite(register.function)
+    this.registrationFunction = register
     const provider = new Provider(this, 'Provider', { onEventHandler: register.function })
     acknowledgeProvider(provider)
     this.registration = new CustomResource(this, 'SeamWebhook', {
