@@ -6,10 +6,17 @@
  */
 import { App } from 'aws-cdk-lib'
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
+import { ROUTES, type RouteDefinition, WEBHOOK_ROUTE } from '../functions/api/routes.js'
+import { createHandler as createWebhookHandler } from '../functions/api/seam-webhook.js'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
 import { buildOpenApiDocument } from '../functions/contract/openapi.js'
 import { stageOfState } from '../functions/contract/workflow.js'
+import { Coordination, WEBHOOK_EVENT_TYPES } from '../functions/core/coordination.js'
 import type { PollPolicy } from '../functions/core/poll.js'
+import {
+  type AwaitTaskDeps,
+  createHandler as createAwaitHandler,
+} from '../functions/deletion/await-task.js'
 import {
   createSeamClient,
   resetSeamClientCache,
@@ -17,14 +24,20 @@ import {
   type SeamClientOptions,
   seamClientFromEnvironment,
 } from '../functions/seam/index.js'
+import {
+  createSeamWebhook,
+  deleteSeamWebhook,
+  webhookRegistrationClient,
+} from '../functions/seam/webhook-registration.js'
 import { UserIdentityLifecycleStack } from '../infra/stack.js'
 import { bindHandler } from './bind-handler.js'
+import { startLocalDynamoDb } from './dynamodb.js'
 import {
   type SeamEmulator,
   type SeamEmulatorOptions,
   startSeamEmulator,
 } from './seam-emulator/index.js'
-import { type LocalServer, type LocalServerOptions, startLocalServer } from './server.js'
+import { type Handler, type LocalServerOptions, startLocalServer } from './server.js'
 import { extractStateMachine, fakeLambdaArn } from './stepfunctions/definition.js'
 import { LocalStepFunctions, type TaskHandler } from './stepfunctions/runner.js'
 
@@ -43,6 +56,19 @@ export interface LocalRuntimeOptions {
   /** One line per stage transition of each deletion, and per finished deletion. */
   readonly onProgress?: (line: string) => void
   readonly onRequest?: LocalServerOptions['onRequest']
+  /**
+   * Seam's webhooks resume waiting stages: on by default with the embedded emulator, and with `seam`
+   * when `webhookUrl` is given; false: polling only (the state machine of `-c seamWebhooks=false`).
+   */
+  readonly webhooks?: boolean
+  /** With `seam`: the URL at which that endpoint reaches POST /webhooks/seam (SEAM_WEBHOOK_URL). */
+  readonly webhookUrl?: string
+}
+
+/** The webhook registered at start (deleted at close). */
+export interface LocalWebhook {
+  readonly url: string
+  readonly webhookId: string
 }
 
 export interface LocalRuntime {
@@ -51,6 +77,10 @@ export interface LocalRuntime {
   readonly emulator?: SeamEmulator
   readonly seamEndpoint: string
   readonly stepFunctions: LocalStepFunctions
+  /** The webhook registered with the Seam endpoint, when webhooks are on. */
+  readonly webhook?: LocalWebhook
+  /** Every route the server answers (the webhook's included when on). */
+  readonly routes: readonly RouteDefinition[]
   close(): Promise<void>
 }
 
@@ -66,6 +96,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   resetSeamClientCache()
   let client: SeamClient | undefined
   const seamClientOptions = options.seamClient
+  // The runner, once built from the synthesized stack (the deps below are bound to it before).
+  let stepFunctions: LocalStepFunctions | undefined
+  const runner = (): LocalStepFunctions => {
+    if (!stepFunctions) throw new Error('The local Step Functions runner is not started yet')
+    return stepFunctions
+  }
   // Every handler, API route and stage task alike, is bound to these (createHandler(deps)).
   const deps: HandlerDeps = {
     // The process's client, configured from that environment as in Lambda; or one with other timing.
@@ -75,38 +111,79 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           return client
         }
       : seamClientFromEnvironment,
-    deletions: () => ({
-      executions: stepFunctions,
-      stateMachineArn: stepFunctions.stateMachineArn,
-    }),
+    deletions: () => ({ executions: runner(), stateMachineArn: runner().stateMachineArn }),
     now: () => new Date(),
     // The stage tasks measure time in the state machine's seconds: how fast waits run here.
     timeScale: options.waitScale ?? 1,
   }
-  const stepFunctions = synthesizeAndBind(options, deps)
-  let server: LocalServer
+  const webhooksOn =
+    options.webhooks ?? (emulator !== undefined || options.webhookUrl !== undefined)
+  if (webhooksOn && !emulator && !options.webhookUrl) {
+    throw new Error(
+      'Webhooks against an external Seam endpoint need the URL at which it reaches this server: set SEAM_WEBHOOK_URL.',
+    )
+  }
+  const resources: { close(): Promise<void> }[] = []
+  const closeAll = async () => {
+    for (const resource of resources.splice(0).reverse()) await resource.close()
+  }
+  if (emulator) resources.push(emulator)
   try {
-    server = await startLocalServer({
+    const db = webhooksOn ? await startLocalDynamoDb() : undefined
+    if (db) resources.push(db)
+    const coordination = db
+      ? new Coordination({ client: db.documentClient, tableName: db.tableName })
+      : undefined
+    // The await task and the webhook resume tasks on this runner, as the deployed ones on AWS.
+    const sfn = {
+      send: ((command: never) => runner().send(command)) as LocalStepFunctions['send'],
+    }
+    stepFunctions = synthesizeAndBind(options, deps, coordination && { coordination, sfn })
+    resources.push(stepFunctions)
+    let secret: string | undefined
+    const webhookHandler =
+      coordination &&
+      (createWebhookHandler({
+        coordination,
+        sfn,
+        secret: async () => {
+          if (secret === undefined) throw new Error('The webhook is not registered yet')
+          return secret
+        },
+      }) as Handler)
+    const routes = webhookHandler ? [...ROUTES, WEBHOOK_ROUTE] : ROUTES
+    const server = await startLocalServer({
       deps,
+      routes,
+      ...(webhookHandler ? { handlers: { [WEBHOOK_ROUTE.entry]: webhookHandler } } : {}),
       openapi: buildOpenApiDocument(),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     })
+    resources.push(server)
+    let webhook: LocalWebhook | undefined
+    if (webhookHandler) {
+      const url = options.webhookUrl ?? `${server.url}${WEBHOOK_ROUTE.path}`
+      const registrar = webhookRegistrationClient(seam)
+      const created = await createSeamWebhook(registrar, url, WEBHOOK_EVENT_TYPES)
+      secret = created.secret
+      webhook = { url, webhookId: created.webhookId }
+      // The emulator's reset() (between tests) keeps it.
+      emulator?.webhooks.pin(created.webhookId)
+      resources.push({ close: () => deleteSeamWebhook(registrar, created.webhookId) })
+    }
+    return {
+      url: server.url,
+      ...(emulator ? { emulator } : {}),
+      seamEndpoint: seam.endpoint ?? 'https://connect.getseam.com',
+      stepFunctions,
+      ...(webhook ? { webhook } : {}),
+      routes,
+      close: closeAll,
+    }
   } catch (error) {
-    await stepFunctions.close()
-    await emulator?.close()
+    await closeAll()
     throw error
-  }
-  return {
-    url: server.url,
-    ...(emulator ? { emulator } : {}),
-    seamEndpoint: seam.endpoint ?? 'https://connect.getseam.com',
-    stepFunctions,
-    close: async () => {
-      await server.close()
-      await stepFunctions.close()
-      await emulator?.close()
-    },
   }
 }
 
@@ -114,7 +191,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
  * Synthesize the stack in-process (bundling skipped), take the state machine definition out of the
  * template, and bind every Lambda it invokes to the handler module of that Lambda's construct.
  */
-function synthesizeAndBind(options: LocalRuntimeOptions, deps: HandlerDeps): LocalStepFunctions {
+function synthesizeAndBind(
+  options: LocalRuntimeOptions,
+  deps: HandlerDeps,
+  awaitDeps: AwaitTaskDeps | undefined,
+): LocalStepFunctions {
   const app = new App({
     context: { 'aws:cdk:bundling-stacks': [] },
     // CDK's CloudFormation rule check takes ~10 s and `cdk synth` runs it anyway.
@@ -125,6 +206,7 @@ function synthesizeAndBind(options: LocalRuntimeOptions, deps: HandlerDeps): Loc
     seamSecretName: 'seam/local/api-key',
     env: LOCAL_ENV,
     ...(options.pollPolicy ? { pollPolicy: options.pollPolicy } : {}),
+    seamWebhooks: awaitDeps !== undefined,
   })
   const template = app.synth().getStackByName(stack.stackName).template
   const extracted = extractStateMachine(template, { ...LOCAL_ENV, accountId: LOCAL_ENV.account })
@@ -137,6 +219,12 @@ function synthesizeAndBind(options: LocalRuntimeOptions, deps: HandlerDeps): Loc
     taskHandlers[arn] = bindHandler(fn.entry, deps)
     const timeout = extracted.lambdaFunctions[arn]?.timeoutSeconds
     if (timeout !== undefined) lambdaFunctions[arn] = { timeoutSeconds: timeout }
+  }
+  const awaitFunction = stack.webhooks?.awaitFunction.function
+  if (awaitFunction && awaitDeps) {
+    const logicalId = stack.getLogicalId(awaitFunction.node.defaultChild as CfnFunction)
+    const arn = fakeLambdaArn(logicalId, { region: LOCAL_ENV.region, accountId: LOCAL_ENV.account })
+    taskHandlers[arn] = createAwaitHandler(awaitDeps) as TaskHandler
   }
   const unbound = Object.keys(extracted.lambdaArns).filter((arn) => !taskHandlers[arn])
   if (unbound.length > 0) {

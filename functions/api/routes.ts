@@ -28,6 +28,16 @@ function route(operationId: OperationId, deployment: Deployment): RouteDefinitio
   return { method, path, description: summary, ...deployment }
 }
 
+/**
+ * POST /webhooks/seam: deployed by the SeamWebhooks construct (no IAM; its own function), not with
+ * ROUTES; the local server answers it beside them when webhooks are on.
+ */
+export const WEBHOOK_ROUTE: RouteDefinition = route('receiveSeamWebhook', {
+  entry: 'functions/api/seam-webhook.ts',
+  id: 'SeamWebhook',
+  callsSeam: false,
+})
+
 export const ROUTES: readonly RouteDefinition[] = [
   route('createUserIdentity', {
     entry: 'functions/api/create-user-identity.ts',

@@ -304,6 +304,15 @@ export const ERROR_TYPES = {
       'error.user_identity_id names an identity it created). Repeating the same request settles it.',
     message: 'The request took too long and was stopped; it may have partly taken effect.',
   },
+  invalid_webhook_signature: {
+    status: 401,
+    description:
+      'POST /webhooks/seam: the svix-id, svix-timestamp or svix-signature header is missing, the ' +
+      "signature is not the endpoint secret's over the raw body, or the timestamp is more than 5 " +
+      'minutes away. Nothing was recorded.',
+    message:
+      'The webhook signature is missing or invalid, or its timestamp is more than 5 minutes away.',
+  },
   not_authenticated: {
     status: 403,
     description:
@@ -404,14 +413,18 @@ export interface Operation {
   readonly summary: string
   readonly description?: string
   readonly tag: keyof typeof TAGS
-  /** 'local': served by the local server only, without authorization. */
-  readonly served: 'api' | 'local'
+  /**
+   * 'api': behind API Gateway with IAM; 'webhook': behind API Gateway without IAM (the Svix signature
+   * authenticates); 'local': served by the local server only, without authorization.
+   */
+  readonly served: 'api' | 'webhook' | 'local'
   readonly params?: z.ZodObject
   readonly body?: z.ZodType
   readonly success: {
     readonly status: number
     readonly description: string
-    readonly schema: z.ZodType
+    /** The body; none (e.g. 204) when absent. */
+    readonly schema?: z.ZodType
     readonly headers?: Readonly<Record<string, ResponseHeader>>
   }
   /** The error types this operation answers with (the API Gateway ones are added for 'api'). */
@@ -421,6 +434,7 @@ export interface Operation {
 export const TAGS = {
   'user identities': 'Create and delete Seam user identities',
   deletions: 'Progress of staged deletions',
+  webhooks: "Seam's webhook deliveries",
   local: 'Served by the local server (`npm start`)',
 } as const
 
@@ -432,6 +446,26 @@ export const API_ERRORS: readonly ErrorType[] = [
   'request_timeout',
   'internal_error',
 ]
+
+/** The API Gateway errors of the route without IAM: no 403, since no signature is asked for. */
+export const WEBHOOK_GATEWAY_ERRORS: readonly ErrorType[] = [
+  'throttled',
+  'request_timeout',
+  'internal_error',
+]
+
+/** A Seam event as a webhook delivers it (Svix format): the fields this service reads. */
+export const SeamWebhookEvent = z
+  .looseObject({
+    event_id: z.string(),
+    event_type: z.string(),
+    occurred_at: z.string().optional(),
+    created_at: z.string().optional(),
+  })
+  .meta({
+    description:
+      'One Seam event (as events/list returns it), e.g. acs_credential.deleted with acs_credential_id.',
+  })
 
 /** Errors of an operation that calls Seam. */
 const SEAM_ERRORS: readonly ErrorType[] = ['seam_error', 'seam_misconfigured', 'seam_unavailable']
@@ -511,6 +545,28 @@ export const OPERATIONS = {
     params: DeletionPathParams,
     success: { status: 200, description: 'The deletion.', schema: DeletionResponse },
     errors: ['deletion_not_found'],
+  },
+  receiveSeamWebhook: {
+    operationId: 'receiveSeamWebhook',
+    method: 'POST',
+    path: '/webhooks/seam',
+    summary: "Seam's webhook deliveries (Svix format)",
+    description:
+      'Headers svix-id, svix-timestamp, svix-signature; body: one Seam event, verified on the raw ' +
+      'bytes. No IAM authorization (Seam cannot sign with SigV4): the signature is the ' +
+      'authentication, and the route is throttled on its own. An event confirming a delete lets the ' +
+      'deletion stage waiting for it go on as soon as the events of all its items are in; a lost, ' +
+      'late, repeated or reordered delivery costs at most the polling fallback’s time, never a ' +
+      'stuck, doubled or wrong deletion.',
+    tag: 'webhooks',
+    served: 'webhook',
+    body: SeamWebhookEvent,
+    success: {
+      status: 204,
+      description:
+        'Verified and accepted: also an event type the service does not use, and a repeated svix-id.',
+    },
+    errors: ['invalid_input', 'invalid_webhook_signature'],
   },
   health: {
     operationId: 'health',

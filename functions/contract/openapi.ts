@@ -23,6 +23,7 @@ import {
   TAGS,
   UserIdentity,
   UserIdentityResponse,
+  WEBHOOK_GATEWAY_ERRORS,
 } from './http.js'
 
 /** A JSON value of the document. */
@@ -141,7 +142,7 @@ function operationObject(operation: Operation): JsonObject {
     tags: [operation.tag],
     summary: operation.summary,
     ...(operation.description ? { description: operation.description } : {}),
-    ...(operation.served === 'local' ? { security: [] } : {}),
+    ...(operation.served === 'api' ? {} : { security: [] }),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(operation.body
       ? { requestBody: { required: true, content: json(inline(operation.body)) } }
@@ -150,11 +151,17 @@ function operationObject(operation: Operation): JsonObject {
       [String(success.status)]: {
         description: success.description,
         ...(headers.length > 0 ? { headers: Object.fromEntries(headers) } : {}),
-        content: json(inline(success.schema)),
+        ...(success.schema ? { content: json(inline(success.schema)) } : {}),
       },
-      ...errorResponses([...operation.errors, ...(operation.served === 'api' ? API_ERRORS : [])]),
+      ...errorResponses([...operation.errors, ...gatewayErrors(operation)]),
     },
   }
+}
+
+/** The errors API Gateway itself answers on the operation's route. */
+function gatewayErrors(operation: Operation): readonly ErrorType[] {
+  if (operation.served === 'api') return API_ERRORS
+  return operation.served === 'webhook' ? WEBHOOK_GATEWAY_ERRORS : []
 }
 
 /** The whole document. */

@@ -11,13 +11,14 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
 import { Provider } from 'aws-cdk-lib/custom-resources'
 import { Construct } from 'constructs'
+import { OPERATIONS } from '../../functions/contract/http.js'
 import { WEBHOOK_EVENT_TYPES } from '../../functions/core/coordination.js'
 import type { CoordinationTable } from './coordination-table.js'
 import { acknowledge, acknowledgeWildcardResources } from './nag.js'
 import { ServiceFunction } from './service-function.js'
 
-/** Where Seam delivers, relative to the API's root. */
-export const WEBHOOK_PATH = 'webhooks/seam'
+/** Where Seam delivers, relative to the API's root (the contract's path, without its first `/`). */
+export const WEBHOOK_PATH = OPERATIONS.receiveSeamWebhook.path.slice(1)
 
 export interface SeamWebhooksProps {
   /** The coordination table: waiters, received events and deliveries live there. */
