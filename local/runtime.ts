@@ -87,6 +87,12 @@ export interface LocalRuntime {
 const LOCAL_ENV = { account: '123456789012', region: 'us-east-1' }
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const webhooksOn = options.webhooks ?? (!options.seam || options.webhookUrl !== undefined)
+  if (webhooksOn && options.seam && !options.webhookUrl) {
+    throw new Error(
+      'Webhooks against an external Seam endpoint need the URL at which it reaches this server: set SEAM_WEBHOOK_URL.',
+    )
+  }
   const emulator = options.seam ? undefined : await startSeamEmulator(options.emulator)
   const seam = options.seam ?? { apiKey: emulator?.apiKey ?? '', endpoint: emulator?.url }
   // The handlers' Seam client reads its credentials from the environment, exactly as in Lambda.
@@ -115,13 +121,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     now: () => new Date(),
     // The stage tasks measure time in the state machine's seconds: how fast waits run here.
     timeScale: options.waitScale ?? 1,
-  }
-  const webhooksOn =
-    options.webhooks ?? (emulator !== undefined || options.webhookUrl !== undefined)
-  if (webhooksOn && !emulator && !options.webhookUrl) {
-    throw new Error(
-      'Webhooks against an external Seam endpoint need the URL at which it reaches this server: set SEAM_WEBHOOK_URL.',
-    )
   }
   const resources: { close(): Promise<void> }[] = []
   const closeAll = async () => {
