@@ -184,9 +184,10 @@ export function formatReport(r: BenchResults): string {
           'section runs, not how well). `npm run bench` (a full run) judges them.',
         ]
       : ['Goals']),
+    ...webhookSection(r),
     ...table(
       ['goal', r.mode === 'smoke' ? 'met (not judged)' : 'met', 'measured'],
-      r.goals.map((g) => [
+      [...r.goals, ...(r.webhooks?.goals ?? [])].map((g) => [
         g.goal,
         r.mode === 'smoke' ? (g.met ? '(yes)' : '(no)') : g.met ? 'yes' : 'NO',
         g.measured,
@@ -194,4 +195,41 @@ export function formatReport(r: BenchResults): string {
     ),
   )
   return out.join('\n')
+}
+
+/** Webhook mode beside polling mode, one row per delay plan. */
+function webhookSection(r: BenchResults): string[] {
+  if (!r.webhooks) return []
+  const cell = (m: { wallToIdeal: number; wallMs: number }) => `${ms(m.wallMs)} ${m.wallToIdeal}×`
+  return [
+    '7. Webhook mode (Seam events resume the stages) beside polling mode (seamWebhooks=false)',
+    ...table(
+      [
+        'delay',
+        'ideal',
+        'webhooks wall',
+        'polling wall',
+        'Seam calls (events/list) w | p',
+        'transitions w | p',
+        'webhook calls',
+        '$/M deletions w | p',
+        'statuses w | p',
+      ],
+      r.webhooks.rows.map((row) => [
+        row.label,
+        ms(row.webhooks.idealMs),
+        cell(row.webhooks),
+        cell(row.polling),
+        `${row.webhooks.seamCalls} (${row.webhooks.eventsListCalls}) | ${row.polling.seamCalls} (${row.polling.eventsListCalls})`,
+        `${row.webhooks.transitions} | ${row.polling.transitions}`,
+        String(row.webhooks.webhookInvocations),
+        `${usd(row.webhooks.costPerMillion.total)} | ${usd(row.polling.costPerMillion.total)}`,
+        `${statuses(row.webhooks.statuses)} | ${statuses(row.polling.statuses)}`,
+      ]),
+    ),
+    '   Ideal: per asynchronous stage, the longest delay of its items (drawn per item in the varying row).',
+    '   Cost: Step Functions transitions + Lambda requests and duration (the webhook Lambda per delivery',
+    '   included); DynamoDB (a few on-demand writes per item) and API Gateway are not.',
+    '',
+  ]
 }
