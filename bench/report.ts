@@ -209,7 +209,7 @@ function webhookSection(r: BenchResults): string[] {
         'ideal',
         'webhooks wall',
         'polling wall',
-        'Seam calls (events/list) w | p',
+        'Seam calls (check events/list) w | p',
         'transitions w | p',
         'webhook calls',
         '$/M deletions w | p',

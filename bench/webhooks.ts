@@ -37,6 +37,10 @@ export interface ModeSummary {
   readonly wallToIdeal: number
   /** Seam requests of the run that made the most (the DELETE route's existence check included). */
   readonly seamCalls: number
+  /**
+   * events/list calls of the checks (the stages' confirmations), not counting the one the phones
+   * list makes to leave out deactivated phones (filtered by device_ids, part of listing).
+   */
   readonly eventsListCalls: number
   readonly transitions: number
   readonly lambdaInvocations: number
@@ -116,18 +120,23 @@ async function measureMode(
         })
       }
       if (webhooks && plan.dropRate) emulator.webhooks.setFaults({ dropRate: plan.dropRate })
-      const runs: { run: OurDeletion; idealMs: number; webhookCalls: number }[] = []
+      const runs: Run[] = []
       for (let i = 0; i < plan.runs; i++) {
         const drawnFrom = emulator.drawnDelays.length
         const deliveredFrom = emulator.webhooks.deliveries.length
+        const requestsFrom = emulator.requests.length
         const [run] = await measureOurDeletions(runtime, config.shape, 1)
         if (!run) throw new Error('no deletion measured')
+        const checkEvents = emulator.requests
+          .slice(requestsFrom)
+          .filter((r) => r.path === '/events/list' && !('device_ids' in r.params)).length
         await emulator.webhooks.idle()
         const webhookCalls = emulator.webhooks.deliveries
           .slice(deliveredFrom)
           .filter((d) => d.outcome !== 'dropped')
           .reduce((sum, d) => sum + d.attempts, 0)
-        runs.push({ run, idealMs: idealOf(plan, emulator, drawnFrom, config.scale), webhookCalls })
+        const idealMs = idealOf(plan, emulator, drawnFrom, config.scale)
+        runs.push({ run, idealMs, webhookCalls, checkEvents })
       }
       results.set(plan.label, summarize(runs, config.memoryMb))
     }
@@ -147,10 +156,14 @@ function idealOf(plan: WebhookPlan, emulator: SeamEmulator, drawnFrom: number, s
   )
 }
 
-function summarize(
-  runs: readonly { run: OurDeletion; idealMs: number; webhookCalls: number }[],
-  memoryMb: number,
-): ModeSummary {
+interface Run {
+  readonly run: OurDeletion
+  readonly idealMs: number
+  readonly webhookCalls: number
+  readonly checkEvents: number
+}
+
+function summarize(runs: readonly Run[], memoryMb: number): ModeSummary {
   const statuses: Record<string, number> = {}
   for (const { run } of runs) statuses[run.status] = (statuses[run.status] ?? 0) + 1
   const transitions = median(runs.map(({ run }) => run.transitions))
@@ -172,7 +185,7 @@ function summarize(
     idealMs: round(median(runs.map((r) => r.idealMs))),
     wallToIdeal: round(median(runs.map(({ run, idealMs }) => run.wallMs / idealMs))),
     seamCalls: Math.max(...runs.map(({ run }) => run.requests.total)),
-    eventsListCalls: Math.max(...runs.map(({ run }) => run.requests.eventChecks)),
+    eventsListCalls: Math.max(...runs.map((r) => r.checkEvents)),
     transitions,
     lambdaInvocations,
     webhookInvocations,
@@ -214,7 +227,7 @@ export function webhookGoals(
       measured: `${at2.measured}; ${varying.measured}`,
     },
     {
-      goal: `webhooks, every delivery arriving: Seam calls ≤ the polling lower bound (${bound.total}), no events/list`,
+      goal: `webhooks, every delivery arriving: Seam calls ≤ the polling lower bound (${bound.total}), no events/list of a check`,
       met: complete.every(
         (r) => r.webhooks.seamCalls <= bound.total && r.webhooks.eventsListCalls === 0,
       ),
