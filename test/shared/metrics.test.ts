@@ -224,9 +224,11 @@ describe('handlers', () => {
       const policy = DEFAULT_POLL_POLICY
       const out = capture()
       let state: DeletionState = { user_identity_id: graph.userIdentityId }
-      state = await handler({ action: 'delete', stage: 'client_sessions', policy, state })
-      state = await handler({ action: 'delete', stage: 'user_identity', policy, state })
-      state = await handler({ action: 'check', stage: 'user_identity', policy, state })
+      const task_entered_at = new Date().toISOString()
+      const task = { policy, task_entered_at }
+      state = await handler({ action: 'delete', stage: 'client_sessions', ...task, state })
+      state = await handler({ action: 'delete', stage: 'user_identity', ...task, state })
+      state = await handler({ action: 'check', stage: 'user_identity', ...task, state })
       expect(state.stages?.user_identity?.pending_count).toBe(0)
       // A key Seam rejects: a permanent error, so the deletion fails at once.
       process.env.SEAM_API_KEY = 'seam_test_rejected'
@@ -236,7 +238,7 @@ describe('handlers', () => {
         handler({
           action: 'delete',
           stage: 'client_sessions',
-          policy,
+          ...task,
           state: { user_identity_id: other.userIdentityId },
         }),
       ).rejects.toMatchObject({ name: 'SeamUnauthorizedError' })
