@@ -163,7 +163,7 @@ describe('API authorization', () => {
     // The one exception: Seam's webhook deliveries, authenticated by their Svix signature instead.
     const open = all.filter((m) => m.Properties.AuthorizationType === 'NONE')
     expect(open.map((m) => m.Properties.HttpMethod)).toEqual(['POST'])
-    const webhookResource = (open[0]?.Properties.ResourceId as { Ref: string }).Ref
+    const webhookResource = ((open[0] ?? fail()).Properties.ResourceId as { Ref: string }).Ref
     expect(resources[webhookResource]?.Properties.PathPart).toBe('seam')
     const methods = all.filter((m) => !open.includes(m))
     expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(
