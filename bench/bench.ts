@@ -33,6 +33,7 @@ import {
 import { type BenchShape, FIXED_SHAPE, type LowerBound, lowerBound } from './lower-bound.js'
 import type { SampleBound } from './seam-sample.js'
 import { mean, median, round } from './stats.js'
+import { measureWebhookModes, type WebhookPlan, type WebhookRow, webhookGoals } from './webhooks.js'
 
 export interface DelayPlan {
   /** Seam's asynchronous-delete delay being modelled, in real seconds (before scaling). */
@@ -70,6 +71,8 @@ export interface BenchConfig {
   /** One bulk deletion vs as many simultaneous DELETEs, against a rate-limited Seam. */
   readonly capacity: CapacityConfig
   readonly bundles: { readonly runs: number; readonly parallel: boolean }
+  /** Webhook mode beside polling mode (bench/webhooks.ts). */
+  readonly webhooks?: { readonly plans: readonly WebhookPlan[] }
   readonly outFile: string
   readonly workDir: string
   readonly log: (line: string) => void
@@ -104,6 +107,25 @@ export const FULL_CONFIG: Omit<BenchConfig, 'log'> = {
     waitScale: 1,
   },
   bundles: { runs: 9, parallel: false },
+  webhooks: {
+    plans: [
+      { label: '300 ms', delay: { kind: 'fixed', seconds: 0.3 }, runs: 3 },
+      { label: '2 s', delay: { kind: 'fixed', seconds: 2 }, runs: 2 },
+      { label: '10 s', delay: { kind: 'fixed', seconds: 10 }, runs: 1 },
+      {
+        label: '0.3–5 s per item',
+        delay: { kind: 'uniform', minSeconds: 0.3, maxSeconds: 5 },
+        runs: 3,
+      },
+      {
+        label: '2 s, half the deliveries dropped',
+        delay: { kind: 'fixed', seconds: 2 },
+        dropRate: 0.5,
+        runs: 3,
+        pollingFrom: '2 s',
+      },
+    ],
+  },
   outFile: join(REPO_ROOT, 'bench', 'results.json'),
   workDir: join(REPO_ROOT, '.bench-tmp'),
 }
@@ -127,6 +149,18 @@ export const SMOKE_CONFIG: Omit<BenchConfig, 'log'> = {
     waitScale: 0.2,
   },
   bundles: { runs: 1, parallel: true },
+  webhooks: {
+    plans: [
+      { label: '2 s', delay: { kind: 'fixed', seconds: 2 }, runs: 1 },
+      {
+        label: '2 s, half the deliveries dropped',
+        delay: { kind: 'fixed', seconds: 2 },
+        dropRate: 0.5,
+        runs: 1,
+        pollingFrom: '2 s',
+      },
+    ],
+  },
   // Never over a full run's results.
   outFile: join(REPO_ROOT, '.bench-tmp', 'results.smoke.json'),
 }
@@ -223,6 +257,8 @@ export interface BenchResults {
   readonly bulk: BulkResult & { delaySeconds: number; scaledDelayMs: number }
   readonly capacity: CapacityResult
   readonly goals: readonly Goal[]
+  /** Webhook mode beside polling mode, and the goals of webhook mode. */
+  readonly webhooks?: { readonly rows: readonly WebhookRow[]; readonly goals: readonly Goal[] }
 }
 
 export async function runBenchmark(options: BenchConfig): Promise<BenchResults> {
@@ -296,6 +332,19 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
     log,
   )
 
+  let webhookRows: WebhookRow[] | undefined
+  if (config.webhooks) {
+    log('webhook mode beside polling mode')
+    webhookRows = await measureWebhookModes({
+      scale: config.scale,
+      pageSize: config.pageSize,
+      shape: config.shape,
+      plans: config.webhooks.plans,
+      memoryMb,
+      log,
+    })
+  }
+
   let alternative: BenchResults['alternative']
   if (config.alternative) {
     const { label, description, policyFor } = config.alternative
@@ -351,6 +400,9 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
     bulk: main.bulk,
     capacity,
     goals: goals(main.deletions, main.withLatency, bound),
+    ...(webhookRows
+      ? { webhooks: { rows: webhookRows, goals: webhookGoals(webhookRows, bound) } }
+      : {}),
   }
   await mkdir(dirname(config.outFile), { recursive: true })
   await writeFile(config.outFile, `${JSON.stringify(results, null, 2)}\n`)
@@ -363,8 +415,10 @@ async function withRuntime<T>(
   pollPolicy: Partial<PollPolicy> | undefined,
   body: (runtime: LocalRuntime, emulator: SeamEmulator) => Promise<T>,
 ): Promise<T> {
+  // Polling only: these sections measure the poll loop (webhook mode: bench/webhooks.ts).
   const runtime = await startLocalRuntime({
     port: 0,
+    webhooks: false,
     emulator: { pageSize: config.pageSize },
     waitScale: config.scale,
     ...(pollPolicy ? { pollPolicy } : {}),

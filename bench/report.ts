@@ -179,6 +179,7 @@ export function formatReport(r: BenchResults): string {
       `${r.bulk.meanTransitionsPerDeletion} transitions/deletion`,
     ...capacityLines(r),
     '',
+    ...webhookSection(r),
     ...(r.mode === 'smoke'
       ? [
           'Goals: NOT JUDGED in a smoke run (one tiny, time-scaled sample of each: it checks that every',
@@ -187,7 +188,7 @@ export function formatReport(r: BenchResults): string {
       : ['Goals']),
     ...table(
       ['goal', r.mode === 'smoke' ? 'met (not judged)' : 'met', 'measured'],
-      r.goals.map((g) => [
+      [...r.goals, ...(r.webhooks?.goals ?? [])].map((g) => [
         g.goal,
         r.mode === 'smoke' ? (g.met ? '(yes)' : '(no)') : g.met ? 'yes' : 'NO',
         g.measured,
@@ -215,5 +216,42 @@ function capacityLines(r: BenchResults): string[] {
         `(${Math.round(run.share429 * 100)} %); wall ${ms(run.wallMs)} vs bound ${ms(run.boundMs)} ` +
         `(x${run.wallOverBound}); max ${run.maxInProgress} identities in progress (concurrency ${run.concurrencyUsed})`,
     ),
+  ]
+}
+
+/** Webhook mode beside polling mode, one row per delay plan. */
+function webhookSection(r: BenchResults): string[] {
+  if (!r.webhooks) return []
+  const cell = (m: { wallToIdeal: number; wallMs: number }) => `${ms(m.wallMs)} ${m.wallToIdeal}×`
+  return [
+    '8. Webhook mode (Seam events resume the stages) beside polling mode (seamWebhooks=false)',
+    ...table(
+      [
+        'delay',
+        'ideal',
+        'webhooks wall',
+        'polling wall',
+        'Seam calls (check events/list) w | p',
+        'transitions w | p',
+        'webhook calls',
+        '$/M deletions w | p',
+        'statuses w | p',
+      ],
+      r.webhooks.rows.map((row) => [
+        row.label,
+        ms(row.webhooks.idealMs),
+        cell(row.webhooks),
+        cell(row.polling),
+        `${row.webhooks.seamCalls} (${row.webhooks.eventsListCalls}) | ${row.polling.seamCalls} (${row.polling.eventsListCalls})`,
+        `${row.webhooks.transitions} | ${row.polling.transitions}`,
+        String(row.webhooks.webhookInvocations),
+        `${usd(row.webhooks.costPerMillion.total)} | ${usd(row.polling.costPerMillion.total)}`,
+        `${statuses(row.webhooks.statuses)} | ${statuses(row.polling.statuses)}`,
+      ]),
+    ),
+    '   Ideal: per asynchronous stage, the longest delay of its items (drawn per item in the varying row).',
+    '   Cost: Step Functions transitions + Lambda requests and duration (the webhook Lambda per delivery',
+    '   included); DynamoDB (a few on-demand writes per item) and API Gateway are not.',
+    '',
   ]
 }

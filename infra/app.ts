@@ -29,6 +29,7 @@ new UserIdentityLifecycleStack(app, `SeamUserIdentities-${config.stageName}`, {
   seamSecretName: config.seamSecretName,
   pollPolicy: config.pollPolicy,
   throttling: config.throttling,
+  seamWebhooks: config.seamWebhooks,
   ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
   ...(config.bulkDeletionConcurrency === undefined
     ? {}

@@ -19,6 +19,8 @@ export interface DeploymentConfig {
   readonly bulkDeletionConcurrency?: number
   /** Reserved concurrency of each function that calls Seam in the deletion workflows. */
   readonly seamConcurrency?: number
+  /** Seam's webhooks resume waiting stages (default true); false: polling only, no webhook resources. */
+  readonly seamWebhooks: boolean
 }
 
 /** Every context key read, with what it means (README "Configuration" mirrors this). */
@@ -35,6 +37,7 @@ export const CONTEXT_KEYS = [
   'alarmEmail',
   'bulkDeletionConcurrency',
   'seamConcurrency',
+  'seamWebhooks',
 ] as const
 export type ContextKey = (typeof CONTEXT_KEYS)[number]
 
@@ -131,10 +134,19 @@ export function parseConfig(context: Partial<Record<ContextKey, unknown>>): Depl
     problems.push(`alarmEmail must be an email address, got ${JSON.stringify(alarmEmail)}`)
   }
 
+  const webhooksValue = context.seamWebhooks
+  let seamWebhooks = true
+  if (webhooksValue === false || webhooksValue === 'false') seamWebhooks = false
+  else if (!(webhooksValue === undefined || webhooksValue === null || webhooksValue === '')) {
+    if (webhooksValue !== true && webhooksValue !== 'true') {
+      problems.push(`seamWebhooks must be true or false, got ${JSON.stringify(webhooksValue)}`)
+    }
+  }
+
   let pollPolicy: PollPolicy = { ...DEFAULT_POLL_POLICY, ...poll }
   if (problems.length === 0) {
     try {
-      pollPolicy = validatePollPolicy(pollPolicy)
+      pollPolicy = validatePollPolicy(pollPolicy, undefined, { awaits: seamWebhooks })
     } catch (error) {
       problems.push((error as Error).message)
     }
@@ -153,5 +165,6 @@ export function parseConfig(context: Partial<Record<ContextKey, unknown>>): Depl
     ...(alarmEmail ? { alarmEmail } : {}),
     ...(bulkDeletionConcurrency === undefined ? {} : { bulkDeletionConcurrency }),
     ...(seamConcurrency === undefined ? {} : { seamConcurrency }),
+    seamWebhooks,
   }
 }

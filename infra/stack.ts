@@ -1,8 +1,9 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib'
+import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { ITopic } from 'aws-cdk-lib/aws-sns'
 import type { Construct } from 'constructs'
 import type { PollPolicy } from '../functions/core/poll.js'
+import { DEFAULT_THROTTLING } from './config.js'
 import { ServiceAlarms } from './constructs/alarms.js'
 import { UserIdentityApi } from './constructs/api.js'
 import { BulkDeletionWorkflow } from './constructs/bulk-workflow.js'
@@ -10,6 +11,7 @@ import { CoordinationTable } from './constructs/coordination-table.js'
 import { DeletionWorkflow } from './constructs/deletion-workflow.js'
 import { addContractGatewayResponses } from './constructs/gateway-responses.js'
 import { ServiceDashboard, ServiceMetrics } from './constructs/observability.js'
+import { SeamWebhooks, WEBHOOK_PATH, webhookMethodOptions } from './constructs/seam-webhooks.js'
 
 export interface UserIdentityLifecycleStackProps extends StackProps {
   /** Deployment stage, used in resource names and outputs. */
@@ -28,11 +30,18 @@ export interface UserIdentityLifecycleStackProps extends StackProps {
   readonly bulkDeletionConcurrency?: number
   /** Reserved concurrency of each Seam-calling workflow function (Lambda throttles past it). */
   readonly seamConcurrency?: number
+  /**
+   * Seam's webhooks resume waiting deletion stages (default true): the webhook route, its functions and
+   * their registration with Seam. False: polling only, none of it in the template.
+   */
+  readonly seamWebhooks?: boolean
 }
 
 /** The whole service: API, deletion workflow, their wiring to the Seam key secret, and alarms. */
 export class UserIdentityLifecycleStack extends Stack {
   readonly coordination: CoordinationTable
+  /** Present unless seamWebhooks is false. */
+  readonly webhooks?: SeamWebhooks
   readonly deletion: DeletionWorkflow
   readonly bulk: BulkDeletionWorkflow
   readonly api: UserIdentityApi
@@ -50,8 +59,21 @@ export class UserIdentityLifecycleStack extends Stack {
     // Shared state of the service's Lambdas (waiting stages, Seam events received, leases).
     this.coordination = new CoordinationTable(this, 'Coordination')
 
+    // Registered with Seam at the API's URL, which exists only once the API does (after the workflow).
+    const throttling = { ...DEFAULT_THROTTLING, ...props.throttling }
+    const webhooks =
+      props.seamWebhooks === false
+        ? undefined
+        : new SeamWebhooks(this, 'SeamWebhooks', {
+            coordination: this.coordination,
+            seamSecret,
+            webhookUrl: Lazy.string({ produce: () => `${this.api.api.url}${WEBHOOK_PATH}` }),
+          })
+    if (webhooks) this.webhooks = webhooks
+
     this.deletion = new DeletionWorkflow(this, 'Deletion', {
       seamSecret,
+      ...(webhooks ? { awaitFunction: webhooks.awaitFunction.function } : {}),
       // Readable in the console and CLI: SeamUserIdentities-<stage>-Deletion.
       stateMachineName: `${this.stackName}-Deletion`,
       ...(props.pollPolicy ? { pollPolicy: props.pollPolicy } : {}),
@@ -80,18 +102,38 @@ export class UserIdentityLifecycleStack extends Stack {
       ...(props.throttling?.burstLimit === undefined
         ? {}
         : { throttlingBurstLimit: props.throttling.burstLimit }),
+      // The webhook route has no IAM in front of it: its own limits, a tenth of the API's.
+      ...(webhooks
+        ? {
+            methodOptions: webhookMethodOptions({
+              rateLimit: Math.max(1, throttling.rateLimit / 10),
+              burstLimit: Math.max(1, Math.ceil(throttling.burstLimit / 10)),
+            }),
+          }
+        : {}),
     })
     addContractGatewayResponses(this.api.api)
     // The create's leases: a conditional put, then a delete on release.
     const createFn = this.api.functions.CreateUserIdentity
     if (!createFn) throw new Error('The API has no CreateUserIdentity function')
     this.coordination.grantUse(createFn.function, 'dynamodb:DeleteItem')
+    if (webhooks) {
+      webhooks.addRoute(this.api.api)
+      webhooks.allowResume(this.deletion.stateMachine)
+    }
 
     const functions = Object.fromEntries([
       ...Object.entries(this.api.functions).map(([route, fn]) => [route, fn.function] as const),
       ...[...this.deletion.functions, ...this.bulk.functions].map(
         (fn) => [fn.node.id.replace(/Function$/, ''), fn.function] as const,
       ),
+      ...(webhooks
+        ? ([
+            ['SeamWebhook', webhooks.webhookFunction.function],
+            ['AwaitStage', webhooks.awaitFunction.function],
+            ['WebhookRegistration', webhooks.registrationFunction.function],
+          ] as const)
+        : []),
     ])
     // Every function publishes its metrics (functions/telemetry/metrics.ts) into the stack's namespace.
     this.metricsNamespace = `SeamUserIdentities/${props.stageName}`
@@ -140,6 +182,10 @@ export class UserIdentityLifecycleStack extends Stack {
       value: seamSecret.secretName,
     })
     new CfnOutput(this, 'StageName', { value: props.stageName })
+    new CfnOutput(this, 'SeamWebhooksMode', {
+      description: "Seam's webhooks resume deletion stages (else: polling only)",
+      value: webhooks ? 'on' : 'off',
+    })
     new CfnOutput(this, 'DashboardName', {
       description: 'CloudWatch dashboard of the API, deletions, creates and Seam calls',
       value: this.dashboard.dashboard.dashboardName,

@@ -14,6 +14,8 @@ Environment:
   PORT                                port, when --port is not given (default 3000)
   SEAM_API_KEY                        use this Seam workspace instead of the emulator
   SEAM_ENDPOINT                       with SEAM_API_KEY: a Seam-compatible server (default https://connect.getseam.com)
+  SEAM_WEBHOOK_URL                    with SEAM_API_KEY: the URL at which that endpoint reaches POST /webhooks/seam
+                                      (webhooks on; without it: polling only). With the emulator webhooks are on.
   DELETION_STAGE_TIMEOUT_SECONDS      longest a stage waits for Seam before the deletion fails (default 600)
   LOCAL_WAIT_SCALE                    multiply the state machine's waits (default 1, real time)
   SEAM_EMULATOR_DELETE_DELAY_MS       emulator's asynchronous delete delay (default 2000)
@@ -94,10 +96,18 @@ const bulkDeletionConcurrency = positiveNumber(
 )
 const seamConcurrency = positiveNumber(process.env.SEAM_CONCURRENCY, 'SEAM_CONCURRENCY')
 
+const webhookUrl = process.env.SEAM_WEBHOOK_URL?.trim() || undefined
+if (webhookUrl && !apiKey) {
+  console.warn(
+    'SEAM_WEBHOOK_URL is ignored with the built-in emulator: it delivers to this server itself.',
+  )
+}
+
 console.log(`Node ${process.versions.node}; synthesizing the CDK stack…`)
 const runtime = await startLocalRuntime({
   port,
   ...(apiKey ? { seam: { apiKey, endpoint: process.env.SEAM_ENDPOINT } } : {}),
+  ...(apiKey && webhookUrl ? { webhookUrl } : {}),
   emulator: { ...(deleteDelayMs !== undefined ? { deleteDelayMs } : {}) },
   ...(stageTimeoutSeconds !== undefined ? { pollPolicy: { stageTimeoutSeconds } } : {}),
   ...(waitScale !== undefined ? { waitScale } : {}),
@@ -121,8 +131,13 @@ if (runtime.emulator) {
   console.log(`Seam emulator: ${runtime.emulator.url}  (API key ${runtime.emulator.apiKey})`)
 }
 console.log(await checkSeam())
+console.log(
+  runtime.webhook
+    ? `Webhooks ON: Seam delivers to ${runtime.webhook.url} (webhook ${runtime.webhook.webhookId}, removed at shutdown); stages go on as Seam's events arrive, polling as the fallback.`
+    : 'Webhooks OFF: polling only (set SEAM_WEBHOOK_URL to the URL at which SEAM_ENDPOINT reaches POST /webhooks/seam to turn them on).',
+)
 console.log(`API listening on ${runtime.url}`)
-console.log(`  ${routeList().join('\n  ')}`)
+console.log(`  ${routeList(runtime.routes).join('\n  ')}`)
 console.log('State lives in memory: stopping npm start forgets the emulator and every deletion.')
 
 /**

@@ -5,11 +5,18 @@
  * end-to-end tests both start it through startLocalRuntime().
  */
 import { App } from 'aws-cdk-lib'
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
+import { ROUTES, type RouteDefinition, WEBHOOK_ROUTE } from '../functions/api/routes.js'
+import { createHandler as createWebhookHandler } from '../functions/api/seam-webhook.js'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
 import { buildOpenApiDocument } from '../functions/contract/openapi.js'
 import { stageOfState } from '../functions/contract/workflow.js'
-import { Coordination } from '../functions/core/coordination.js'
+import { Coordination, WEBHOOK_EVENT_TYPES } from '../functions/core/coordination.js'
 import type { PollPolicy } from '../functions/core/poll.js'
+import {
+  type AwaitTaskDeps,
+  createHandler as createAwaitHandler,
+} from '../functions/deletion/await-task.js'
 import {
   createSeamClient,
   resetSeamClientCache,
@@ -17,6 +24,11 @@ import {
   type SeamClientOptions,
   seamClientFromEnvironment,
 } from '../functions/seam/index.js'
+import {
+  createSeamWebhook,
+  deleteSeamWebhook,
+  webhookRegistrationClient,
+} from '../functions/seam/webhook-registration.js'
 import { UserIdentityLifecycleStack } from '../infra/stack.js'
 import {
   bindFunctions,
@@ -31,8 +43,9 @@ import {
   type SeamEmulatorOptions,
   startSeamEmulator,
 } from './seam-emulator/index.js'
-import { type LocalServer, type LocalServerOptions, startLocalServer } from './server.js'
-import { LocalStepFunctions } from './stepfunctions/runner.js'
+import { type Handler, type LocalServerOptions, startLocalServer } from './server.js'
+import { fakeLambdaArn } from './stepfunctions/definition.js'
+import { LocalStepFunctions, type TaskHandler } from './stepfunctions/runner.js'
 
 export interface LocalRuntimeOptions {
   /** HTTP port on 127.0.0.1; 0 picks a free one. */
@@ -49,10 +62,23 @@ export interface LocalRuntimeOptions {
   /** One line per stage transition of each deletion, and per finished deletion. */
   readonly onProgress?: (line: string) => void
   readonly onRequest?: LocalServerOptions['onRequest']
+  /**
+   * Seam's webhooks resume waiting stages: on by default with the embedded emulator, and with `seam`
+   * when `webhookUrl` is given; false: polling only (the state machine of `-c seamWebhooks=false`).
+   */
+  readonly webhooks?: boolean
+  /** With `seam`: the URL at which that endpoint reaches POST /webhooks/seam (SEAM_WEBHOOK_URL). */
+  readonly webhookUrl?: string
   /** MaxConcurrency of a bulk deletion (BULK_DELETION_CONCURRENCY). Default 10. */
   readonly bulkDeletionConcurrency?: number
   /** Reserved concurrency of each Seam-calling workflow function, enforced locally too. */
   readonly seamConcurrency?: number
+}
+
+/** The webhook registered at start (deleted at close). */
+export interface LocalWebhook {
+  readonly url: string
+  readonly webhookId: string
 }
 
 export interface LocalRuntime {
@@ -63,10 +89,20 @@ export interface LocalRuntime {
   readonly stepFunctions: LocalStepFunctions
   /** The bulk deletion workflow (its Map Runs: bulkDeletions.mapRuns). */
   readonly bulkDeletions: LocalStepFunctions
+  /** The webhook registered with the Seam endpoint, when webhooks are on. */
+  readonly webhook?: LocalWebhook
+  /** Every route the server answers (the webhook's included when on). */
+  readonly routes: readonly RouteDefinition[]
   close(): Promise<void>
 }
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const webhooksOn = options.webhooks ?? (!options.seam || options.webhookUrl !== undefined)
+  if (webhooksOn && options.seam && !options.webhookUrl) {
+    throw new Error(
+      'Webhooks against an external Seam endpoint need the URL at which it reaches this server: set SEAM_WEBHOOK_URL.',
+    )
+  }
   const emulator = options.seam ? undefined : await startSeamEmulator(options.emulator)
   const seam = options.seam ?? { apiKey: emulator?.apiKey ?? '', endpoint: emulator?.url }
   // The handlers' Seam client reads its credentials from the environment, exactly as in Lambda.
@@ -76,12 +112,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   resetSeamClientCache()
   let client: SeamClient | undefined
   const seamClientOptions = options.seamClient
-  // The coordination table (the create's leases) on dynalite, with the client code deployed.
-  const dynamo = await startLocalDynamoDb()
-  const coordination = new Coordination({
-    client: dynamo.documentClient,
-    tableName: dynamo.tableName,
-  })
+  // The runner, once built from the synthesized stack (the deps below are bound to it before).
+  let runners: { stepFunctions: LocalStepFunctions; bulkDeletions: LocalStepFunctions } | undefined
+  const started = () => {
+    if (!runners) throw new Error('The local Step Functions runners are not started yet')
+    return runners
+  }
+  const runner = () => started().stepFunctions
+  // The coordination table (the create's leases, the stages' waiters) on dynalite, with the client
+  // code deployed; set before any handler runs.
+  let coordination: Coordination | undefined
   // Every handler, API route and stage task alike, is bound to these (createHandler(deps)).
   const deps: HandlerDeps = {
     // The process's client, configured from that environment as in Lambda; or one with other timing.
@@ -91,45 +131,75 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           return client
         }
       : seamClientFromEnvironment,
-    coordination: () => coordination,
-    deletions: () => ({
-      executions: stepFunctions,
-      stateMachineArn: stepFunctions.stateMachineArn,
-    }),
-    bulk: () => localBulkBackend(bulkDeletions, stepFunctions),
+    deletions: () => ({ executions: runner(), stateMachineArn: runner().stateMachineArn }),
+    bulk: () => localBulkBackend(started().bulkDeletions, runner()),
+    coordination: () => {
+      if (!coordination) throw new Error('The local coordination table is not started yet')
+      return coordination
+    },
     now: () => new Date(),
     // The stage tasks measure time in the state machine's seconds: how fast waits run here.
     timeScale: options.waitScale ?? 1,
   }
-  const { stepFunctions, bulkDeletions } = synthesizeAndBind(options, deps)
-  let server: LocalServer
+  const resources: { close(): Promise<void> }[] = []
+  const closeAll = async () => {
+    for (const resource of resources.splice(0).reverse()) await resource.close()
+  }
+  if (emulator) resources.push(emulator)
   try {
-    server = await startLocalServer({
+    const db = await startLocalDynamoDb()
+    resources.push(db)
+    coordination = new Coordination({ client: db.documentClient, tableName: db.tableName })
+    // The await task and the webhook resume tasks on this runner, as the deployed ones on AWS.
+    const sfn = {
+      send: ((command: never) => runner().send(command)) as LocalStepFunctions['send'],
+    }
+    runners = synthesizeAndBind(options, deps, webhooksOn ? { coordination, sfn } : undefined)
+    resources.push(runners.stepFunctions, runners.bulkDeletions)
+    let secret: string | undefined
+    const webhookHandler =
+      webhooksOn &&
+      (createWebhookHandler({
+        coordination,
+        sfn,
+        secret: async () => {
+          if (secret === undefined) throw new Error('The webhook is not registered yet')
+          return secret
+        },
+      }) as Handler)
+    const routes = webhookHandler ? [...ROUTES, WEBHOOK_ROUTE] : ROUTES
+    const server = await startLocalServer({
       deps,
+      routes,
+      ...(webhookHandler ? { handlers: { [WEBHOOK_ROUTE.entry]: webhookHandler } } : {}),
       openapi: buildOpenApiDocument(),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     })
+    resources.push(server)
+    let webhook: LocalWebhook | undefined
+    if (webhookHandler) {
+      const url = options.webhookUrl ?? `${server.url}${WEBHOOK_ROUTE.path}`
+      const registrar = webhookRegistrationClient(seam)
+      const created = await createSeamWebhook(registrar, url, WEBHOOK_EVENT_TYPES)
+      secret = created.secret
+      webhook = { url, webhookId: created.webhookId }
+      // The emulator's reset() (between tests) keeps it.
+      emulator?.webhooks.pin(created.webhookId)
+      resources.push({ close: () => deleteSeamWebhook(registrar, created.webhookId) })
+    }
+    return {
+      url: server.url,
+      ...(emulator ? { emulator } : {}),
+      seamEndpoint: seam.endpoint ?? 'https://connect.getseam.com',
+      ...runners,
+      ...(webhook ? { webhook } : {}),
+      routes,
+      close: closeAll,
+    }
   } catch (error) {
-    await bulkDeletions.close()
-    await stepFunctions.close()
-    await dynamo.close()
-    await emulator?.close()
+    await closeAll()
     throw error
-  }
-  return {
-    url: server.url,
-    ...(emulator ? { emulator } : {}),
-    seamEndpoint: seam.endpoint ?? 'https://connect.getseam.com',
-    stepFunctions,
-    bulkDeletions,
-    close: async () => {
-      await server.close()
-      await bulkDeletions.close()
-      await stepFunctions.close()
-      await dynamo.close()
-      await emulator?.close()
-    },
   }
 }
 
@@ -140,10 +210,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 function synthesizeAndBind(
   options: LocalRuntimeOptions,
   deps: HandlerDeps,
-): {
-  stepFunctions: LocalStepFunctions
-  bulkDeletions: LocalStepFunctions
-} {
+  awaitDeps: AwaitTaskDeps | undefined,
+): { stepFunctions: LocalStepFunctions; bulkDeletions: LocalStepFunctions } {
   const app = new App({
     context: { 'aws:cdk:bundling-stacks': [] },
     // CDK's CloudFormation rule check takes ~10 s and `cdk synth` runs it anyway.
@@ -154,6 +222,7 @@ function synthesizeAndBind(
     seamSecretName: 'seam/local/api-key',
     env: LOCAL_ENV,
     ...(options.pollPolicy ? { pollPolicy: options.pollPolicy } : {}),
+    seamWebhooks: awaitDeps !== undefined,
     ...(options.bulkDeletionConcurrency === undefined
       ? {}
       : { bulkDeletionConcurrency: options.bulkDeletionConcurrency }),
@@ -161,10 +230,25 @@ function synthesizeAndBind(
   })
   const template = app.synth().getStackByName(stack.stackName).template
   const extracted = extractOf(template, stack, stack.deletion.stateMachine)
+  // The await task takes the table and the runner itself (AwaitTaskDeps), not HandlerDeps.
+  const awaitFunction = stack.webhooks?.awaitFunction
+  const awaitHandlers: Record<string, TaskHandler> = {}
+  if (awaitFunction && awaitDeps) {
+    const logicalId = stack.getLogicalId(awaitFunction.function.node.defaultChild as CfnFunction)
+    const arn = fakeLambdaArn(logicalId, { region: LOCAL_ENV.region, accountId: LOCAL_ENV.account })
+    awaitHandlers[arn] = createAwaitHandler(awaitDeps) as TaskHandler
+  }
+  const bound = bindFunctions(
+    stack,
+    [...stack.deletion.functions, ...(awaitFunction && awaitDeps ? [awaitFunction] : [])],
+    extracted,
+    deps,
+  )
   const stepFunctions = new LocalStepFunctions({
     definition: extracted.definition,
     stateMachineArn: extracted.stateMachineArn,
-    ...bindFunctions(stack, stack.deletion.functions, extracted, deps),
+    ...bound,
+    taskHandlers: { ...bound.taskHandlers, ...awaitHandlers },
     waitScale: options.waitScale ?? 1,
     ...(options.onProgress ? { onEvent: progressPrinter(options.onProgress) } : {}),
   })

@@ -14,7 +14,10 @@ import type { IndexResponse } from '../functions/contract/http.js'
 import { DEFAULT_FUNCTION_TIMEOUT } from '../infra/constructs/service-function.js'
 import { bindHandler, ENVIRONMENT_DEPS } from './bind-handler.js'
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>
+export type Handler = (
+  event: APIGatewayProxyEvent,
+  context: Context,
+) => Promise<APIGatewayProxyResult>
 
 export interface LocalServerOptions {
   /** 0 picks a free port. */
@@ -22,6 +25,8 @@ export interface LocalServerOptions {
   readonly routes?: readonly RouteDefinition[]
   /** What the handlers are bound to (createHandler); default: what the environment names. */
   readonly deps?: HandlerDeps
+  /** Handlers bound by the caller, by entry (e.g. the webhook route's, on the coordination table). */
+  readonly handlers?: Readonly<Record<string, Handler>>
   /** Served at GET /openapi.json. */
   readonly openapi?: object
   /** Called once per request, after the response (method, path, status, ms). */
@@ -40,7 +45,7 @@ const HOST = '127.0.0.1'
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const routes = options.routes ?? ROUTES
   const deps = options.deps ?? ENVIRONMENT_DEPS
-  const handlers = new Map<string, Handler>()
+  const handlers = new Map<string, Handler>(Object.entries(options.handlers ?? {}))
   const load = (route: RouteDefinition) => {
     let handler = handlers.get(route.entry)
     if (!handler) {

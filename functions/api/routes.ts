@@ -26,7 +26,7 @@ type Deployment = Omit<RouteDefinition, 'method' | 'path' | 'description'>
 
 /** The operations deployed behind API Gateway (the others are the local server's own). */
 type ApiOperationId = {
-  [K in OperationId]: (typeof OPERATIONS)[K]['served'] extends 'api' ? K : never
+  [K in OperationId]: (typeof OPERATIONS)[K]['served'] extends 'api' | 'webhook' ? K : never
 }[OperationId]
 
 /** The route of a contract operation, served by `deployment`. */
@@ -34,6 +34,16 @@ function route(operationId: ApiOperationId, deployment: Deployment): RouteDefini
   const { method, path, summary } = OPERATIONS[operationId]
   return { method, path, description: summary, ...deployment }
 }
+
+/**
+ * POST /webhooks/seam: deployed by the SeamWebhooks construct (no IAM; its own function), not with
+ * ROUTES; the local server answers it beside them when webhooks are on.
+ */
+export const WEBHOOK_ROUTE: RouteDefinition = route('receiveSeamWebhook', {
+  entry: 'functions/api/seam-webhook.ts',
+  id: 'SeamWebhook',
+  callsSeam: false,
+})
 
 export const ROUTES: readonly RouteDefinition[] = [
   route('createUserIdentity', {

@@ -435,6 +435,15 @@ export const ERROR_TYPES = {
       UNSETTLED,
     message: 'The request took too long and was stopped; it may have partly taken effect.',
   },
+  invalid_webhook_signature: {
+    status: 401,
+    description:
+      'POST /webhooks/seam: the svix-id, svix-timestamp or svix-signature header is missing, the ' +
+      "signature is not the endpoint secret's over the raw body, or the timestamp is more than 5 " +
+      'minutes away. Nothing was recorded.',
+    message:
+      'The webhook signature is missing or invalid, or its timestamp is more than 5 minutes away.',
+  },
   not_authenticated: {
     status: 403,
     description:
@@ -555,8 +564,11 @@ export interface Operation {
   readonly summary: string
   readonly description?: string
   readonly tag: keyof typeof TAGS
-  /** 'local': served by the local server only, without authorization. */
-  readonly served: 'api' | 'local'
+  /**
+   * 'api': behind API Gateway with IAM; 'webhook': behind API Gateway without IAM (the Svix signature
+   * authenticates); 'local': served by the local server only, without authorization.
+   */
+  readonly served: 'api' | 'webhook' | 'local'
   readonly params?: z.ZodObject
   readonly body?: z.ZodType
   /** Largest body in bytes (413 beyond it); default MAX_BODY_BYTES. */
@@ -564,7 +576,7 @@ export interface Operation {
   readonly success: {
     readonly status: number
     readonly description: string
-    /** The body's schema; none for a HEAD (no body). */
+    /** The body's schema; none for a HEAD or a 204 (no body). */
     readonly schema?: z.ZodType
     readonly headers?: Readonly<Record<string, ResponseHeader>>
   }
@@ -576,6 +588,7 @@ export const TAGS = {
   'user identities': 'Create and delete Seam user identities',
   deletions: 'Progress of staged deletions',
   'bulk deletions': 'Many user identities deleted together',
+  webhooks: "Seam's webhook deliveries",
   local: 'Served by the local server (`npm start`)',
 } as const
 
@@ -587,6 +600,26 @@ export const API_ERRORS: readonly ErrorType[] = [
   'request_timeout',
   'internal_error',
 ]
+
+/** The API Gateway errors of the route without IAM: no 403, since no signature is asked for. */
+export const WEBHOOK_GATEWAY_ERRORS: readonly ErrorType[] = [
+  'throttled',
+  'request_timeout',
+  'internal_error',
+]
+
+/** A Seam event as a webhook delivers it (Svix format): the fields this service reads. */
+export const SeamWebhookEvent = z
+  .looseObject({
+    event_id: z.string(),
+    event_type: z.string(),
+    occurred_at: z.string().optional(),
+    created_at: z.string().optional(),
+  })
+  .meta({
+    description:
+      'One Seam event (as events/list returns it), e.g. acs_credential.deleted with acs_credential_id.',
+  })
 
 /** Errors of an operation that calls Seam. */
 const SEAM_ERRORS: readonly ErrorType[] = ['seam_error', 'seam_misconfigured', 'seam_unavailable']
@@ -724,6 +757,28 @@ export const OPERATIONS = {
     params: BulkDeletionPathParams,
     success: { status: 200, description: 'The bulk deletion.', schema: BulkDeletionResponse },
     errors: ['invalid_input', 'bulk_deletion_not_found'],
+  },
+  receiveSeamWebhook: {
+    operationId: 'receiveSeamWebhook',
+    method: 'POST',
+    path: '/webhooks/seam',
+    summary: "Seam's webhook deliveries (Svix format)",
+    description:
+      'Headers svix-id, svix-timestamp, svix-signature; body: one Seam event, verified on the raw ' +
+      'bytes. No IAM authorization (Seam cannot sign with SigV4): the signature is the ' +
+      'authentication, and the route is throttled on its own. An event confirming a delete lets the ' +
+      'deletion stage waiting for it go on as soon as the events of all its items are in; a lost, ' +
+      'late, repeated or reordered delivery costs at most the polling fallback’s time, never a ' +
+      'stuck, doubled or wrong deletion.',
+    tag: 'webhooks',
+    served: 'webhook',
+    body: SeamWebhookEvent,
+    success: {
+      status: 204,
+      description:
+        'Verified and accepted: also an event type the service does not use, and a repeated svix-id.',
+    },
+    errors: ['invalid_input', 'invalid_webhook_signature'],
   },
   health: {
     operationId: 'health',

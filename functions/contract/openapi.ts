@@ -24,6 +24,7 @@ import {
   TAGS,
   UserIdentity,
   UserIdentityResponse,
+  WEBHOOK_GATEWAY_ERRORS,
 } from './http.js'
 
 /** A JSON value of the document. */
@@ -143,7 +144,7 @@ function operationObject(operation: Operation): JsonObject {
     tags: [operation.tag],
     summary: operation.summary,
     ...(operation.description ? { description: operation.description } : {}),
-    ...(operation.served === 'local' ? { security: [] } : {}),
+    ...(operation.served === 'api' ? {} : { security: [] }),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(operation.body
       ? { requestBody: { required: true, content: json(inline(operation.body)) } }
@@ -154,9 +155,15 @@ function operationObject(operation: Operation): JsonObject {
         ...(headers.length > 0 ? { headers: Object.fromEntries(headers) } : {}),
         ...(success.schema ? { content: json(inline(success.schema)) } : {}),
       },
-      ...errorResponses([...operation.errors, ...(operation.served === 'api' ? API_ERRORS : [])]),
+      ...errorResponses([...operation.errors, ...gatewayErrors(operation)]),
     },
   }
+}
+
+/** The errors API Gateway itself answers on the operation's route. */
+function gatewayErrors(operation: Operation): readonly ErrorType[] {
+  if (operation.served === 'api') return API_ERRORS
+  return operation.served === 'webhook' ? WEBHOOK_GATEWAY_ERRORS : []
 }
 
 /** The whole document. */

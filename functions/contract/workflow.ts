@@ -120,6 +120,11 @@ export const stageTaskEventSchema = z.object({
   state: deletionStateSchema,
   /** When the task state was entered ($$.State.EnteredTime, the same for each of its retries). */
   task_entered_at: z.string().refine((text) => Number.isFinite(Date.parse(text)), 'not a time'),
+  /**
+   * A delete of a stage confirmed by a lookup (the identity) looks once right after it: not found, and
+   * the stage is done without a wait. Set where Seam's webhooks make the other stages go on at once.
+   */
+  look_after_delete: z.boolean().optional(),
 })
 export type StageTaskEvent = z.infer<typeof stageTaskEventSchema>
 
@@ -224,6 +229,8 @@ export const STATE_KINDS = [
   'stuck',
   'explainFailure',
   'failed',
+  'await',
+  'confirmed',
 ] as const
 export type StateKind = (typeof STATE_KINDS)[number]
 
@@ -249,6 +256,10 @@ export function stateName(stage: StageName, kind: StateKind): string {
       return `Explain ${title} failure`
     case 'failed':
       return `${Title} failed`
+    case 'await':
+      return `Await ${title}`
+    case 'confirmed':
+      return `${Title} confirmed?`
   }
 }
 

@@ -19,7 +19,7 @@ import type { SeamClient } from '../seam/index.js'
 import { isNotFound, isTransient } from '../seam/index.js'
 import { forEachLimited } from './concurrency.js'
 import { nextPoll, type PollPolicy } from './poll.js'
-import { type Confirmation, type StageDefinition, splitListed } from './stages.js'
+import { type Confirmation, DELETION_STAGES, type StageDefinition, splitListed } from './stages.js'
 
 export type { DeletionState, DeletionSummary, StageProgress }
 
@@ -53,6 +53,11 @@ export interface StepOptions {
    * they are in the state machine's seconds. Always 1 in AWS.
    */
   readonly timeScale?: number
+  /**
+   * A delete of a stage confirmed by a lookup (the identity) looks once right after it: gone, and the
+   * stage is done without a wait (StageTaskEvent.look_after_delete).
+   */
+  readonly lookAfterDelete?: boolean
 }
 
 /** Real clock and time scale, and the workflow's view of elapsed time. */
@@ -93,13 +98,18 @@ export async function deleteStage(
   const toDelete = refused.map((r) => r.item)
   // Gone at its delete needs no confirming — unless confirming is a lookup: Seam may well answer
   // not found to deleting an identity it is already deleting, so one lookup settles it.
-  const pending = !stage.confirmation
+  let pending = !stage.confirmation
     ? []
     : stage.confirmation === 'lookup'
       ? [...beingDeleted, ...done, ...gone]
       : [...beingDeleted, ...done]
+  if (stage.confirmation === 'lookup' && options.lookAfterDelete && pending.length > 0) {
+    const listed = new Set((await stage.list(seam, state.user_identity_id)).map((item) => item.id))
+    pending = pending.filter((item) => listed.has(item.id))
+  }
   const poll = nextPoll(policy, 0, startedAt, time.workflowNow(startedAt))
-  return withProgress(state, stage.name, {
+  const paced = withResumedPace(state, stage, startedAt, time.seconds)
+  return withProgress(paced, stage.name, {
     started_at: startedAt.toISOString(),
     deletes_done_at: deletesDoneAt.toISOString(),
     ...(toDelete.length > 0 ? { refusals: true } : {}),
@@ -110,11 +120,37 @@ export async function deleteStage(
     ...(toDelete.length > 0 ? { to_delete: toDelete } : {}),
     pending_count: pending.length + toDelete.length,
     checks: 0,
-    wait_seconds: firstWait(policy, state.seam_latency_seconds, Math.max(1, poll.waitSeconds)),
+    wait_seconds: firstWait(policy, paced.seam_latency_seconds, Math.max(1, poll.waitSeconds)),
     // At least one check follows the deletes, even when they used up the stage's time: the check is
     // what confirms them, or words what is stuck.
     checks_left: true,
   })
+}
+
+/**
+ * Seam's pace, taken from the stage before `stage` when Seam's webhooks resumed it: it left with items
+ * still pending (a check never lets that happen), the moment this stage began being when their last
+ * event arrived. Measured, like a check's, only when its deletes all went through at once.
+ */
+function withResumedPace(
+  state: DeletionState,
+  stage: StageDefinition,
+  startedAt: Date,
+  seconds: (from: number, to: number) => number,
+): DeletionState {
+  const index = DELETION_STAGES.findIndex((s) => s.name === stage.name)
+  const previous =
+    index > 0 ? state.stages?.[DELETION_STAGES[index - 1]?.name as StageName] : undefined
+  if (
+    !previous ||
+    previous.pending.length === 0 ||
+    previous.refusals ||
+    !previous.deletes_done_at
+  ) {
+    return state
+  }
+  const pace = seconds(Date.parse(previous.deletes_done_at), startedAt.getTime())
+  return Number.isFinite(pace) && pace > 0 ? { ...state, seam_latency_seconds: pace } : state
 }
 
 /** The first wait of a stage: Seam's observed pace when known, else the policy's. */

@@ -108,7 +108,21 @@ export const HISTORY_EVENTS = {
   choice: 2,
   execution: 2,
   end: 3,
+  /** A callback task (`Await <stage>`): entered, scheduled, started, submitted, its end, exited. */
+  await: 6,
 } as const
+
+/** How often an `Await <stage>` is retried when Lambda refuses to start it (infra/constructs/await-stage.ts). */
+export const AWAIT_RETRIES = 2
+
+/**
+ * Where Seam's webhooks resume the stages they confirm, each of their waits is an `Await <stage>`
+ * (a callback task of the same TimeoutSeconds) instead of a Wait, and a resumed stage leaves through
+ * its `confirmed?` Choice: the same time, more history events.
+ */
+export interface WorkflowShape {
+  readonly awaits?: boolean
+}
 
 /** One loop of a stage: its Wait, its Check task (every retry taken) and its `done?` Choice. */
 export const HISTORY_EVENTS_PER_CHECK =
@@ -145,17 +159,25 @@ export function maxChecksPerStage(policy: PollPolicy): number {
 export function worstCaseHistoryEvents(
   policy: PollPolicy,
   retriesPerTask = totalRetries(),
+  shape: WorkflowShape = {},
 ): number {
   const stages = DELETION_STAGES.length
   const task = taskEvents(retriesPerTask)
-  const perCheck = HISTORY_EVENTS.wait + task + HISTORY_EVENTS.choice
-  const perStage = task + HISTORY_EVENTS.choice + maxChecksPerStage(policy) * perCheck
+  // Counted as if every stage awaited: a bound for the identity's Waits too.
+  const wait = shape.awaits
+    ? HISTORY_EVENTS.await + AWAIT_RETRIES * HISTORY_EVENTS.retry
+    : HISTORY_EVENTS.wait
+  const perCheck = wait + task + HISTORY_EVENTS.choice
+  const confirmed = shape.awaits ? HISTORY_EVENTS.choice : 0
+  const perStage = task + HISTORY_EVENTS.choice + maxChecksPerStage(policy) * perCheck + confirmed
   return HISTORY_EVENTS.execution + stages * perStage + HISTORY_EVENTS.end
 }
 
 /**
  * The execution's TimeoutSeconds: every stage may run to its bound (all of them loop), plus a margin,
  * so a stage that waits too long fails as stuck, naming what is stuck, before the execution times out.
+ * An `Await <stage>` times out after the wait it replaces (TimeoutSeconds counts its Lambda's start
+ * too), so the bound holds with webhooks as without.
  */
 export function executionTimeoutSeconds(policy: PollPolicy): number {
   return (
@@ -172,6 +194,7 @@ export function executionTimeoutSeconds(policy: PollPolicy): number {
 export function validatePollPolicy(
   policy: PollPolicy,
   longestSeamCallSeconds = LONGEST_SEAM_CALL_MS / 1000,
+  shape: WorkflowShape = {},
 ): PollPolicy {
   const problems: string[] = []
   if (!(policy.firstWaitSeconds >= 1)) problems.push('firstWaitSeconds must be at least 1')
@@ -201,7 +224,7 @@ export function validatePollPolicy(
     )
   }
   if (problems.length === 0) {
-    const worst = worstCaseHistoryEvents(policy)
+    const worst = worstCaseHistoryEvents(policy, totalRetries(), shape)
     if (worst >= HISTORY_EVENT_LIMIT) {
       problems.push(
         `one execution could reach ${count(worst)} history events (${DELETION_STAGES.length} stages × ` +

@@ -59,7 +59,11 @@ function runStageTask(deps: StageTaskDeps) {
     const bound = stageTimeBound(event.policy, longestCall)
     const deadline = Date.parse(event.task_entered_at) + bound.taskSeconds * 1000 * scale
     const next = await withSeamDeadline(deadline, () =>
-      run(seam, stage, event.state, event.policy, { now: deps.now, timeScale: deps.timeScale }),
+      run(seam, stage, event.state, event.policy, {
+        now: deps.now,
+        timeScale: deps.timeScale,
+        ...(event.look_after_delete ? { lookAfterDelete: true } : {}),
+      }),
     ).catch((error: unknown) => {
       if (isTransient(error) && deps.now().getTime() >= deadline) {
         throw outOfTime(stage.name, bound.taskSeconds, error as SeamError)

@@ -34,19 +34,48 @@ export interface ProviderResult {
   Data?: Record<string, string>
 }
 
+/** webhooks/create: the new webhook's id and its signing secret (never log the secret). */
+export async function createSeamWebhook(
+  seam: Pick<SeamHttp, 'webhooks'>,
+  url: string,
+  eventTypes: readonly string[],
+): Promise<{ webhookId: string; secret: string }> {
+  const webhook = await seam.webhooks.create({ url, event_types: [...eventTypes] })
+  if (!webhook.secret) throw new Error(`Seam returned no secret for webhook ${webhook.webhook_id}`)
+  return { webhookId: webhook.webhook_id, secret: webhook.secret }
+}
+
+/** webhooks/delete; a webhook already gone counts as deleted. */
+export async function deleteSeamWebhook(
+  seam: Pick<SeamHttp, 'webhooks'>,
+  webhookId: string,
+): Promise<void> {
+  try {
+    await seam.webhooks.delete({ webhook_id: webhookId })
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    if (code !== 'webhook_not_found' && code !== 'not_found') throw err
+  }
+}
+
+/** A Seam client for the registration calls (the other calls go through functions/seam/client.ts). */
+export function webhookRegistrationClient(credentials: {
+  apiKey: string
+  endpoint?: string | undefined
+}): Pick<SeamHttp, 'webhooks'> {
+  const { apiKey, endpoint } = credentials
+  return SeamHttp.fromApiKey(apiKey, endpoint ? { endpoint } : {})
+}
+
 export function createHandler(deps: WebhookRegistrationDeps) {
   const register = async (props: WebhookRegistrationProps): Promise<ProviderResult> => {
-    const seam = await deps.seam()
-    const webhook = await seam.webhooks.create({ url: props.Url, event_types: props.EventTypes })
-    if (!webhook.secret) {
-      throw new Error(`Seam returned no secret for webhook ${webhook.webhook_id}`)
-    }
+    const webhook = await createSeamWebhook(await deps.seam(), props.Url, props.EventTypes)
     await deps.storeSecret(props.SecretArn, webhook.secret)
     logger.info('Seam webhook registered', {
-      webhook_id: webhook.webhook_id,
+      webhook_id: webhook.webhookId,
       event_types: props.EventTypes,
     })
-    return { PhysicalResourceId: webhook.webhook_id, Data: { WebhookId: webhook.webhook_id } }
+    return { PhysicalResourceId: webhook.webhookId, Data: { WebhookId: webhook.webhookId } }
   }
 
   return async (event: CloudFormationCustomResourceEvent): Promise<ProviderResult> => {
@@ -68,13 +97,7 @@ export function createHandler(deps: WebhookRegistrationDeps) {
         // A Create that failed leaves a physical id that is no webhook id: nothing to delete.
         if (!UUID.test(event.PhysicalResourceId))
           return { PhysicalResourceId: event.PhysicalResourceId }
-        const seam = await deps.seam()
-        try {
-          await seam.webhooks.delete({ webhook_id: event.PhysicalResourceId })
-        } catch (err) {
-          const code = (err as { code?: unknown }).code
-          if (code !== 'webhook_not_found' && code !== 'not_found') throw err
-        }
+        await deleteSeamWebhook(await deps.seam(), event.PhysicalResourceId)
         logger.info('Seam webhook deleted', { webhook_id: event.PhysicalResourceId })
         return { PhysicalResourceId: event.PhysicalResourceId }
       }
@@ -83,10 +106,7 @@ export function createHandler(deps: WebhookRegistrationDeps) {
 }
 
 export const handler = createHandler({
-  seam: async () => {
-    const { apiKey, endpoint } = await resolveSeamCredentials(process.env)
-    return SeamHttp.fromApiKey(apiKey, endpoint ? { endpoint } : {})
-  },
+  seam: async () => webhookRegistrationClient(await resolveSeamCredentials(process.env)),
   storeSecret: async (secretArn, secret) => {
     await new SecretsManagerClient({}).send(
       new PutSecretValueCommand({ SecretId: secretArn, SecretString: secret }),

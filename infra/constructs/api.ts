@@ -5,6 +5,7 @@ import {
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
+  type MethodDeploymentOptions,
   MethodLoggingLevel,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway'
@@ -33,6 +34,8 @@ export interface UserIdentityApiProps {
   readonly throttlingRateLimit?: number
   readonly throttlingBurstLimit?: number
   readonly logRetention?: RetentionDays
+  /** Per-method stage settings (e.g. a route throttled apart: webhookMethodOptions). */
+  readonly methodOptions?: Record<string, MethodDeploymentOptions>
 }
 
 /**
@@ -63,6 +66,7 @@ export class UserIdentityApi extends Construct {
         throttlingBurstLimit: props.throttlingBurstLimit ?? DEFAULT_THROTTLING.burstLimit,
         tracingEnabled: true,
         loggingLevel: MethodLoggingLevel.OFF,
+        ...(props.methodOptions ? { methodOptions: props.methodOptions } : {}),
         accessLogDestination: new LogGroupLogDestination(accessLogs),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields({
           caller: true,

@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib'
+import type { IFunction } from 'aws-cdk-lib/aws-lambda'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import {
@@ -45,6 +46,7 @@ import {
 } from '../../functions/core/poll.js'
 import { DELETION_STAGES, STAGES, type StageDefinition } from '../../functions/core/stages.js'
 import { SEAM_ERROR_NAMES, SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
+import { awaitStage } from './await-stage.js'
 import { acknowledgeStateMachineLogging, acknowledgeWildcardResources } from './nag.js'
 import { ServiceFunction } from './service-function.js'
 
@@ -58,6 +60,12 @@ export interface DeletionWorkflowProps {
   readonly stateMachineName?: string
   /** Reserved concurrency of each stage function: the bound on concurrent Seam work per stage. */
   readonly seamConcurrency?: number
+  /**
+   * The await task (SeamWebhooks.awaitFunction): with it, each wait of a stage Seam confirms with
+   * events is an `Await <stage>` that Seam's webhooks resume, and the identity is looked up once
+   * right after its delete. Without it, every stage polls.
+   */
+  readonly awaitFunction?: IFunction
 }
 
 /** Errors a task retries with backoff: Lambda's own transient failures, and Seam's. */
@@ -83,6 +91,9 @@ const SRC = 'functions/deletion'
  * per stage `Delete <stage>` → `<Stage> done?` → (`Wait for <stage>` → `Check <stage>` → back); the
  * last stage, the identity itself, goes from `Delete user identity` straight to its first wait; then
  * `Deleted` outputs the summary. Standard workflow, JSONPath (the local runner runs JSONPath only).
+ * With an await function (Seam's webhooks), a stage Seam confirms with events waits in
+ * `Await <stage>` instead (resumed → `<Stage> confirmed?` → the next stage; timed out → its Check),
+ * and `Delete user identity` looks the identity up once, going to `User identity done?`.
  */
 export class DeletionWorkflow extends Construct {
   readonly stateMachine: StateMachine
@@ -91,12 +102,16 @@ export class DeletionWorkflow extends Construct {
   readonly functions: ServiceFunction[] = []
   private readonly seamSecret: ISecret
   private readonly seamConcurrency: number | undefined
+  private readonly awaitFunction: IFunction | undefined
 
   constructor(scope: Construct, id: string, props: DeletionWorkflowProps) {
     super(scope, id)
     this.seamSecret = props.seamSecret
     this.seamConcurrency = props.seamConcurrency
-    const policy = validatePollPolicy({ ...DEFAULT_POLL_POLICY, ...props.pollPolicy })
+    this.awaitFunction = props.awaitFunction
+    const policy = validatePollPolicy({ ...DEFAULT_POLL_POLICY, ...props.pollPolicy }, undefined, {
+      awaits: props.awaitFunction !== undefined,
+    })
     this.pollPolicy = policy
 
     // The output on SUCCEEDED: what each stage deleted, under its summary key (read from the table).
@@ -159,7 +174,12 @@ export class DeletionWorkflow extends Construct {
       'task_entered_at.$': '$$.State.EnteredTime',
     })
     const failure = this.failure(stage, name('explainFailure'), name('failed'))
-    const deleteTask = this.task(name('delete'), fn, payload('delete'))
+    // With webhooks, the identity (no Seam event) is looked up once right after its delete.
+    const look = this.awaitFunction !== undefined && stage.confirmation === 'lookup'
+    const deleteTask = this.task(name('delete'), fn, {
+      ...payload('delete'),
+      ...(look ? { look_after_delete: true } : {}),
+    })
     this.catchInto(deleteTask, failure)
     // Every stage loops, synchronous ones included: a check also retries the deletes Seam refused with
     // 429/5xx, and for a synchronous stage with none the Choice goes straight on.
@@ -167,17 +187,30 @@ export class DeletionWorkflow extends Construct {
     const check = this.task(name('check'), fn, payload('check'))
     this.catchInto(check, failure)
     const done = new Choice(this, name('done'))
-    const wait = new Wait(this, name('wait'), {
-      time: WaitTime.secondsPath(progress('wait_seconds')),
-    })
+    // Each wait: an Await that Seam's events resume (the stage goes on at once), timing out into the
+    // Check after as long as the Wait it replaces; or the Wait itself.
+    const wait =
+      this.awaitFunction && typeof stage.confirmation === 'object'
+        ? awaitStage(this, {
+            stage: stage.name,
+            awaitFunction: this.awaitFunction,
+            progressPath: statePath('stages', stage.name),
+            names: { await: name('await'), confirmed: name('confirmed') },
+            next,
+            check,
+          })
+        : new Wait(this, name('wait'), {
+            time: WaitTime.secondsPath(progress('wait_seconds')),
+          }).next(check)
     const stuck = new Fail(this, name('stuck'), {
       error: 'StageStuck',
       causePath: progress('stuck'),
     })
-    deleteTask.next(stage.waitsAfterDelete ? wait : done)
+    deleteTask.next(stage.waitsAfterDelete && !look ? wait : done)
+    check.next(done)
     done
       .when(Condition.numberEquals(progress('pending_count'), 0), next)
-      .when(Condition.booleanEquals(progress('checks_left'), true), wait.next(check.next(done)))
+      .when(Condition.booleanEquals(progress('checks_left'), true), wait)
       .otherwise(stuck)
     return deleteTask
   }

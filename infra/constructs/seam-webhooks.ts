@@ -2,7 +2,7 @@ import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib'
 import {
   AuthorizationType,
   LambdaIntegration,
-  type MethodOptions,
+  type MethodDeploymentOptions,
   type RestApi,
 } from 'aws-cdk-lib/aws-apigateway'
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
@@ -11,13 +11,14 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
 import { Provider } from 'aws-cdk-lib/custom-resources'
 import { Construct } from 'constructs'
+import { OPERATIONS } from '../../functions/contract/http.js'
 import { WEBHOOK_EVENT_TYPES } from '../../functions/core/coordination.js'
 import type { CoordinationTable } from './coordination-table.js'
 import { acknowledge, acknowledgeWildcardResources } from './nag.js'
 import { ServiceFunction } from './service-function.js'
 
-/** Where Seam delivers, relative to the API's root. */
-export const WEBHOOK_PATH = 'webhooks/seam'
+/** Where Seam delivers, relative to the API's root (the contract's path, without its first `/`). */
+export const WEBHOOK_PATH = OPERATIONS.receiveSeamWebhook.path.slice(1)
 
 export interface SeamWebhooksProps {
   /** The coordination table: waiters, received events and deliveries live there. */
@@ -34,7 +35,7 @@ export interface SeamWebhooksProps {
 export function webhookMethodOptions(throttle: {
   rateLimit: number
   burstLimit: number
-}): Record<string, MethodOptions & { throttlingRateLimit: number; throttlingBurstLimit: number }> {
+}): Record<string, MethodDeploymentOptions> {
   return {
     [`/${WEBHOOK_PATH}/POST`]: {
       throttlingRateLimit: throttle.rateLimit,
@@ -59,6 +60,7 @@ export class SeamWebhooks extends Construct {
   readonly webhookSecret: ISecret
   readonly webhookFunction: ServiceFunction
   readonly awaitFunction: ServiceFunction
+  readonly registrationFunction: ServiceFunction
   readonly registration: CustomResource
 
   constructor(scope: Construct, id: string, props: SeamWebhooksProps) {
@@ -101,6 +103,7 @@ export class SeamWebhooks extends Construct {
       seamSecret: props.seamSecret,
     })
     secret.grantWrite(register.function)
+    this.registrationFunction = register
     const provider = new Provider(this, 'Provider', { onEventHandler: register.function })
     acknowledgeProvider(provider)
     this.registration = new CustomResource(this, 'SeamWebhook', {

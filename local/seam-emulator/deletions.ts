@@ -44,6 +44,15 @@ interface Pending {
   due: boolean
   /** When the current delay started (the request, or the release of a stuck id). */
   startedAt: number
+  /** This deletion's own delay, drawn when it was requested (a delay range is set). */
+  drawnMs?: number | undefined
+}
+
+/** A deletion's delay as drawn from a delay range (for an ideal time computed after the fact). */
+export interface DrawnDelay {
+  id: string
+  kind: DeletionKind
+  delayMs: number
 }
 
 /**
@@ -54,16 +63,21 @@ interface Pending {
 export class DeletionScheduler {
   private readonly pending = new Map<string, Pending>()
   private readonly stuck = new Set<string>()
+  /** Every delay drawn from a range, in request order (until `clear`). */
+  readonly drawn: DrawnDelay[] = []
 
   constructor(
     private readonly delayOf: (kind: DeletionKind) => number,
     private readonly onDue: (kind: DeletionKind, id: string) => void,
+    private readonly draw: (kind: DeletionKind) => number | undefined = () => undefined,
   ) {}
 
   /** Starts the deletion of `id`; returns false when it is already under way. */
   request(kind: DeletionKind, id: string): boolean {
     if (this.pending.has(id)) return false
-    const entry: Pending = { kind, timer: null, due: false, startedAt: Date.now() }
+    const drawnMs = this.draw(kind)
+    if (drawnMs !== undefined) this.drawn.push({ id, kind, delayMs: drawnMs })
+    const entry: Pending = { kind, timer: null, due: false, startedAt: Date.now(), drawnMs }
     this.pending.set(id, entry)
     if (!this.stuck.has(id)) this.schedule(id, entry)
     return true
@@ -134,10 +148,12 @@ export class DeletionScheduler {
     for (const entry of this.pending.values()) if (entry.timer) clearTimeout(entry.timer)
     this.pending.clear()
     this.stuck.clear()
+    this.drawn.length = 0
   }
 
   private schedule(id: string, entry: Pending): void {
-    const remaining = Math.max(0, entry.startedAt + this.delayOf(entry.kind) - Date.now())
+    const delay = entry.drawnMs ?? this.delayOf(entry.kind)
+    const remaining = Math.max(0, entry.startedAt + delay - Date.now())
     entry.timer = setTimeout(() => {
       entry.timer = null
       entry.due = true

@@ -37,6 +37,8 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
     delays: { ...initialDelays },
     userIdentityDeleteMode: initialMode,
     behaviours: initialBehaviours,
+    delayRange: checkRange(options.deleteDelayRangeMs),
+    random: options.random ?? Math.random,
   }
   // Load Seam's event types up front so the first events/list is as fast as the rest.
   await knownEventTypes()
@@ -73,6 +75,7 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
       settings.delays = { ...initialDelays }
       settings.userIdentityDeleteMode = initialMode
       settings.behaviours = initialBehaviours
+      settings.delayRange = checkRange(options.deleteDelayRangeMs)
     },
     setFaults: (next) => faults.set(next),
     setUserIdentityDeleteMode: (mode) => {
@@ -87,6 +90,12 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
     setDeleteDelayMs: (delay) => {
       settings.delays = resolveDelays(delay, settings.delays)
       store.deletions.reschedule()
+    },
+    setDeleteDelayRangeMs: (range) => {
+      settings.delayRange = checkRange(range)
+    },
+    get drawnDelays() {
+      return store.deletions.drawn
     },
     stickDeletion: (id) => store.deletions.stick(id),
     releaseDeletion: (id) => store.deletions.release(id),
@@ -121,4 +130,13 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
   })
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return emulator
+}
+
+function checkRange(range: SeamEmulatorOptions['deleteDelayRangeMs']) {
+  if (range && !(range.minMs >= 0 && range.maxMs >= range.minMs)) {
+    throw new RangeError(
+      `delete delay range must have 0 <= minMs <= maxMs, got ${JSON.stringify(range)}`,
+    )
+  }
+  return range
 }

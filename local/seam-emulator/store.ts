@@ -2,7 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { SeamEvent } from '@seamapi/types/connect'
 import { DeletionScheduler } from './deletions.js'
 import { invalidInput, notFound, SeamApiError } from './errors.js'
-import type { DeletionKind, SeamBehaviours, UserIdentityDeleteMode } from './types.js'
+import type {
+  DeleteDelayRange,
+  DeletionKind,
+  SeamBehaviours,
+  UserIdentityDeleteMode,
+} from './types.js'
 import { WebhookHub } from './webhooks.js'
 
 /** Runtime settings shared by the store and the server; the emulator's setters mutate them. */
@@ -11,6 +16,10 @@ export interface Settings {
   delays: Record<DeletionKind, number>
   userIdentityDeleteMode: UserIdentityDeleteMode
   behaviours: SeamBehaviours
+  /** When set, each deletion draws its own delay from this range (instead of its kind's). */
+  delayRange?: DeleteDelayRange | undefined
+  /** The random source of those draws (seedable). */
+  random?: () => number
 }
 
 interface Base {
@@ -115,6 +124,11 @@ export class Store {
     this.deletions = new DeletionScheduler(
       (kind) => this.settings.delays[kind],
       () => this.settle(),
+      () => {
+        const range = this.settings.delayRange
+        if (!range) return undefined
+        return range.minMs + (this.settings.random ?? Math.random)() * (range.maxMs - range.minMs)
+      },
     )
   }
 

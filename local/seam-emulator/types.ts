@@ -7,6 +7,7 @@ import type {
   SeamEvent,
   UserIdentity,
 } from '@seamapi/types/connect'
+import type { DrawnDelay } from './deletions.js'
 import type { WebhookFaults, WebhookHub } from './webhooks.js'
 
 /** Resources whose deletion Seam completes asynchronously (after the API call returned). */
@@ -16,6 +17,12 @@ export type DeletionKind =
   | 'enrollment_automation'
   | 'phone'
   | 'user_identity'
+
+/** Each deletion's delay drawn uniformly from [minMs, maxMs] (the emulator's random source). */
+export interface DeleteDelayRange {
+  minMs: number
+  maxMs: number
+}
 
 /** A delay for every kind (`default`), optionally overridden per kind. */
 export type DeleteDelays = { default?: number } & Partial<Record<DeletionKind, number>>
@@ -83,6 +90,8 @@ export interface SeamEmulatorOptions {
   pageSize?: number
   /** Delay before an asynchronous deletion completes (default 2000 ms), or per kind. */
   deleteDelayMs?: number | DeleteDelays
+  /** Each deletion draws its own delay from this range instead (seeded by `random`). */
+  deleteDelayRangeMs?: DeleteDelayRange
   /** Behaviour of user_identities/delete (default `cascade`). */
   userIdentityDeleteMode?: UserIdentityDeleteMode
   /** Readings of what Seam leaves undocumented (default: the first reading of each). */
@@ -266,6 +275,10 @@ export interface SeamEmulator {
    * deletions under way (each completes the new delay after it started, at once if passed).
    */
   setDeleteDelayMs(delay: number | DeleteDelays): void
+  /** Each deletion requested from now on draws its delay from `range`; undefined: the kinds' delays. */
+  setDeleteDelayRangeMs(range: DeleteDelayRange | undefined): void
+  /** The delays drawn from a range since the last reset (id, kind, ms). */
+  readonly drawnDelays: readonly DrawnDelay[]
   /** The deletion of this resource never completes (until releaseDeletion). */
   stickDeletion(id: string): void
   /** Lets a stuck deletion complete after the normal delay. */

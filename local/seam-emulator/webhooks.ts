@@ -66,6 +66,8 @@ export class WebhookHub {
   private random: () => number = Math.random
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly inFlight = new Set<Promise<void>>()
+  /** Webhooks `reset` keeps: the local runtime's own registration. */
+  private readonly pinned = new Set<string>()
 
   configure(options: { random?: () => number; faults?: Partial<WebhookFaults> }): void {
     if (options.random) this.random = options.random
@@ -127,11 +129,16 @@ export class WebhookHub {
     }
   }
 
-  /** Cancels every pending delivery and forgets every webhook. */
+  /** Keeps the webhook `webhookId` through `reset` (until it is deleted). */
+  pin(webhookId: string): void {
+    this.pinned.add(webhookId)
+  }
+
+  /** Cancels every pending delivery and forgets every webhook but the pinned ones. */
   reset(): void {
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
-    this.webhooks.clear()
+    for (const id of this.webhooks.keys()) if (!this.pinned.has(id)) this.webhooks.delete(id)
     this.deliveries.length = 0
     this.faults = { ...NO_WEBHOOK_FAULTS }
   }

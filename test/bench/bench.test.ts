@@ -108,6 +108,22 @@ describe('npm run bench --smoke', () => {
     expect(alternative?.pollPolicy.firstWaitSeconds).toBe(first.delaySeconds)
     expect(alternative?.ours.requests).toBeGreaterThanOrEqual(results.lowerBound.total)
 
+    // Webhook mode beside polling mode: every row in both modes, every deletion SUCCEEDED.
+    const rows = results.webhooks?.rows ?? []
+    expect(rows.map((r) => r.label)).toEqual(SMOKE_CONFIG.webhooks?.plans.map((p) => p.label))
+    for (const row of rows) {
+      expect(row.webhooks.statuses).toEqual({ SUCCEEDED: row.webhooks.runs })
+      expect(row.polling.statuses).toEqual({ SUCCEEDED: row.polling.runs })
+      expect(row.webhooks.idealMs).toBe(5 * 2000 * SMOKE_CONFIG.scale)
+      expect(row.polling.eventsListCalls).toBeGreaterThan(0)
+      expect(row.webhooks.costPerMillion.stepFunctions).toBeCloseTo(
+        row.webhooks.transitions * 25,
+        5,
+      )
+    }
+    expect(rows[0]?.webhooks.webhookInvocations).toBeGreaterThan(0)
+    expect(results.webhooks?.goals).toHaveLength(5)
+
     expect(results.goals.map((g) => g.goal)).toHaveLength(6)
     for (const goal of results.goals) expect(typeof goal.met).toBe('boolean')
     // The table prints from the file's contents alone.

@@ -352,3 +352,71 @@ describe('the user identity stage', () => {
     expect(progress?.stuck).toContain(`DELETE /user-identities/${id}`)
   })
 })
+
+describe('with webhooks: the identity looked up once, and the pace of a resumed stage', () => {
+  it('ends the identity stage at its delete when the identity is already gone (documented mode)', async () => {
+    emulator.setUserIdentityDeleteMode('documented')
+    const identity = emulator.seed.userIdentity()
+    const state = await deleteStage(
+      seam,
+      USER_IDENTITY,
+      { user_identity_id: identity.user_identity_id },
+      policy,
+      { lookAfterDelete: true },
+    )
+    expect(state.stages?.user_identity).toMatchObject({ deleted: 1, pending: [], pending_count: 0 })
+    expect(seamCalls('/user_identities/get')).toBe(1)
+  })
+
+  it('keeps the identity pending while Seam is still deleting it (cascade mode)', async () => {
+    const identity = emulator.seed.userIdentity()
+    const state = await deleteStage(
+      seam,
+      USER_IDENTITY,
+      { user_identity_id: identity.user_identity_id },
+      policy,
+      { lookAfterDelete: true },
+    )
+    expect(state.stages?.user_identity).toMatchObject({
+      pending: [{ id: identity.user_identity_id }],
+      pending_count: 1,
+    })
+    // Without the look, no lookup at the delete.
+    const other = emulator.seed.userIdentity()
+    const before = seamCalls('/user_identities/get')
+    await deleteStage(seam, USER_IDENTITY, { user_identity_id: other.user_identity_id }, policy)
+    expect(seamCalls('/user_identities/get')).toBe(before)
+  })
+
+  it('sizes the next first wait to the stage a webhook resumed (it left with items pending)', async () => {
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 1 })
+    const doneAt = new Date(Date.now() - 4_200).toISOString()
+    const resumed: DeletionState = {
+      user_identity_id: graph.userIdentityId,
+      stages: {
+        acs_credentials: {
+          started_at: doneAt,
+          deletes_done_at: doneAt,
+          deleted: 1,
+          pending: [{ id: 'cred-1' }],
+          pending_count: 1,
+          checks: 0,
+          wait_seconds: 2,
+          checks_left: true,
+        },
+      },
+    }
+    const state = await deleteStage(seam, stageByName('acs_users'), resumed, policy)
+    expect(state.seam_latency_seconds).toBeGreaterThanOrEqual(4.2)
+    expect(state.stages?.acs_users?.wait_seconds).toBe(5)
+    // A stage its check confirmed (nothing pending) says nothing new about the pace.
+    const checked = structuredClone(resumed)
+    if (checked.stages?.acs_credentials) {
+      checked.stages.acs_credentials.pending = []
+      checked.stages.acs_credentials.pending_count = 0
+    }
+    const after = await deleteStage(seam, stageByName('acs_users'), checked, policy)
+    expect(after.seam_latency_seconds).toBeUndefined()
+    expect(after.stages?.acs_users?.wait_seconds).toBe(2)
+  })
+})

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs'
 import { compileErrors, validate } from '@readme/openapi-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { z } from 'zod'
-import { ROUTES } from '../../functions/api/routes.js'
+import { ROUTES, WEBHOOK_ROUTE } from '../../functions/api/routes.js'
 import {
   API_ERRORS,
   CreateUserIdentityRequest,
@@ -22,6 +22,7 @@ import {
   type ErrorType,
   OPERATIONS,
   type Operation,
+  WEBHOOK_GATEWAY_ERRORS,
 } from '../../functions/contract/http.js'
 import {
   buildOpenApiDocument,
@@ -74,7 +75,8 @@ describe('the generated document', () => {
     for (const op of operations) {
       const where = `${op.method} ${op.path}`
       const responses = responsesOf(op)
-      const errors = [...op.errors, ...(op.served === 'api' ? API_ERRORS : [])]
+      const gateway = { api: API_ERRORS, webhook: WEBHOOK_GATEWAY_ERRORS, local: [] }[op.served]
+      const errors = [...op.errors, ...gateway]
       const statuses = new Set(errors.map((type) => String(ERROR_TYPES[type].status)))
       expect(Object.keys(responses).sort(), where).toEqual(
         [String(op.success.status), ...statuses].sort(),
@@ -165,9 +167,9 @@ function expectDocumented(op: Operation, answer: Answer) {
   const where = `${op.method} ${op.path} → ${answer.status} ${JSON.stringify(answer.body)}`
   expect(Object.keys(responsesOf(op)), where).toContain(String(answer.status))
   if (answer.status === op.success.status) {
-    if (op.success.schema)
+    if (op.success.schema) {
       expect(op.success.schema.safeParse(answer.body).error, where).toBeUndefined()
-    else expect(answer.text, where).toBe('')
+    } else expect(answer.text, where).toBe('')
     return
   }
   const parsed = ErrorResponse.safeParse(answer.body)
@@ -181,9 +183,9 @@ function expectDocumented(op: Operation, answer: Answer) {
 const concrete = (template: string) => template.replace(/\{\w+\}/g, `x${Date.now()}`)
 
 describe('the document and the server answer the same routes', () => {
-  it('every route the server answers (its routeList: ROUTES and its own) is documented, and no other', () => {
+  it('every route the server answers (its routeList: ROUTES, the webhook and its own) is documented, and no other', () => {
     // `GET|HEAD /health      liveness` → GET /health, HEAD /health
-    const served = routeList().flatMap((line) => {
+    const served = routeList([...ROUTES, WEBHOOK_ROUTE]).flatMap((line) => {
       const [methods = '', path = ''] = line.split(/\s+/)
       return methods.split('|').map((method) => `${method} ${path}`)
     })

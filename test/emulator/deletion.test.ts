@@ -365,3 +365,30 @@ describe('user_identities/delete, documented mode', () => {
     }
   })
 })
+
+describe('a delete delay drawn per item', () => {
+  it('draws each deletion its own delay from the range, with the seeded source, and finishes each then', async () => {
+    emulator.setDeleteDelayRangeMs({ minMs: 20, maxMs: 200 })
+    try {
+      const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 4 })
+      for (const id of graph.acsCredentialIds)
+        await seam.acs.credentials.delete({ acs_credential_id: id })
+      const drawn = emulator.drawnDelays.map((d) => ({ id: d.id, kind: d.kind }))
+      expect(drawn).toEqual(graph.acsCredentialIds.map((id) => ({ id, kind: 'acs_credential' })))
+      for (const d of emulator.drawnDelays) {
+        expect(d.delayMs).toBeGreaterThanOrEqual(20)
+        expect(d.delayMs).toBeLessThanOrEqual(200)
+      }
+      expect(new Set(emulator.drawnDelays.map((d) => d.delayMs)).size).toBeGreaterThan(1)
+      await waitFor(() => graph.acsCredentialIds.every((id) => !emulator.inspect.exists(id)))
+    } finally {
+      emulator.setDeleteDelayRangeMs(undefined)
+    }
+  })
+
+  it('refuses a range that is not one', async () => {
+    expect(() => emulator.setDeleteDelayRangeMs({ minMs: 10, maxMs: 5 })).toThrow(RangeError)
+    emulator.reset()
+    expect(emulator.drawnDelays).toEqual([])
+  })
+})

@@ -127,6 +127,7 @@ function synthesize() {
       .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
   }
   return {
+    stack,
     template,
     resources,
     apiFunctions,
@@ -161,7 +162,13 @@ const RESOURCE_STAR_ONLY = new Set([
 describe('API authorization', () => {
   it('every method of the REST API is IAM-authorized (SigV4), one per route, no OPTIONS left open', () => {
     const { resources } = synthesize()
-    const methods = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method')
+    const all = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method')
+    // The one exception: Seam's webhook deliveries, authenticated by their Svix signature instead.
+    const open = all.filter((m) => m.Properties.AuthorizationType === 'NONE')
+    expect(open.map((m) => m.Properties.HttpMethod)).toEqual(['POST'])
+    const webhookResource = ((open[0] ?? fail()).Properties.ResourceId as { Ref: string }).Ref
+    expect(resources[webhookResource]?.Properties.PathPart).toBe('seam')
+    const methods = all.filter((m) => !open.includes(m))
     expect(methods.map((m) => m.Properties.HttpMethod).sort()).toEqual(
       ROUTES.map((r) => r.method).sort(),
     )
@@ -208,8 +215,22 @@ describe('least privilege (IAM policies in the template)', () => {
         }
       }
     }
-    for (const role of Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Role')) {
-      expect(role.Properties.ManagedPolicyArns).toBeUndefined()
+    // No managed policy, but on the CDK Provider framework's role (relaying the webhook registration):
+    // AWSLambdaBasicExecutionRole, its logs only.
+    const frameworkRoles = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .filter((r) => r.Properties.Handler === 'framework.onEvent')
+      .map((r) => (r.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0])
+    expect(frameworkRoles).toHaveLength(1)
+    for (const [id, role] of Object.entries(resources).filter(
+      ([, r]) => r.Type === 'AWS::IAM::Role',
+    )) {
+      if (frameworkRoles.includes(id)) {
+        expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain(
+          'service-role/AWSLambdaBasicExecutionRole',
+        )
+        expect(role.Properties.ManagedPolicyArns).toHaveLength(1)
+      } else expect(role.Properties.ManagedPolicyArns, id).toBeUndefined()
     }
   })
 
@@ -282,15 +303,28 @@ describe('least privilege (IAM policies in the template)', () => {
   })
 
   it('only the Lambdas that call Seam may read the Seam key secret, and only that secret', () => {
-    const { resources, apiFunctions, workflowFunctions, statementsOf } = synthesize()
+    const { resources, apiFunctions, workflowFunctions, statementsOf, stack } = synthesize()
+    const webhooks = stack.webhooks ?? fail()
+    const idOf = (fn: { node: { defaultChild?: unknown } }) =>
+      stack.getLogicalId(fn.node.defaultChild as CfnElement)
     const callsSeam = new Set([
       ...ROUTES.filter((r) => r.callsSeam).map((r) => apiFunctions[r.id]),
       ...workflowFunctions,
+      // The webhook registration (webhooks/create and delete).
+      idOf(webhooks.registrationFunction.function),
     ])
     expect(callsSeam.has(apiFunctions.GetDeletion)).toBe(false)
+    expect(callsSeam.has(idOf(webhooks.webhookFunction.function))).toBe(false)
+    // Ours: not the CDK Provider framework's function (it only invokes the registration function).
     const allFunctions = Object.entries(resources)
       .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+      .filter(([, r]) => r.Properties.Handler !== 'framework.onEvent')
       .map(([id]) => id)
+    // The webhook's signing secret is another secret: written by the registration, read by the
+    // webhook function, nothing else (test/infra/webhooks-stack.test.ts).
+    const webhookSecret = { Ref: idOf(webhooks.webhookSecret as never) }
+    const onWebhookSecret = (s: Statement) =>
+      JSON.stringify(s.Resource) === JSON.stringify(webhookSecret)
     const secretArn = {
       'Fn::Join': [
         '',
@@ -302,8 +336,8 @@ describe('least privilege (IAM policies in the template)', () => {
       ],
     }
     for (const id of allFunctions) {
-      const secretStatements = statementsOf(id).filter((s) =>
-        actions(s).some((a) => a.startsWith('secretsmanager:')),
+      const secretStatements = statementsOf(id).filter(
+        (s) => actions(s).some((a) => a.startsWith('secretsmanager:')) && !onWebhookSecret(s),
       )
       if (callsSeam.has(id)) {
         expect(secretStatements, id).toEqual([
@@ -320,7 +354,11 @@ describe('least privilege (IAM policies in the template)', () => {
     // Nobody else (the state machine's role included) holds any Secrets Manager permission.
     const secretHolders = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
-      .filter((r) => JSON.stringify(r.Properties.PolicyDocument).includes('secretsmanager:'))
+      .filter((r) =>
+        (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement.some(
+          (s) => actions(s).some((a) => a.startsWith('secretsmanager:')) && !onWebhookSecret(s),
+        ),
+      )
     expect(secretHolders).toHaveLength(callsSeam.size)
   })
 })

@@ -36,10 +36,13 @@ let resources: Record<string, Resource>
 
 beforeAll(() => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } })
+  // The IAM-authorized API alone: the webhook route, its functions and grants are in
+  // test/infra/webhooks-stack.test.ts.
   stack = new UserIdentityLifecycleStack(app, 'ApiTest', {
     stageName: 'test',
     seamSecretName: SECRET_NAME,
     env: ENV,
+    seamWebhooks: false,
   })
   template = Template.fromStack(stack)
   resources = template.toJSON().Resources as Record<string, Resource>

@@ -1,6 +1,7 @@
 import aslValidator from 'asl-validator'
 import { App, Stack } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -8,6 +9,7 @@ import {
   STATE_KINDS,
   type StageName,
   type StageTaskEvent,
+  type StateKind,
   stageOfState,
   stateName,
 } from '../../functions/contract/workflow.js'
@@ -49,6 +51,8 @@ const stateNames = (stage: { name: StageName }) =>
     (typeof STATE_KINDS)[number],
     string
   >
+
+const AWAIT_KINDS: readonly string[] = ['await', 'confirmed']
 
 const fail = (what: string): never => {
   throw new Error(`not a state of a stage: ${what}`)
@@ -146,7 +150,8 @@ describe('DeletionWorkflow', () => {
       expect(stageOfState(name), name).toBeDefined()
     }
     for (const stage of DELETION_STAGES) {
-      for (const kind of STATE_KINDS) {
+      // The Await states are there only with webhooks (below).
+      for (const kind of STATE_KINDS.filter((k) => !AWAIT_KINDS.includes(k))) {
         expect(
           definition.States[stateName(stage.name, kind)],
           `${stage.name} ${kind}`,
@@ -330,5 +335,157 @@ describe('history events of a run of the definition', () => {
       const bound = worstCaseHistoryEvents({ ...DEFAULT_POLL_POLICY, maxChecks: checks }, 0)
       expect(events).toBeLessThanOrEqual(bound)
     }
+  })
+})
+
+describe('with an await function (Seam webhooks)', () => {
+  let awaited: AslDefinition
+  let awaitedArns: ExtractedStateMachine
+  beforeAll(() => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } })
+    const stack = new Stack(app, 'Awaits', {
+      env: { account: '123456789012', region: 'us-east-1' },
+    })
+    const awaitFunction = new LambdaFunction(stack, 'AwaitFn', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async () => ({})'),
+    })
+    new DeletionWorkflow(stack, 'Deletion', {
+      seamSecret: Secret.fromSecretNameV2(stack, 'Key', 'seam/test'),
+      pollPolicy: { stageTimeoutSeconds: 120 },
+      awaitFunction,
+    })
+    awaitedArns = extractStateMachine(Template.fromStack(stack).toJSON())
+    awaited = awaitedArns.definition
+  })
+  const at = (name: string): AslState => awaited.States[name] ?? fail(name)
+
+  it("waits in an Await (callback task, the Wait's timeout) on every stage Seam confirms with events", () => {
+    for (const stage of STAGES.filter((s) => typeof s.confirmation === 'object')) {
+      const names = stateNames(stage)
+      expect(awaited.States[names.wait], names.wait).toBeUndefined()
+      expect(at(names.await)).toMatchObject({
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        TimeoutSecondsPath: `$.stages.${stage.name}.wait_seconds`,
+        ResultPath: null,
+        Next: names.confirmed,
+      })
+      const catchers = at(names.await).Catch as { ErrorEquals: string[]; Next: string }[]
+      expect(catchers).toEqual([
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: names.check }),
+      ])
+      const choices = at(names.done).Choices as { Next: string }[]
+      expect(choices.map((c) => c.Next)).toContain(names.await)
+      expect(at(names.check).Next).toBe(names.done)
+      const confirmed = at(names.confirmed) as unknown as {
+        Choices: { Next: string }[]
+        Default: string
+      }
+      expect(confirmed.Choices[0]?.Next).toBe(names.check)
+      const next = (at(names.done).Choices as { Next: string }[])[0]?.Next
+      expect(confirmed.Default).toBe(next)
+    }
+  })
+
+  it('looks the identity up once in its Delete, then polls it as before; client sessions as before', () => {
+    const del = at('Delete user identity')
+    expect(del.Next).toBe('User identity done?')
+    expect((del.Parameters as { Payload: object }).Payload).toMatchObject({
+      look_after_delete: true,
+    })
+    expect(at('Wait for user identity').Next).toBe('Check user identity')
+    expect(awaited.States['Await user identity']).toBeUndefined()
+    expect(awaited.States['Await client sessions']).toBeUndefined()
+  })
+
+  it('names every state so that the status route maps it back to its stage', () => {
+    for (const name of Object.keys(awaited.States)) expect(stageOfState(name), name).toBeDefined()
+    for (const stage of STAGES) {
+      for (const kind of AWAIT_KINDS as StateKind[]) {
+        expect(stageOfState(stateName(stage.name, kind))).toBe(stage.name)
+      }
+    }
+  })
+
+  it('takes at most 27 state transitions when every delivery arrives, and falls back to checks when none does', async () => {
+    const runners: LocalStepFunctions[] = []
+    const run = async (resume: boolean) => {
+      let runner: LocalStepFunctions | undefined
+      const stub = async (event: unknown) => {
+        const { action, stage, state } = event as StageTaskEvent
+        const checks = action === 'check' ? 1 : 0
+        const identityGone = stage === 'user_identity' && action === 'check'
+        const progress = {
+          started_at: new Date().toISOString(),
+          deleted: 1,
+          pending: checks || !stageByName(stage).confirmation ? [] : [{ id: `${stage}-1` }],
+          pending_count: checks || !stageByName(stage).confirmation || identityGone ? 0 : 1,
+          checks,
+          wait_seconds: 1,
+          checks_left: true,
+        }
+        return { ...state, stages: { ...state.stages, [stage]: progress } } satisfies DeletionState
+      }
+      const awaitArn = Object.keys(awaitedArns.lambdaArns).find((arn) => arn.includes('AwaitFn'))
+      const entered: string[] = []
+      runner = new LocalStepFunctions({
+        definition: awaited,
+        stateMachineArn: awaitedArns.stateMachineArn,
+        taskHandlers: Object.fromEntries(
+          Object.keys(awaitedArns.lambdaArns).map((arn) => [
+            arn,
+            arn === awaitArn
+              ? async (event: unknown) => {
+                  const token = (event as { task_token: string }).task_token
+                  // Resumed right after registering, as the webhook Lambda would be.
+                  if (resume) {
+                    setTimeout(() => {
+                      runner?.sendTaskSuccess({ taskToken: token, output: '{}' }).catch(() => {})
+                    }, 1)
+                  }
+                  return {}
+                }
+              : stub,
+          ]),
+        ),
+        // Resumed: real seconds, so that no Await times out before its resume; else fast.
+        waitScale: resume ? 1 : 0.001,
+        onEvent: (_arn, event) => {
+          const name = event.stateEnteredEventDetails?.name
+          if (name && event.type?.endsWith('StateEntered')) entered.push(name)
+        },
+      })
+      runners.push(runner)
+      const { executionArn } = await runner.startExecution({
+        stateMachineArn: awaitedArns.stateMachineArn,
+        input: JSON.stringify({ user_identity_id: 'ui-1' }),
+      })
+      expect((await runner.waitForExecution(executionArn as string)).status).toBe('SUCCEEDED')
+      return entered
+    }
+    try {
+      const resumed = await run(true)
+      // 2 for client sessions, 4 per stage with events (Delete, done?, Await, confirmed?), 5 for the
+      // identity still there at its look (Delete, done?, Wait, Check, done?), and Deleted.
+      expect(resumed).toHaveLength(2 + 4 * 4 + 5 + 1)
+      expect(
+        resumed.filter((name) => name.startsWith('Check ') && name !== 'Check user identity'),
+      ).toEqual([])
+      const timedOut = await run(false)
+      for (const stage of STAGES.filter((s) => typeof s.confirmation === 'object')) {
+        expect(timedOut).toContain(stateName(stage.name, 'check'))
+      }
+    } finally {
+      await Promise.all(runners.map((r) => r.close()))
+    }
+  })
+
+  it('counts the Await events in the history bound', () => {
+    const policy = { ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 120 }
+    expect(worstCaseHistoryEvents(policy, undefined, { awaits: true })).toBeGreaterThan(
+      worstCaseHistoryEvents(policy),
+    )
   })
 })

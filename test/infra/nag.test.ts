@@ -118,19 +118,27 @@ describe('cdk-nag AwsSolutions', () => {
     expect(rules.sort()).toEqual(
       [
         'AwsSolutions-APIG3',
+        'AwsSolutions-APIG4',
         'AwsSolutions-APIG6',
         'AwsSolutions-COG4',
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         'AwsSolutions-IAM5[Resource::…]',
+        'AwsSolutions-SMG4',
         'AwsSolutions-SNS2',
       ].sort(),
     )
     // Wildcard resources are acknowledged only for X-Ray / log delivery (Resource "*"), the workflow's
-    // own functions (<fn>.Arn:*), the executions of the deletion and bulk state machines, and the bulk
+    // own functions (<fn>.Arn:*, the await task's among them), the webhook registration function (for
+    // the CDK Provider framework), the executions of the deletion and bulk state machines, and the bulk
     // workflow's Map Runs and child workflows.
+    // APIG4 (no authorization) only on the webhook route, IAM4 only on the Provider framework's role.
+    for (const ack of acks.filter((a) => /APIG4|IAM4/.test(a.rule))) {
+      expect(ack.path).toMatch(/SeamWebhooks|webhooks\/seam/)
+    }
     const wildcards = acks.filter((a) => a.rule.startsWith('AwsSolutions-IAM5'))
     for (const ack of wildcards) {
       expect(ack.rule).toMatch(
-        /^AwsSolutions-IAM5\[Resource::(\*|<(Deletion|BulkDeletion)\w+Function\w+\.Arn>:\*|arn:<AWS::Partition>:states:us-east-1:123456789012:(execution|mapRun):\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"(Deletion|BulkDeletion)StateMachine\w+"\}\]\}\]\}(:|\/Identities:|\/|)\*)\]$/,
+        /^AwsSolutions-IAM5\[Resource::(\*|<(Deletion|BulkDeletion)\w+Function\w+\.Arn>:\*|<SeamWebhooks(Await|Registration)Function\w+\.Arn>:\*|arn:<AWS::Partition>:states:us-east-1:123456789012:(execution|mapRun):\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"(Deletion|BulkDeletion)StateMachine\w+"\}\]\}\]\}(:|\/Identities:|\/|)\*)\]$/,
       )
     }
   })

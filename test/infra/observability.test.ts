@@ -43,7 +43,10 @@ const json = JSON.stringify(template.toJSON())
 
 describe('metrics', () => {
   it('every function publishes into the stack namespace (POWERTOOLS_METRICS_NAMESPACE)', () => {
-    const functions = Object.values(template.findResources('AWS::Lambda::Function'))
+    // Ours: not the CDK Provider framework's function that relays the webhook registration.
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Properties.Handler !== 'framework.onEvent',
+    )
     expect(functions.length).toBeGreaterThan(DELETION_STAGES.length)
     for (const fn of functions) {
       expect(fn.Properties.Environment.Variables).toMatchObject({

@@ -93,6 +93,7 @@ describe('flags', () => {
       'PORT',
       'SEAM_API_KEY',
       'SEAM_ENDPOINT',
+      'SEAM_WEBHOOK_URL',
       'DELETION_STAGE_TIMEOUT_SECONDS',
       'LOCAL_WAIT_SCALE',
       'SEAM_EMULATOR_DELETE_DELAY_MS',
@@ -163,6 +164,8 @@ describe('start-up', () => {
     )
     expect(run.out).toContain(`Seam CHECK FAILED at ${endpoint} (SEAM_ENDPOINT): ECONNREFUSED:`)
     expect(run.out).toContain('ECONNREFUSED')
+    // Without SEAM_WEBHOOK_URL, an external endpoint means polling only, said at start.
+    expect(run.out).toContain('Webhooks OFF: polling only')
     for (const route of routeList()) expect(run.out).toContain(route)
     expect(run.out).toContain('GET /openapi.json')
   })
