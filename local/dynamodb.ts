@@ -45,8 +45,13 @@ export async function startLocalDynamoDb(
   const close = async () => {
     admin.destroy()
     documentClient.destroy()
+    // Stop taking requests, and let the ones already in dynalite finish before its store closes: a
+    // request still in flight then would throw "Database is closed" out of dynalite, uncaught.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections?.()
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000))])
     server.closeAllConnections?.()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await closed
   }
   try {
     await admin.send(

@@ -1,7 +1,7 @@
 // The stack with Seam's webhooks (the default) and without them (context seamWebhooks=false): the
 // unauthenticated but throttled route, the table, the registration custom resource, resume rights on
 // this state machine only; and, turned off, none of it and today's polling state machine.
-import { App } from 'aws-cdk-lib'
+import { App, type CfnElement } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
 import { describe, expect, it } from 'vitest'
 import { STATE_KINDS, stateName } from '../../functions/contract/workflow.js'
@@ -22,7 +22,12 @@ function synth(seamWebhooks?: boolean) {
     ...(seamWebhooks === undefined ? {} : { seamWebhooks }),
   })
   const template = Template.fromStack(stack)
-  return { stack, template, definition: extractStateMachine(template.toJSON()).definition }
+  const logicalId = stack.getLogicalId(stack.deletion.stateMachine.node.defaultChild as CfnElement)
+  return {
+    stack,
+    template,
+    definition: extractStateMachine(template.toJSON(), { logicalId }).definition,
+  }
 }
 
 const statementsOf = (template: Template) =>
