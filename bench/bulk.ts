@@ -104,6 +104,8 @@ export interface CapacityConfig {
   readonly bulkDeletionConcurrency: number
   /** Reserved concurrency of each Seam-calling workflow function; undefined = none. */
   readonly seamConcurrency?: number
+  /** The deployment's Seam budget, divided among the functions' instances; undefined = not paced. */
+  readonly seamRequestsPerSecond?: number
   /** Scales the state machine's waits (the emulator's delay is given in real ms). */
   readonly waitScale: number
 }
@@ -140,6 +142,7 @@ export async function measureCapacity(
   start: (options: {
     bulkDeletionConcurrency: number
     seamConcurrency?: number
+    seamRequestsPerSecond?: number
     waitScale: number
   }) => Promise<LocalRuntime>,
   log?: (line: string) => void,
@@ -147,6 +150,9 @@ export async function measureCapacity(
   const runtime = await start({
     bulkDeletionConcurrency: config.bulkDeletionConcurrency,
     ...(config.seamConcurrency === undefined ? {} : { seamConcurrency: config.seamConcurrency }),
+    ...(config.seamRequestsPerSecond === undefined
+      ? {}
+      : { seamRequestsPerSecond: config.seamRequestsPerSecond }),
     waitScale: config.waitScale,
   })
   const emulator = runtime.emulator

@@ -2,7 +2,9 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { ITopic } from 'aws-cdk-lib/aws-sns'
 import type { Construct } from 'constructs'
+import { ROUTES } from '../functions/api/routes.js'
 import type { PollPolicy } from '../functions/core/poll.js'
+import { planSeamCapacity, type SeamCapacityPlan } from './capacity.js'
 import { ServiceAlarms } from './constructs/alarms.js'
 import { UserIdentityApi } from './constructs/api.js'
 import { BulkDeletionWorkflow } from './constructs/bulk-workflow.js'
@@ -28,6 +30,13 @@ export interface UserIdentityLifecycleStackProps extends StackProps {
   readonly bulkDeletionConcurrency?: number
   /** Reserved concurrency of each Seam-calling workflow function (Lambda throttles past it). */
   readonly seamConcurrency?: number
+  /**
+   * The workspace's Seam requests per second this deployment may use: divided among every function that
+   * calls Seam (infra/capacity.ts). Needs seamConcurrency.
+   */
+  readonly seamRequestsPerSecond?: number
+  /** With seamRequestsPerSecond: reserved concurrency of each API route that calls Seam. */
+  readonly seamApiConcurrency?: number
 }
 
 /** The whole service: API, deletion workflow, their wiring to the Seam key secret, and alarms. */
@@ -40,6 +49,8 @@ export class UserIdentityLifecycleStack extends Stack {
   readonly dashboard: ServiceDashboard
   /** The CloudWatch namespace of the service's own metrics (every function's EMF lines). */
   readonly metricsNamespace: string
+  /** How the Seam budget is divided (undefined without seamRequestsPerSecond). */
+  readonly seamCapacity: SeamCapacityPlan | undefined
 
   constructor(scope: Construct, id: string, props: UserIdentityLifecycleStackProps) {
     super(scope, id, props)
@@ -50,7 +61,9 @@ export class UserIdentityLifecycleStack extends Stack {
     // Shared state of the service's Lambdas (waiting stages, Seam events received, leases).
     this.coordination = new CoordinationTable(this, 'Coordination')
 
+    this.seamCapacity = seamCapacityPlan(props)
     this.deletion = new DeletionWorkflow(this, 'Deletion', {
+      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity.stages } : {}),
       seamSecret,
       // Readable in the console and CLI: SeamUserIdentities-<stage>-Deletion.
       stateMachineName: `${this.stackName}-Deletion`,
@@ -58,6 +71,7 @@ export class UserIdentityLifecycleStack extends Stack {
       ...(props.seamConcurrency === undefined ? {} : { seamConcurrency: props.seamConcurrency }),
     })
     this.bulk = new BulkDeletionWorkflow(this, 'BulkDeletion', {
+      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity.bulk } : {}),
       deletionStateMachine: this.deletion.stateMachine,
       stateMachineName: `${this.stackName}-BulkDeletion`,
       seamSecret,
@@ -68,6 +82,7 @@ export class UserIdentityLifecycleStack extends Stack {
     })
 
     this.api = new UserIdentityApi(this, 'Api', {
+      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity.apiRoute } : {}),
       stageName: props.stageName,
       seamSecret,
       deletionStateMachine: this.deletion.stateMachine,
@@ -149,4 +164,20 @@ export class UserIdentityLifecycleStack extends Stack {
       })
     }
   }
+}
+
+/** The division of the Seam budget, checked at synth (infra/capacity.ts). */
+function seamCapacityPlan(props: UserIdentityLifecycleStackProps): SeamCapacityPlan | undefined {
+  if (props.seamRequestsPerSecond === undefined) return undefined
+  if (props.seamConcurrency === undefined) {
+    throw new Error(
+      'seamRequestsPerSecond needs seamConcurrency: the budget is divided among the instances that can run at once, and only a reserved concurrency bounds them. Set seamConcurrency (e.g. 10).',
+    )
+  }
+  return planSeamCapacity({
+    requestsPerSecond: props.seamRequestsPerSecond,
+    seamConcurrency: props.seamConcurrency,
+    ...(props.seamApiConcurrency === undefined ? {} : { apiConcurrency: props.seamApiConcurrency }),
+    apiRoutes: ROUTES.filter((route) => route.callsSeam).length,
+  })
 }

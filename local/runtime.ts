@@ -5,6 +5,7 @@
  * end-to-end tests both start it through startLocalRuntime().
  */
 import { App } from 'aws-cdk-lib'
+import type { RouteDefinition } from '../functions/api/routes.js'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
 import { buildOpenApiDocument } from '../functions/contract/openapi.js'
 import { stageOfState } from '../functions/contract/workflow.js'
@@ -16,6 +17,7 @@ import {
   type SeamClientOptions,
   seamClientFromEnvironment,
 } from '../functions/seam/index.js'
+import type { FunctionCapacity } from '../infra/capacity.js'
 import { UserIdentityLifecycleStack } from '../infra/stack.js'
 import {
   bindFunctions,
@@ -51,6 +53,13 @@ export interface LocalRuntimeOptions {
   readonly bulkDeletionConcurrency?: number
   /** Reserved concurrency of each Seam-calling workflow function, enforced locally too. */
   readonly seamConcurrency?: number
+  /**
+   * The Seam budget (SEAM_REQUESTS_PER_SECOND), divided as the stack divides it (infra/capacity.ts);
+   * each simulated Lambda instance paces its Seam requests as a deployed one (local/instances.ts).
+   */
+  readonly seamRequestsPerSecond?: number
+  /** With seamRequestsPerSecond: reserved concurrency of each Seam-calling API route (503 past it). */
+  readonly seamApiConcurrency?: number
 }
 
 export interface LocalRuntime {
@@ -92,12 +101,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // The stage tasks measure time in the state machine's seconds: how fast waits run here.
     timeScale: options.waitScale ?? 1,
   }
-  const { stepFunctions, bulkDeletions } = synthesizeAndBind(options, deps)
+  const { stepFunctions, bulkDeletions, apiCapacity } = synthesizeAndBind(options, deps)
   let server: LocalServer
   try {
     server = await startLocalServer({
       deps,
       openapi: buildOpenApiDocument(),
+      seamCapacity: apiCapacity,
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     })
@@ -132,6 +142,7 @@ function synthesizeAndBind(
 ): {
   stepFunctions: LocalStepFunctions
   bulkDeletions: LocalStepFunctions
+  apiCapacity: (route: RouteDefinition) => FunctionCapacity | undefined
 } {
   const app = new App({
     context: { 'aws:cdk:bundling-stacks': [] },
@@ -147,6 +158,12 @@ function synthesizeAndBind(
       ? {}
       : { bulkDeletionConcurrency: options.bulkDeletionConcurrency }),
     ...(options.seamConcurrency === undefined ? {} : { seamConcurrency: options.seamConcurrency }),
+    ...(options.seamRequestsPerSecond === undefined
+      ? {}
+      : { seamRequestsPerSecond: options.seamRequestsPerSecond }),
+    ...(options.seamApiConcurrency === undefined
+      ? {}
+      : { seamApiConcurrency: options.seamApiConcurrency }),
   })
   const template = app.synth().getStackByName(stack.stackName).template
   const extracted = extractOf(template, stack, stack.deletion.stateMachine)
@@ -164,7 +181,8 @@ function synthesizeAndBind(
     deps,
     options.waitScale ?? 1,
   )
-  return { stepFunctions, bulkDeletions }
+  const apiCapacity = (route: RouteDefinition) => stack.api.functions[route.id]?.seamCapacity
+  return { stepFunctions, bulkDeletions, apiCapacity }
 }
 
 /** One line when a deletion enters a new stage, and one when it ends. */

@@ -45,6 +45,7 @@ import {
 } from '../../functions/core/poll.js'
 import { DELETION_STAGES, STAGES, type StageDefinition } from '../../functions/core/stages.js'
 import { SEAM_ERROR_NAMES, SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
+import type { FunctionCapacity } from '../capacity.js'
 import { acknowledgeStateMachineLogging, acknowledgeWildcardResources } from './nag.js'
 import { ServiceFunction } from './service-function.js'
 
@@ -58,6 +59,11 @@ export interface DeletionWorkflowProps {
   readonly stateMachineName?: string
   /** Reserved concurrency of each stage function: the bound on concurrent Seam work per stage. */
   readonly seamConcurrency?: number
+  /**
+   * With a Seam budget (infra/capacity.ts): every stage runs in ONE function of this capacity, so that its
+   * reserved concurrency bounds every stage's Seam work together (seamConcurrency is then unused).
+   */
+  readonly seamCapacity?: FunctionCapacity
 }
 
 /** Errors a task retries with backoff: Lambda's own transient failures, and Seam's. */
@@ -91,11 +97,15 @@ export class DeletionWorkflow extends Construct {
   readonly functions: ServiceFunction[] = []
   private readonly seamSecret: ISecret
   private readonly seamConcurrency: number | undefined
+  private readonly seamCapacity: FunctionCapacity | undefined
+  /** The one function of every stage, under a Seam budget. */
+  private sharedStageFunction: ServiceFunction | undefined
 
   constructor(scope: Construct, id: string, props: DeletionWorkflowProps) {
     super(scope, id)
     this.seamSecret = props.seamSecret
     this.seamConcurrency = props.seamConcurrency
+    this.seamCapacity = props.seamCapacity
     const policy = validatePollPolicy({ ...DEFAULT_POLL_POLICY, ...props.pollPolicy })
     this.pollPolicy = policy
 
@@ -140,11 +150,7 @@ export class DeletionWorkflow extends Construct {
 
   private stageStates(stage: StageDefinition, next: IChainable, policy: PollPolicy): IChainable {
     const name = (kind: StateKind) => stateName(stage.name, kind)
-    const fn = this.addFunction(`${pascal(stage.name)}Function`, {
-      entry: `${SRC}/stage-task.ts`,
-      description: `Deletion stage ${stage.name}: deletes the ${stage.title} and checks Seam finished`,
-      environment: { DELETION_STAGE: stage.name },
-    })
+    const fn = this.stageFunction(stage)
     // The task's input (StageTaskEvent), its `state` being the whole state document.
     const payload = (
       action: StageTaskEvent['action'],
@@ -182,6 +188,23 @@ export class DeletionWorkflow extends Construct {
     return deleteTask
   }
 
+  /** The stage's function: its own (DELETION_STAGE pins it), or under a Seam budget the shared one. */
+  private stageFunction(stage: StageDefinition): ServiceFunction {
+    if (this.seamCapacity) {
+      this.sharedStageFunction ??= this.addFunction('StageFunction', {
+        entry: `${SRC}/stage-task.ts`,
+        description: 'Every deletion stage: deletes what the stage names and checks Seam finished',
+        environment: {},
+      })
+      return this.sharedStageFunction
+    }
+    return this.addFunction(`${pascal(stage.name)}Function`, {
+      entry: `${SRC}/stage-task.ts`,
+      description: `Deletion stage ${stage.name}: deletes the ${stage.title} and checks Seam finished`,
+      environment: { DELETION_STAGE: stage.name },
+    })
+  }
+
   private addFunction(
     id: string,
     props: { entry: string; description: string; environment: Record<string, string> },
@@ -191,6 +214,7 @@ export class DeletionWorkflow extends Construct {
       timeout: Duration.seconds(STAGE_TASK_TIMEOUT_SECONDS),
       seamSecret: this.seamSecret,
       ...(this.seamConcurrency === undefined ? {} : { reservedConcurrency: this.seamConcurrency }),
+      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity } : {}),
     })
     this.functions.push(fn)
     return fn
