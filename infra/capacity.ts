@@ -48,9 +48,9 @@ export interface SeamCapacityPlan {
 /** What a Seam-calling route answers (503) past its reserved concurrency, locally and on API Gateway. */
 export const SEAM_BUSY_RETRY_AFTER_SECONDS = 1
 export const SEAM_BUSY_MESSAGE =
-  'The service is using all of its Seam capacity (seamRequestsPerSecond): retry after the Retry-After seconds.'
+  'This service is using all of its Seam capacity (seamRequestsPerSecond) right now; nothing was changed. Retry after the Retry-After seconds.'
 
-export const DEFAULT_SEAM_SHARES = { api: 0.15, bulk: 0.05 } as const
+export const DEFAULT_SEAM_SHARES = { api: 0.1, bulk: 0.05 } as const
 export const DEFAULT_SEAM_API_CONCURRENCY = 2
 
 /** The plan for `input`; throws when the shares do not fit within the budget. */

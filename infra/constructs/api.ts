@@ -98,7 +98,7 @@ export class UserIdentityApi extends Construct {
         templates: {
           'application/json': JSON.stringify({
             error: {
-              type: 'service_busy',
+              type: 'seam_unavailable',
               message: SEAM_BUSY_MESSAGE,
               request_id: '$context.requestId',
             },

@@ -19,7 +19,7 @@ async function deletePatiently(base: string, userIdentityId: string): Promise<st
     const res = await call(base, 'DELETE', `/user-identities/${userIdentityId}`)
     if (res.status === 202) return (res.json.deletion as { deletion_id: string }).deletion_id
     expect(res.status, JSON.stringify(res.json)).toBe(503)
-    expect(res.json.error).toMatchObject({ type: 'service_busy' })
+    expect(res.json.error).toMatchObject({ type: 'seam_unavailable' })
     const seconds = Number(res.headers.get('retry-after'))
     expect(seconds).toBeGreaterThan(0)
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000))

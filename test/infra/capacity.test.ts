@@ -112,7 +112,7 @@ describe('the template under seamRequestsPerSecond', () => {
         'gatewayresponse.header.Retry-After': "'1'",
       }),
       ResponseTemplates: {
-        'application/json': Match.stringLikeRegexp('"type":"service_busy"'),
+        'application/json': Match.stringLikeRegexp('"type":"seam_unavailable"'),
       },
     })
   })
