@@ -20,8 +20,8 @@ export interface SeamCapacityInput {
   readonly apiConcurrency?: number
   /** Fractions of the budget (default DEFAULT_SEAM_SHARES); the stages get the rest. */
   readonly shares?: Partial<Omit<SeamShares, 'stages'>>
-  /** How many API routes call Seam (they split the API's share evenly). */
-  readonly apiRoutes: number
+  /** The ids of the API routes that call Seam; they split the API's share by SEAM_API_ROUTE_WEIGHTS. */
+  readonly apiRoutes: readonly string[]
 }
 
 export interface SeamShares {
@@ -40,9 +40,8 @@ export interface SeamCapacityPlan {
   readonly requestsPerSecond: number
   readonly stages: FunctionCapacity
   readonly bulk: FunctionCapacity
-  /** Each Seam-calling API route. */
-  readonly apiRoute: FunctionCapacity
-  readonly apiRoutes: number
+  /** Each Seam-calling API route, by route id. */
+  readonly apiRoutes: Readonly<Record<string, FunctionCapacity>>
 }
 
 /** What a Seam-calling route answers (503) past its reserved concurrency, locally and on API Gateway. */
@@ -52,6 +51,11 @@ export const SEAM_BUSY_MESSAGE =
 
 export const DEFAULT_SEAM_SHARES = { api: 0.1, bulk: 0.05 } as const
 export const DEFAULT_SEAM_API_CONCURRENCY = 2
+/**
+ * How the API routes split the API's share (a route not named weighs 1): a DELETE is one lookup and may
+ * come in hundreds at once (an offboarding without a bulk deletion); creates and plans are rarer.
+ */
+export const SEAM_API_ROUTE_WEIGHTS: Readonly<Record<string, number>> = { StartDeletion: 2 }
 
 /** The plan for `input`; throws when the shares do not fit within the budget. */
 export function planSeamCapacity(input: SeamCapacityInput): SeamCapacityPlan {
@@ -67,12 +71,18 @@ export function planSeamCapacity(input: SeamCapacityInput): SeamCapacityPlan {
     )
   }
   if (problems.length > 0) throw new RangeError(`Seam capacity: ${problems.join('; ')}`)
+  const weight = (id: string) => SEAM_API_ROUTE_WEIGHTS[id] ?? 1
+  const totalWeight = input.apiRoutes.reduce((sum, id) => sum + weight(id), 0)
   const plan: SeamCapacityPlan = {
     requestsPerSecond: input.requestsPerSecond,
     stages: capacity(input.requestsPerSecond * stages, input.seamConcurrency),
     bulk: capacity(input.requestsPerSecond * bulk, input.seamConcurrency),
-    apiRoute: capacity((input.requestsPerSecond * api) / input.apiRoutes, apiConcurrency),
-    apiRoutes: input.apiRoutes,
+    apiRoutes: Object.fromEntries(
+      input.apiRoutes.map((id) => [
+        id,
+        capacity((input.requestsPerSecond * api * weight(id)) / totalWeight, apiConcurrency),
+      ]),
+    ),
   }
   // The invariant the whole design rests on, checked rather than assumed.
   const total = planRequestsPerSecond(plan)
@@ -87,7 +97,8 @@ export function planSeamCapacity(input: SeamCapacityInput): SeamCapacityPlan {
 /** The most requests per second every instance together can send under `plan`. */
 export function planRequestsPerSecond(plan: SeamCapacityPlan): number {
   const most = (f: FunctionCapacity) => f.reservedConcurrency * f.instanceRequestsPerSecond
-  return most(plan.stages) + most(plan.bulk) + plan.apiRoutes * most(plan.apiRoute)
+  const api = Object.values(plan.apiRoutes).reduce((sum, route) => sum + most(route), 0)
+  return most(plan.stages) + most(plan.bulk) + api
 }
 
 function capacity(share: number, reservedConcurrency: number): FunctionCapacity {

@@ -82,7 +82,7 @@ export class UserIdentityLifecycleStack extends Stack {
     })
 
     this.api = new UserIdentityApi(this, 'Api', {
-      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity.apiRoute } : {}),
+      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity.apiRoutes } : {}),
       stageName: props.stageName,
       seamSecret,
       deletionStateMachine: this.deletion.stateMachine,
@@ -178,6 +178,6 @@ function seamCapacityPlan(props: UserIdentityLifecycleStackProps): SeamCapacityP
     requestsPerSecond: props.seamRequestsPerSecond,
     seamConcurrency: props.seamConcurrency,
     ...(props.seamApiConcurrency === undefined ? {} : { apiConcurrency: props.seamApiConcurrency }),
-    apiRoutes: ROUTES.filter((route) => route.callsSeam).length,
+    apiRoutes: ROUTES.filter((route) => route.callsSeam).map((route) => route.id),
   })
 }

@@ -33,8 +33,8 @@ export interface UserIdentityApiProps {
   /** Steady-state requests per second across the API (stage throttling). Default: DEFAULT_THROTTLING. */
   readonly throttlingRateLimit?: number
   readonly throttlingBurstLimit?: number
-  /** Each Seam-calling route's part of the deployment's Seam budget (infra/capacity.ts). */
-  readonly seamCapacity?: FunctionCapacity
+  /** Each Seam-calling route's part of the deployment's Seam budget, by route id (infra/capacity.ts). */
+  readonly seamCapacity?: Readonly<Record<string, FunctionCapacity>>
   readonly logRetention?: RetentionDays
 }
 
@@ -131,7 +131,9 @@ export class UserIdentityApi extends Construct {
         entry: route.entry,
         description: route.description,
         ...(route.callsSeam ? { seamSecret: props.seamSecret } : {}),
-        ...(route.callsSeam && props.seamCapacity ? { seamCapacity: props.seamCapacity } : {}),
+        ...(route.callsSeam && props.seamCapacity?.[route.id]
+          ? { seamCapacity: props.seamCapacity[route.id] }
+          : {}),
         environment: {
           ...(route.deletions
             ? { DELETION_STATE_MACHINE_ARN: props.deletionStateMachine.stateMachineArn }

@@ -71,9 +71,10 @@ const LAMBDA_TRANSIENT = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
 ]
+/** Lambda throttling past the reserved concurrency: the queue of seamConcurrency, retried longest. */
+const LAMBDA_THROTTLED = ['Lambda.TooManyRequestsException']
 const SEAM_TRANSIENT: string[] = [...SEAM_TRANSIENT_ERROR_NAMES]
 /** Errors no retry can fix: fail at once with the message, for an operator to act on. */
 const PERMANENT = [
@@ -238,7 +239,13 @@ export class DeletionWorkflow extends Construct {
     task.addRetry({ errors: PERMANENT, maxAttempts: 0 })
     // How many times: TASK_RETRIES, which the poll policy validation counts against the history limit.
     // Lambda throttling is how seamConcurrency queues work (reserved concurrency): the same backoff,
-    // capped so that the stage's time bound (stageTimeBound) holds.
+    // capped so that the stage's time bound (stageTimeBound) holds; a throttled task has not run, and
+    // many deletions at once may wait a minute for a slot, so it is retried longest.
+    task.addRetry({
+      errors: LAMBDA_THROTTLED,
+      maxAttempts: TASK_RETRIES.lambdaThrottled,
+      ...backoff,
+    })
     task.addRetry({
       errors: LAMBDA_TRANSIENT,
       maxAttempts: TASK_RETRIES.lambdaTransient,

@@ -22,7 +22,7 @@ import {
 } from '../../infra/stack.js'
 
 const ENV = { account: '123456789012', region: 'us-east-1' }
-const SEAM_ROUTES = ROUTES.filter((r) => r.callsSeam).length
+const SEAM_ROUTES = ROUTES.filter((r) => r.callsSeam).map((r) => r.id)
 
 function synth(props: Partial<UserIdentityLifecycleStackProps>) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } })
@@ -37,17 +37,30 @@ function synth(props: Partial<UserIdentityLifecycleStackProps>) {
 
 describe('planSeamCapacity', () => {
   it('gives every instance budget share ÷ reserved concurrency, adding up within the budget', () => {
-    const plan = planSeamCapacity({ requestsPerSecond: 100, seamConcurrency: 10, apiRoutes: 3 })
+    const plan = planSeamCapacity({
+      requestsPerSecond: 100,
+      seamConcurrency: 10,
+      apiRoutes: SEAM_ROUTES,
+    })
     const stagesShare = 1 - DEFAULT_SEAM_SHARES.api - DEFAULT_SEAM_SHARES.bulk
     expect(plan.stages).toEqual({
       reservedConcurrency: 10,
       instanceRequestsPerSecond: (100 * stagesShare) / 10,
     })
     expect(plan.bulk.instanceRequestsPerSecond).toBe((100 * DEFAULT_SEAM_SHARES.bulk) / 10)
-    expect(plan.apiRoute.reservedConcurrency).toBe(2)
+    // The API's 10 % by route weight: a DELETE weighs 2, a create or a plan 1.
+    expect(plan.apiRoutes.StartDeletion).toEqual({
+      reservedConcurrency: 2,
+      instanceRequestsPerSecond: 1.25,
+    })
+    expect(plan.apiRoutes.CreateUserIdentity?.instanceRequestsPerSecond).toBe(1.25)
     expect(planRequestsPerSecond(plan)).toBeLessThanOrEqual(100)
     // Rounding goes down, never over the budget.
-    const odd = planSeamCapacity({ requestsPerSecond: 7, seamConcurrency: 3, apiRoutes: 3 })
+    const odd = planSeamCapacity({
+      requestsPerSecond: 7,
+      seamConcurrency: 3,
+      apiRoutes: SEAM_ROUTES,
+    })
     expect(planRequestsPerSecond(odd)).toBeLessThanOrEqual(7)
   })
 
@@ -56,12 +69,12 @@ describe('planSeamCapacity', () => {
       planSeamCapacity({
         requestsPerSecond: 100,
         seamConcurrency: 10,
-        apiRoutes: 3,
+        apiRoutes: SEAM_ROUTES,
         shares: { api: 0.6, bulk: 0.4 },
       }),
     ).toThrow(/leave the stages more than 0/)
     expect(() =>
-      planSeamCapacity({ requestsPerSecond: 0.01, seamConcurrency: 1000, apiRoutes: 3 }),
+      planSeamCapacity({ requestsPerSecond: 0.01, seamConcurrency: 1000, apiRoutes: SEAM_ROUTES }),
     ).toThrow(/raise seamRequestsPerSecond or lower the concurrency/)
   })
 })
@@ -93,14 +106,27 @@ describe('the template under seamRequestsPerSecond', () => {
     expect(stack.bulk.functions[0]?.seamCapacity).toEqual(plan.bulk)
     for (const route of ROUTES) {
       expect(stack.api.functions[route.id]?.seamCapacity).toEqual(
-        route.callsSeam ? plan.apiRoute : undefined,
+        route.callsSeam ? plan.apiRoutes[route.id] : undefined,
       )
     }
-    template.hasResourceProperties('AWS::Lambda::Function', paced(plan.apiRoute))
-    const total =
-      plan.stages.reservedConcurrency * plan.stages.instanceRequestsPerSecond +
-      plan.bulk.reservedConcurrency * plan.bulk.instanceRequestsPerSecond +
-      SEAM_ROUTES * plan.apiRoute.reservedConcurrency * plan.apiRoute.instanceRequestsPerSecond
+    for (const capacity of Object.values(plan.apiRoutes)) {
+      template.hasResourceProperties('AWS::Lambda::Function', paced(capacity))
+    }
+    // Every function's instances together, counted from the stack itself.
+    const functions = [
+      ...stack.deletion.functions,
+      ...stack.bulk.functions,
+      ...Object.values(stack.api.functions),
+    ]
+    const total = functions.reduce(
+      (sum, fn) =>
+        sum +
+        (fn.seamCapacity
+          ? fn.seamCapacity.reservedConcurrency * fn.seamCapacity.instanceRequestsPerSecond
+          : 0),
+      0,
+    )
+    expect(total).toBeGreaterThan(90)
     expect(total).toBeLessThanOrEqual(100)
   })
 
