@@ -10,11 +10,7 @@ import { AwsSolutionsChecks } from 'cdk-nag'
 import { describe, expect, it } from 'vitest'
 import { ROUTES } from '../../functions/api/routes.js'
 import { DELETION_STAGES } from '../../functions/core/stages.js'
-import {
-  DEFAULT_SEAM_SHARES,
-  planRequestsPerSecond,
-  planSeamCapacity,
-} from '../../infra/capacity.js'
+import { planRequestsPerSecond, planSeamCapacity } from '../../infra/capacity.js'
 import { parseConfig } from '../../infra/config.js'
 import {
   UserIdentityLifecycleStack,
@@ -42,12 +38,9 @@ describe('planSeamCapacity', () => {
       seamConcurrency: 10,
       apiRoutes: SEAM_ROUTES,
     })
-    const stagesShare = 1 - DEFAULT_SEAM_SHARES.api - DEFAULT_SEAM_SHARES.bulk
-    expect(plan.stages).toEqual({
-      reservedConcurrency: 10,
-      instanceRequestsPerSecond: (100 * stagesShare) / 10,
-    })
-    expect(plan.bulk.instanceRequestsPerSecond).toBe((100 * DEFAULT_SEAM_SHARES.bulk) / 10)
+    // 85 % for the stages over 10 instances, 5 % for the bulk task over 10.
+    expect(plan.stages).toEqual({ reservedConcurrency: 10, instanceRequestsPerSecond: 8.5 })
+    expect(plan.bulk.instanceRequestsPerSecond).toBe(0.5)
     // The API's 10 % by route weight: a DELETE weighs 2, a create or a plan 1.
     expect(plan.apiRoutes.StartDeletion).toEqual({
       reservedConcurrency: 2,
