@@ -44,7 +44,7 @@ describe('planSeamCapacity', () => {
     // The API's 10 % by route weight: a DELETE weighs 2, a create or a plan 1.
     expect(plan.apiRoutes.StartDeletion).toEqual({
       reservedConcurrency: 2,
-      instanceRequestsPerSecond: 1.25,
+      instanceRequestsPerSecond: 2.5,
     })
     expect(plan.apiRoutes.CreateUserIdentity?.instanceRequestsPerSecond).toBe(1.25)
     expect(planRequestsPerSecond(plan)).toBeLessThanOrEqual(100)
