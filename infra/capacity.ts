@@ -49,7 +49,7 @@ export const SEAM_BUSY_RETRY_AFTER_SECONDS = 1
 export const SEAM_BUSY_MESSAGE =
   'This service is using all of its Seam capacity (seamRequestsPerSecond) right now; nothing was changed. Retry after the Retry-After seconds.'
 
-export const DEFAULT_SEAM_SHARES = { api: 0.1, bulk: 0.05 } as const
+export const DEFAULT_SEAM_SHARES = { api: 0.08, bulk: 0.05 } as const
 export const DEFAULT_SEAM_API_CONCURRENCY = 2
 /**
  * How the API routes split the API's share (a route not named weighs 1): a DELETE is one lookup and may

@@ -165,7 +165,12 @@ async function handle(
 
 /** What API Gateway answers (SeamBusy gateway response) when the route's Lambda is throttled. */
 function seamBusy(event: APIGatewayProxyEvent): APIGatewayProxyResult {
-  const result = errorResult(503, 'seam_unavailable', SEAM_BUSY_MESSAGE, event.requestContext.requestId)
+  const result = errorResult(
+    503,
+    'seam_unavailable',
+    SEAM_BUSY_MESSAGE,
+    event.requestContext.requestId,
+  )
   return {
     ...result,
     headers: { ...result.headers, 'Retry-After': String(SEAM_BUSY_RETRY_AFTER_SECONDS) },

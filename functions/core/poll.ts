@@ -94,16 +94,16 @@ export function stageTimeBound(
  */
 export const TASK_RETRIES = {
   /**
-   * Lambda.TooManyRequestsException: past seamConcurrency a task waits for a slot (up to ~1 min with
+   * Lambda.TooManyRequestsException: past seamConcurrency a task waits for a slot (up to ~1.5 min with
    * the backoff). The most retries, since a throttled task has not run at all.
    */
-  lambdaThrottled: 8,
-  lambdaTransient: 2,
+  lambdaThrottled: 10,
+  lambdaTransient: 1,
   /**
    * SeamThrottledError / SeamUnavailableError that reach the task: a Seam that did not answer (a stage
    * keeps a 429/5xx answer for its next check itself), after the client's own retries.
    */
-  seamTransient: 2,
+  seamTransient: 1,
   other: 2,
 } as const
 

@@ -38,15 +38,15 @@ describe('planSeamCapacity', () => {
       seamConcurrency: 10,
       apiRoutes: SEAM_ROUTES,
     })
-    // 85 % for the stages over 10 instances, 5 % for the bulk task over 10.
-    expect(plan.stages).toEqual({ reservedConcurrency: 10, instanceRequestsPerSecond: 8.5 })
+    // 87 % for the stages over 10 instances, 5 % for the bulk task over 10.
+    expect(plan.stages).toEqual({ reservedConcurrency: 10, instanceRequestsPerSecond: 8.7 })
     expect(plan.bulk.instanceRequestsPerSecond).toBe(0.5)
-    // The API's 10 % by route weight: a DELETE weighs 2, a create or a plan 1.
+    // The API's 8 % by route weight: a DELETE weighs 2, a create or a plan 1.
     expect(plan.apiRoutes.StartDeletion).toEqual({
       reservedConcurrency: 2,
-      instanceRequestsPerSecond: 2.5,
+      instanceRequestsPerSecond: 2,
     })
-    expect(plan.apiRoutes.CreateUserIdentity?.instanceRequestsPerSecond).toBe(1.25)
+    expect(plan.apiRoutes.CreateUserIdentity?.instanceRequestsPerSecond).toBe(1)
     expect(planRequestsPerSecond(plan)).toBeLessThanOrEqual(100)
     // Rounding goes down, never over the budget.
     const odd = planSeamCapacity({
