@@ -104,6 +104,8 @@ export interface CapacityConfig {
   readonly bulkDeletionConcurrency: number
   /** Reserved concurrency of each Seam-calling workflow function; undefined = none. */
   readonly seamConcurrency?: number
+  /** The deployment's Seam budget, divided among the functions' instances; undefined = not paced. */
+  readonly seamRequestsPerSecond?: number
   /** Scales the state machine's waits (the emulator's delay is given in real ms). */
   readonly waitScale: number
 }
@@ -140,6 +142,7 @@ export async function measureCapacity(
   start: (options: {
     bulkDeletionConcurrency: number
     seamConcurrency?: number
+    seamRequestsPerSecond?: number
     waitScale: number
   }) => Promise<LocalRuntime>,
   log?: (line: string) => void,
@@ -147,6 +150,9 @@ export async function measureCapacity(
   const runtime = await start({
     bulkDeletionConcurrency: config.bulkDeletionConcurrency,
     ...(config.seamConcurrency === undefined ? {} : { seamConcurrency: config.seamConcurrency }),
+    ...(config.seamRequestsPerSecond === undefined
+      ? {}
+      : { seamRequestsPerSecond: config.seamRequestsPerSecond }),
     waitScale: config.waitScale,
   })
   const emulator = runtime.emulator
@@ -200,7 +206,7 @@ async function capacityRun(
       statuses[status] = (statuses[status] ?? 0) + 1
     }
   } else {
-    // A client that is told 503/429 (Seam rate-limiting the DELETE's own lookup) retries after a second.
+    // A client that is told 503/429 (the route at its Seam capacity) retries after a second.
     const arns = await Promise.all(ids.map((uid) => startDeletionPatiently(runtime, uid)))
     const done = await Promise.all(arns.map((arn) => waitForDeletion(runtime, arn)))
     for (const d of done) {
@@ -268,12 +274,16 @@ function maxInProgress(
   return most
 }
 
+/**
+ * A client told 503 (the route at its Seam capacity) or 429 comes back after a second (the Retry-After
+ * both send), for up to 15 minutes: 300 DELETEs at once are admitted at the route's Seam pace.
+ */
 async function startDeletionPatiently(runtime: LocalRuntime, userIdentityId: string) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startDeletion(runtime, userIdentityId)
     } catch (error) {
-      if (attempt >= 30 || !/answered (503|429)/.test((error as Error).message)) throw error
+      if (attempt >= 900 || !/answered (503|429)/.test((error as Error).message)) throw error
       await new Promise((resolve) => setTimeout(resolve, 1000))
     }
   }

@@ -199,13 +199,13 @@ export function formatReport(r: BenchResults): string {
 }
 
 /** Section 7: one bulk deletion and as many simultaneous DELETEs against a rate-limited Seam. */
-function capacityLines(r: BenchResults): string[] {
+export function capacityLines(r: Pick<BenchResults, 'capacity'>): string[] {
   const c = r.capacity
   if (!c) return []
   const head =
     `7. Capacity: ${c.config.identities} identities, Seam limited to ${c.config.rateLimitPerSecond} req/s, ` +
     `deletes finish after ${c.config.deleteDelayMs} ms; bulkDeletionConcurrency ${c.config.bulkDeletionConcurrency}, ` +
-    `seamConcurrency ${c.config.seamConcurrency ?? 'none'}; one deletion alone ${ms(c.idealMs)}`
+    `seamConcurrency ${c.config.seamConcurrency ?? 'none'}, seamRequestsPerSecond ${c.config.seamRequestsPerSecond ?? 'none'}; one deletion alone ${ms(c.idealMs)}`
   return [
     head,
     ...c.runs.map(

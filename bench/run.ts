@@ -1,4 +1,4 @@
-// `npm run bench [-- --smoke] [--scale F] [--out FILE] [--report FILE]`: runs the benchmark (bench.ts), prints the
+// `npm run bench [-- --smoke] [--scale F] [--out FILE] [--report FILE] [--only capacity]`: runs the benchmark (bench.ts), prints the
 // table and writes the results as JSON (bench/results.json, a smoke run .bench-tmp/results.smoke.json, unless --out).
 import { parseArgs } from 'node:util'
 
@@ -8,6 +8,7 @@ const { values } = parseArgs({
     scale: { type: 'string' },
     out: { type: 'string' },
     report: { type: 'string' },
+    only: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -17,7 +18,8 @@ if (values.help) {
   --scale F  multiply Seam's delete delays and the state machine's waits by F (default 1, real time;
              below 1 the adaptive first wait, sized from Seam's measured pace in real seconds, under-waits)
   --out      where to write the results (default bench/results.json; --smoke .bench-tmp/results.smoke.json)
-  --report FILE  print the table of an earlier run's results file, run nothing`)
+  --report FILE  print the table of an earlier run's results file, run nothing
+  --only capacity  run the capacity section alone, replacing only its figures in the results file`)
   process.exit(0)
 }
 
@@ -25,8 +27,8 @@ if (values.help) {
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR'
 process.env.AWS_REGION ??= 'us-east-1'
 
-const { FULL_CONFIG, SMOKE_CONFIG, runBenchmark } = await import('./bench.js')
-const { formatReport } = await import('./report.js')
+const { FULL_CONFIG, SMOKE_CONFIG, runBenchmark, runCapacityOnly } = await import('./bench.js')
+const { capacityLines, formatReport } = await import('./report.js')
 
 if (values.report) {
   const { readFile } = await import('node:fs/promises')
@@ -39,6 +41,21 @@ const scale = values.scale === undefined ? base.scale : Number(values.scale)
 if (!(scale > 0) || !Number.isFinite(scale)) {
   console.error(`--scale must be a positive number, got ${values.scale}`)
   process.exit(2)
+}
+if (values.only !== undefined && values.only !== 'capacity') {
+  console.error(`--only knows one section, capacity; got ${values.only}`)
+  process.exit(2)
+}
+if (values.only === 'capacity') {
+  const section = await runCapacityOnly({
+    ...base,
+    scale,
+    ...(values.out ? { outFile: values.out } : {}),
+    log: (line) => console.error(line),
+  })
+  console.log(capacityLines(section).join('\n'))
+  console.error(`capacity figures written into ${values.out ?? base.outFile}`)
+  process.exit(0)
 }
 const results = await runBenchmark({
   ...base,

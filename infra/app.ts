@@ -35,6 +35,12 @@ new UserIdentityLifecycleStack(app, `SeamUserIdentities-${config.stageName}`, {
     ? {}
     : { bulkDeletionConcurrency: config.bulkDeletionConcurrency }),
   ...(config.seamConcurrency === undefined ? {} : { seamConcurrency: config.seamConcurrency }),
+  ...(config.seamRequestsPerSecond === undefined
+    ? {}
+    : { seamRequestsPerSecond: config.seamRequestsPerSecond }),
+  ...(config.seamApiConcurrency === undefined
+    ? {}
+    : { seamApiConcurrency: config.seamApiConcurrency }),
   env: {
     account: process.env.CDK_DEFAULT_ACCOUNT,
     region: process.env.CDK_DEFAULT_REGION,

@@ -21,6 +21,10 @@ export interface DeploymentConfig {
   readonly seamConcurrency?: number
   /** Seam's webhooks resume waiting stages (default true); false: polling only, no webhook resources. */
   readonly seamWebhooks: boolean
+  /** The workspace's Seam requests per second this deployment may use (infra/capacity.ts). */
+  readonly seamRequestsPerSecond?: number
+  /** With seamRequestsPerSecond: reserved concurrency of each API route that calls Seam. */
+  readonly seamApiConcurrency?: number
 }
 
 /** Every context key read, with what it means (README "Configuration" mirrors this). */
@@ -38,6 +42,8 @@ export const CONTEXT_KEYS = [
   'bulkDeletionConcurrency',
   'seamConcurrency',
   'seamWebhooks',
+  'seamRequestsPerSecond',
+  'seamApiConcurrency',
 ] as const
 export type ContextKey = (typeof CONTEXT_KEYS)[number]
 
@@ -129,6 +135,21 @@ export function parseConfig(context: Partial<Record<ContextKey, unknown>>): Depl
     (n) => positiveInteger(n) && n <= 1_000,
     'a whole number from 1 to 1000',
   )
+  const seamRequestsPerSecond = number(
+    'seamRequestsPerSecond',
+    (n) => n > 0 && n <= 100_000,
+    'requests per second, more than 0 and at most 100000',
+  )
+  const seamApiConcurrency = number(
+    'seamApiConcurrency',
+    (n) => positiveInteger(n) && n <= 1_000,
+    'a whole number from 1 to 1000',
+  )
+  if (seamRequestsPerSecond !== undefined && seamConcurrency === undefined) {
+    problems.push(
+      'seamRequestsPerSecond needs seamConcurrency: the budget is divided among the instances that can run at once, and only a reserved concurrency bounds them (e.g. -c seamConcurrency=10)',
+    )
+  }
   const alarmEmail = text('alarmEmail')
   if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) {
     problems.push(`alarmEmail must be an email address, got ${JSON.stringify(alarmEmail)}`)
@@ -166,5 +187,7 @@ export function parseConfig(context: Partial<Record<ContextKey, unknown>>): Depl
     ...(bulkDeletionConcurrency === undefined ? {} : { bulkDeletionConcurrency }),
     ...(seamConcurrency === undefined ? {} : { seamConcurrency }),
     seamWebhooks,
+    ...(seamRequestsPerSecond === undefined ? {} : { seamRequestsPerSecond }),
+    ...(seamApiConcurrency === undefined ? {} : { seamApiConcurrency }),
   }
 }

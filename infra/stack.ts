@@ -2,7 +2,9 @@ import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { ITopic } from 'aws-cdk-lib/aws-sns'
 import type { Construct } from 'constructs'
+import { ROUTES } from '../functions/api/routes.js'
 import type { PollPolicy } from '../functions/core/poll.js'
+import { planSeamCapacity, type SeamCapacityPlan } from './capacity.js'
 import { DEFAULT_THROTTLING } from './config.js'
 import { ServiceAlarms } from './constructs/alarms.js'
 import { UserIdentityApi } from './constructs/api.js'
@@ -35,6 +37,13 @@ export interface UserIdentityLifecycleStackProps extends StackProps {
    * their registration with Seam. False: polling only, none of it in the template.
    */
   readonly seamWebhooks?: boolean
+  /**
+   * The workspace's Seam requests per second this deployment may use: divided among every function that
+   * calls Seam (infra/capacity.ts). Needs seamConcurrency.
+   */
+  readonly seamRequestsPerSecond?: number
+  /** With seamRequestsPerSecond: reserved concurrency of each API route that calls Seam. */
+  readonly seamApiConcurrency?: number
 }
 
 /** The whole service: API, deletion workflow, their wiring to the Seam key secret, and alarms. */
@@ -49,6 +58,8 @@ export class UserIdentityLifecycleStack extends Stack {
   readonly dashboard: ServiceDashboard
   /** The CloudWatch namespace of the service's own metrics (every function's EMF lines). */
   readonly metricsNamespace: string
+  /** How the Seam budget is divided (undefined without seamRequestsPerSecond). */
+  readonly seamCapacity: SeamCapacityPlan | undefined
 
   constructor(scope: Construct, id: string, props: UserIdentityLifecycleStackProps) {
     super(scope, id, props)
@@ -58,6 +69,8 @@ export class UserIdentityLifecycleStack extends Stack {
 
     // Shared state of the service's Lambdas (waiting stages, Seam events received, leases).
     this.coordination = new CoordinationTable(this, 'Coordination')
+
+    this.seamCapacity = seamCapacityPlan(props)
 
     // Registered with Seam at the API's URL, which exists only once the API does (after the workflow).
     const throttling = { ...DEFAULT_THROTTLING, ...props.throttling }
@@ -72,6 +85,7 @@ export class UserIdentityLifecycleStack extends Stack {
     if (webhooks) this.webhooks = webhooks
 
     this.deletion = new DeletionWorkflow(this, 'Deletion', {
+      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity.stages } : {}),
       seamSecret,
       ...(webhooks ? { awaitFunction: webhooks.awaitFunction.function } : {}),
       // Readable in the console and CLI: SeamUserIdentities-<stage>-Deletion.
@@ -80,6 +94,7 @@ export class UserIdentityLifecycleStack extends Stack {
       ...(props.seamConcurrency === undefined ? {} : { seamConcurrency: props.seamConcurrency }),
     })
     this.bulk = new BulkDeletionWorkflow(this, 'BulkDeletion', {
+      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity.bulk } : {}),
       deletionStateMachine: this.deletion.stateMachine,
       stateMachineName: `${this.stackName}-BulkDeletion`,
       seamSecret,
@@ -90,6 +105,7 @@ export class UserIdentityLifecycleStack extends Stack {
     })
 
     this.api = new UserIdentityApi(this, 'Api', {
+      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity.apiRoutes } : {}),
       stageName: props.stageName,
       seamSecret,
       deletionStateMachine: this.deletion.stateMachine,
@@ -201,4 +217,20 @@ export class UserIdentityLifecycleStack extends Stack {
       })
     }
   }
+}
+
+/** The division of the Seam budget, checked at synth (infra/capacity.ts). */
+function seamCapacityPlan(props: UserIdentityLifecycleStackProps): SeamCapacityPlan | undefined {
+  if (props.seamRequestsPerSecond === undefined) return undefined
+  if (props.seamConcurrency === undefined) {
+    throw new Error(
+      'seamRequestsPerSecond needs seamConcurrency: the budget is divided among the instances that can run at once, and only a reserved concurrency bounds them. Set seamConcurrency (e.g. 10).',
+    )
+  }
+  return planSeamCapacity({
+    requestsPerSecond: props.seamRequestsPerSecond,
+    seamConcurrency: props.seamConcurrency,
+    ...(props.seamApiConcurrency === undefined ? {} : { apiConcurrency: props.seamApiConcurrency }),
+    apiRoutes: ROUTES.filter((route) => route.callsSeam).map((route) => route.id),
+  })
 }

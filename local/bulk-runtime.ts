@@ -7,8 +7,10 @@ import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-la
 import type { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
 import type { BulkBackend } from '../functions/api/bulk-deletions.js'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
+import type { FunctionCapacity } from '../infra/capacity.js'
 import type { UserIdentityLifecycleStack } from '../infra/stack.js'
 import { bindHandler } from './bind-handler.js'
+import { asInstances } from './instances.js'
 import {
   type ExtractedStateMachine,
   extractStateMachine,
@@ -36,7 +38,11 @@ export function extractOf(
 /** Each function a state machine invokes, bound to its handler module, with its template settings. */
 export function bindFunctions(
   stack: UserIdentityLifecycleStack,
-  functions: readonly { function: LambdaFunction; entry: string }[],
+  functions: readonly {
+    function: LambdaFunction
+    entry: string
+    seamCapacity?: FunctionCapacity | undefined
+  }[],
   extracted: ExtractedStateMachine,
   deps: HandlerDeps,
 ): Pick<LocalStepFunctionsOptions, 'taskHandlers' | 'lambdaFunctions'> {
@@ -45,7 +51,8 @@ export function bindFunctions(
   for (const fn of functions) {
     const logicalId = stack.getLogicalId(fn.function.node.defaultChild as CfnFunction)
     const arn = fakeLambdaArn(logicalId, { region: LOCAL_ENV.region, accountId: LOCAL_ENV.account })
-    taskHandlers[arn] = bindHandler(fn.entry, deps)
+    // Reserved concurrency is the runner's to enforce (invokeReserved); the pace is each instance's.
+    taskHandlers[arn] = asInstances(bindHandler(fn.entry, deps), fn.seamCapacity)
     const info = extracted.lambdaFunctions[arn]
     lambdaFunctions[arn] = {
       ...(info?.timeoutSeconds === undefined ? {} : { timeoutSeconds: info.timeoutSeconds }),

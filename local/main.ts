@@ -22,6 +22,8 @@ Environment:
   POWERTOOLS_LOG_LEVEL                the handlers' log level (default WARN)
   BULK_DELETION_CONCURRENCY           identities of one bulk deletion deleted at once (default 10)
   SEAM_CONCURRENCY                    reserved concurrency of each Seam-calling workflow function (default none)
+  SEAM_REQUESTS_PER_SECOND            the Seam budget, divided among the functions' instances (needs SEAM_CONCURRENCY)
+  SEAM_API_CONCURRENCY                with it: reserved concurrency of each Seam-calling API route (default 2)
 State (the emulator's workspace, the deletions) lives in memory and is lost when npm start stops.`
 
 const FLAGS = ['port', 'demo', 'help'] as const
@@ -95,6 +97,16 @@ const bulkDeletionConcurrency = positiveNumber(
   'BULK_DELETION_CONCURRENCY',
 )
 const seamConcurrency = positiveNumber(process.env.SEAM_CONCURRENCY, 'SEAM_CONCURRENCY')
+const seamRequestsPerSecond = positiveNumber(
+  process.env.SEAM_REQUESTS_PER_SECOND,
+  'SEAM_REQUESTS_PER_SECOND',
+)
+const seamApiConcurrency = positiveNumber(process.env.SEAM_API_CONCURRENCY, 'SEAM_API_CONCURRENCY')
+if (seamRequestsPerSecond && !seamConcurrency) {
+  usage(
+    'SEAM_REQUESTS_PER_SECOND needs SEAM_CONCURRENCY (e.g. 10): the budget is divided among the instances that can run at once',
+  )
+}
 
 const webhookUrl = process.env.SEAM_WEBHOOK_URL?.trim() || undefined
 if (webhookUrl && !apiKey) {
@@ -113,6 +125,8 @@ const runtime = await startLocalRuntime({
   ...(waitScale !== undefined ? { waitScale } : {}),
   ...(bulkDeletionConcurrency ? { bulkDeletionConcurrency } : {}),
   ...(seamConcurrency ? { seamConcurrency } : {}),
+  ...(seamRequestsPerSecond ? { seamRequestsPerSecond } : {}),
+  ...(seamApiConcurrency ? { seamApiConcurrency } : {}),
   onProgress: (line) => console.log(`[${new Date().toISOString()}] ${line}`),
   onRequest: ({ method, path, status, ms }) =>
     console.log(`${method} ${path} → ${status} (${ms} ms)`),

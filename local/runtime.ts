@@ -29,6 +29,7 @@ import {
   deleteSeamWebhook,
   webhookRegistrationClient,
 } from '../functions/seam/webhook-registration.js'
+import type { FunctionCapacity } from '../infra/capacity.js'
 import { UserIdentityLifecycleStack } from '../infra/stack.js'
 import {
   bindFunctions,
@@ -73,6 +74,13 @@ export interface LocalRuntimeOptions {
   readonly bulkDeletionConcurrency?: number
   /** Reserved concurrency of each Seam-calling workflow function, enforced locally too. */
   readonly seamConcurrency?: number
+  /**
+   * The Seam budget (SEAM_REQUESTS_PER_SECOND), divided as the stack divides it (infra/capacity.ts);
+   * each simulated Lambda instance paces its Seam requests as a deployed one (local/instances.ts).
+   */
+  readonly seamRequestsPerSecond?: number
+  /** With seamRequestsPerSecond: reserved concurrency of each Seam-calling API route (503 past it). */
+  readonly seamApiConcurrency?: number
 }
 
 /** The webhook registered at start (deleted at close). */
@@ -154,7 +162,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const sfn = {
       send: ((command: never) => runner().send(command)) as LocalStepFunctions['send'],
     }
-    runners = synthesizeAndBind(options, deps, webhooksOn ? { coordination, sfn } : undefined)
+    const { apiCapacity, ...started } = synthesizeAndBind(
+      options,
+      deps,
+      webhooksOn ? { coordination, sfn } : undefined,
+    )
+    runners = started
     resources.push(runners.stepFunctions, runners.bulkDeletions)
     let secret: string | undefined
     const webhookHandler =
@@ -173,6 +186,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       routes,
       ...(webhookHandler ? { handlers: { [WEBHOOK_ROUTE.entry]: webhookHandler } } : {}),
       openapi: buildOpenApiDocument(),
+      seamCapacity: apiCapacity,
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     })
@@ -211,7 +225,11 @@ function synthesizeAndBind(
   options: LocalRuntimeOptions,
   deps: HandlerDeps,
   awaitDeps: AwaitTaskDeps | undefined,
-): { stepFunctions: LocalStepFunctions; bulkDeletions: LocalStepFunctions } {
+): {
+  stepFunctions: LocalStepFunctions
+  bulkDeletions: LocalStepFunctions
+  apiCapacity: (route: RouteDefinition) => FunctionCapacity | undefined
+} {
   const app = new App({
     context: { 'aws:cdk:bundling-stacks': [] },
     // CDK's CloudFormation rule check takes ~10 s and `cdk synth` runs it anyway.
@@ -227,6 +245,12 @@ function synthesizeAndBind(
       ? {}
       : { bulkDeletionConcurrency: options.bulkDeletionConcurrency }),
     ...(options.seamConcurrency === undefined ? {} : { seamConcurrency: options.seamConcurrency }),
+    ...(options.seamRequestsPerSecond === undefined
+      ? {}
+      : { seamRequestsPerSecond: options.seamRequestsPerSecond }),
+    ...(options.seamApiConcurrency === undefined
+      ? {}
+      : { seamApiConcurrency: options.seamApiConcurrency }),
   })
   const template = app.synth().getStackByName(stack.stackName).template
   const extracted = extractOf(template, stack, stack.deletion.stateMachine)
@@ -259,7 +283,8 @@ function synthesizeAndBind(
     deps,
     options.waitScale ?? 1,
   )
-  return { stepFunctions, bulkDeletions }
+  const apiCapacity = (route: RouteDefinition) => stack.api.functions[route.id]?.seamCapacity
+  return { stepFunctions, bulkDeletions, apiCapacity }
 }
 
 /** One line when a deletion enters a new stage, and one when it ends. */

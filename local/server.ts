@@ -11,8 +11,14 @@ import type { z } from 'zod'
 import { ROUTES, type RouteDefinition } from '../functions/api/routes.js'
 import type { HandlerDeps } from '../functions/contract/handler-deps.js'
 import type { IndexResponse } from '../functions/contract/http.js'
+import {
+  type FunctionCapacity,
+  SEAM_BUSY_MESSAGE,
+  SEAM_BUSY_RETRY_AFTER_SECONDS,
+} from '../infra/capacity.js'
 import { DEFAULT_FUNCTION_TIMEOUT } from '../infra/constructs/service-function.js'
 import { bindHandler, ENVIRONMENT_DEPS } from './bind-handler.js'
+import { asInstances } from './instances.js'
 
 export type Handler = (
   event: APIGatewayProxyEvent,
@@ -31,6 +37,8 @@ export interface LocalServerOptions {
   readonly openapi?: object
   /** Called once per request, after the response (method, path, status, ms). */
   readonly onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void
+  /** A route's Seam capacity (infra/capacity.ts): its instances' pace, 503 past its reserved concurrency. */
+  readonly seamCapacity?: (route: RouteDefinition) => FunctionCapacity | undefined
 }
 
 export interface LocalServer {
@@ -49,7 +57,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const load = (route: RouteDefinition) => {
     let handler = handlers.get(route.entry)
     if (!handler) {
-      handler = bindHandler(route.entry, deps)
+      handler = asInstances(bindHandler(route.entry, deps), options.seamCapacity?.(route), seamBusy)
       handlers.set(route.entry, handler)
     }
     return handler
@@ -160,6 +168,20 @@ async function handle(
   const event = toEvent(req, url, match.route, match.params, body, requestId)
   const handler = load(match.route)
   send(res, await handler(event, lambdaContext(match.route, requestId)))
+}
+
+/** What API Gateway answers (SeamBusy gateway response) when the route's Lambda is throttled. */
+function seamBusy(event: APIGatewayProxyEvent): APIGatewayProxyResult {
+  const result = errorResult(
+    503,
+    'seam_unavailable',
+    SEAM_BUSY_MESSAGE,
+    event.requestContext.requestId,
+  )
+  return {
+    ...result,
+    headers: { ...result.headers, 'Retry-After': String(SEAM_BUSY_RETRY_AFTER_SECONDS) },
+  }
 }
 
 /** The request failed because its client went away (socket closed while its body was read). */

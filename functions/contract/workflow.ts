@@ -58,7 +58,12 @@ export const stageProgressSchema = z.object({
    * progress, and so its count, when Seam is busy.
    */
   to_delete: z.array(stageItemSchema).optional(),
-  /** pending + to_delete: what the stage still waits for (its `done?` Choice reads it). */
+  /**
+   * Seam kept refusing (429/5xx) the stage's list: what to delete is not known yet, and the next check
+   * lists and deletes it. Counts as one item in pending_count.
+   */
+  unlisted: z.boolean().optional(),
+  /** pending + to_delete (+ 1 while unlisted): what the stage still waits for (its `done?` Choice reads it). */
   pending_count: count,
   /** Checks done so far. */
   checks: count,

@@ -16,7 +16,7 @@ import type {
   StageProgress,
 } from '../contract/workflow.js'
 import type { SeamClient } from '../seam/index.js'
-import { isNotFound, isTransient } from '../seam/index.js'
+import { isNotFound, isSeamError, isTransient } from '../seam/index.js'
 import { forEachLimited } from './concurrency.js'
 import { nextPoll, type PollPolicy } from './poll.js'
 import { type Confirmation, DELETION_STAGES, type StageDefinition, splitListed } from './stages.js'
@@ -84,17 +84,17 @@ export async function deleteStage(
 ): Promise<DeletionState> {
   const time = clock(options)
   const startedAt = time.now()
+  // A list or a delete Seam keeps refusing with 429/5xx (past the Seam module's retries) does not end the
+  // task: the stage keeps it for its next check, so only the stage's own budget (its checks and time)
+  // can end a deletion on a busy Seam, never a run of 429s longer than the task's retrier.
   const listed = stage.known
     ? stage.known(state.user_identity_id)
-    : await stage.list(seam, state.user_identity_id)
+    : await unlessRefused(() => stage.list(seam, state.user_identity_id))
+  const unlisted = listed === undefined
   // What Seam is already deleting is pending, not deleted again.
-  const { toDelete: items, beingDeleted } = splitListed(listed)
+  const { toDelete: items, beingDeleted } = splitListed(listed ?? [])
   const { done, gone, refused } = await removeAll(seam, stage, items)
   const deletesDoneAt = time.now()
-  // Nothing deleted yet: fail the task and let Step Functions retry it with backoff; nothing is lost.
-  if (refused.length > 0 && done.length + gone.length + beingDeleted.length === 0) {
-    throw refused[0]?.error
-  }
   const toDelete = refused.map((r) => r.item)
   // Gone at its delete needs no confirming — unless confirming is a lookup: Seam may well answer
   // not found to deleting an identity it is already deleting, so one lookup settles it.
@@ -112,13 +112,14 @@ export async function deleteStage(
   return withProgress(paced, stage.name, {
     started_at: startedAt.toISOString(),
     deletes_done_at: deletesDoneAt.toISOString(),
-    ...(toDelete.length > 0 ? { refusals: true } : {}),
+    ...(toDelete.length > 0 || unlisted ? { refusals: true } : {}),
     // A listed item counts even if it went between the list and its delete: it was the identity's. A
     // known one (the identity) that is not found was gone before this stage.
-    deleted: stage.known ? done.length : listed.length,
+    deleted: stage.known ? done.length : (listed?.length ?? 0),
     pending,
     ...(toDelete.length > 0 ? { to_delete: toDelete } : {}),
-    pending_count: pending.length + toDelete.length,
+    ...(unlisted ? { unlisted } : {}),
+    pending_count: pending.length + toDelete.length + (unlisted ? 1 : 0),
     checks: 0,
     wait_seconds: firstWait(policy, paced.seam_latency_seconds, Math.max(1, poll.waitSeconds)),
     // At least one check follows the deletes, even when they used up the stage's time: the check is
@@ -178,39 +179,58 @@ export async function checkStage(
     throw new Error(`Check ${stage.title}: the stage has no progress in the execution state`)
   const confirmation = eventsOf(stage)
   const pending = new Map(progress.pending.map((item) => [item.id, item]))
+  // A list Seam refused last time: list now (refused again: the next check will).
+  let again = progress.to_delete ?? []
+  let listedNow = 0
+  let unlisted = false
+  if (progress.unlisted) {
+    const listed = await unlessRefused(() => stage.list(seam, state.user_identity_id))
+    unlisted = listed === undefined
+    const split = splitListed(listed ?? [])
+    for (const item of split.beingDeleted) pending.set(item.id, item)
+    again = split.toDelete
+    listedNow = listed?.length ?? 0
+  }
   // Deletes Seam refused with 429/5xx last time: try them again first.
-  const retried = await removeAll(seam, stage, progress.to_delete ?? [])
+  const retried = await removeAll(seam, stage, again)
   if (stage.confirmation) for (const item of retried.done) pending.set(item.id, item)
   const toDelete = retried.refused.map((r) => r.item)
   const startedAt = Date.parse(progress.started_at)
   let latestConfirmation = 0
   let capped = false
 
-  if (confirmation && pending.size > 0) {
-    const since = new Date(startedAt - EVENTS_CLOCK_SKEW_MS).toISOString()
-    const confirm = (events: readonly object[]) => {
-      for (const event of events) {
-        const fields = event as Record<string, unknown>
-        const id = fields[confirmation.idField]
-        if (typeof id !== 'string' || !pending.delete(id)) continue
-        const at = Date.parse(String(fields.occurred_at ?? fields.created_at ?? ''))
-        if (Number.isFinite(at)) latestConfirmation = Math.max(latestConfirmation, at)
-      }
-    }
-    const events = await seam.events.list({
-      since,
-      event_type: confirmation.eventType,
-      limit: EVENTS_LIMIT,
-    })
-    confirm(events)
-    capped = events.length >= EVENTS_LIMIT
-    const filter = confirmation.perIdFilter
-    if (capped && filter && pending.size > 0 && pending.size <= PER_ID_EVENT_QUERIES_MAX) {
-      for (const id of [...pending.keys()]) {
-        confirm(await seam.events.list({ since, event_type: confirmation.eventType, [filter]: id }))
-      }
-    }
+  // Confirmations Seam refuses to read (429/5xx) are simply not known this time: the next check asks.
+  const read = async (confirmationRead: () => Promise<void>) => {
+    await unlessRefused(confirmationRead)
   }
+  if (confirmation && pending.size > 0)
+    await read(async () => {
+      const since = new Date(startedAt - EVENTS_CLOCK_SKEW_MS).toISOString()
+      const confirm = (events: readonly object[]) => {
+        for (const event of events) {
+          const fields = event as Record<string, unknown>
+          const id = fields[confirmation.idField]
+          if (typeof id !== 'string' || !pending.delete(id)) continue
+          const at = Date.parse(String(fields.occurred_at ?? fields.created_at ?? ''))
+          if (Number.isFinite(at)) latestConfirmation = Math.max(latestConfirmation, at)
+        }
+      }
+      const events = await seam.events.list({
+        since,
+        event_type: confirmation.eventType,
+        limit: EVENTS_LIMIT,
+      })
+      confirm(events)
+      capped = events.length >= EVENTS_LIMIT
+      const filter = confirmation.perIdFilter
+      if (capped && filter && pending.size > 0 && pending.size <= PER_ID_EVENT_QUERIES_MAX) {
+        for (const id of [...pending.keys()]) {
+          confirm(
+            await seam.events.list({ since, event_type: confirmation.eventType, [filter]: id }),
+          )
+        }
+      }
+    })
   const checks = progress.checks + 1
   const lastChance = !nextPoll(
     policy,
@@ -222,14 +242,17 @@ export async function checkStage(
     pending.size > 0 &&
     (!confirmation || capped || lastChance || checks >= LIST_FALLBACK_FROM_CHECK)
   ) {
-    const listed = new Set((await stage.list(seam, state.user_identity_id)).map((item) => item.id))
-    for (const id of [...pending.keys()]) if (!listed.has(id)) pending.delete(id)
+    await unlessRefused(async () => {
+      const listed = new Set((await stage.list(seam, state.user_identity_id)).map((i) => i.id))
+      for (const id of [...pending.keys()]) if (!listed.has(id)) pending.delete(id)
+    })
   }
 
   const stillPending = [...pending.values()]
   const poll = nextPoll(policy, checks, new Date(startedAt), time.workflowNow(new Date(startedAt)))
+  const waitingFor = stillPending.length + toDelete.length + (unlisted ? 1 : 0)
   const stuck =
-    stillPending.length + toDelete.length > 0 && !poll.checksLeft
+    waitingFor > 0 && !poll.checksLeft
       ? stuckMessage(
           stage,
           state.user_identity_id,
@@ -237,6 +260,7 @@ export async function checkStage(
           toDelete,
           time.seconds(startedAt, time.now().getTime()),
           checks,
+          unlisted,
         )
       : undefined
   // Seam's pace: from the last delete call to the last confirming event. Measured only on a stage whose
@@ -246,12 +270,14 @@ export async function checkStage(
     stillPending.length + toDelete.length === 0 && latestConfirmation > 0 && !progress.refusals
       ? time.seconds(deletesDoneAt, latestConfirmation)
       : undefined
-  const { to_delete: _retried, ...rest } = progress
+  const { to_delete: _retried, unlisted: _listed, ...rest } = progress
   const next = withProgress(state, stage.name, {
     ...rest,
+    deleted: progress.deleted + listedNow,
     pending: stillPending,
     ...(toDelete.length > 0 ? { to_delete: toDelete } : {}),
-    pending_count: stillPending.length + toDelete.length,
+    ...(unlisted ? { unlisted } : {}),
+    pending_count: waitingFor,
     checks,
     wait_seconds: poll.waitSeconds,
     checks_left: poll.checksLeft,
@@ -272,6 +298,7 @@ function stuckMessage(
   refused: readonly StageItem[],
   elapsedSeconds: number,
   checks: number,
+  unlisted = false,
 ): string {
   const seconds = Math.round(elapsedSeconds)
   const parts: string[] = []
@@ -287,6 +314,9 @@ function stuckMessage(
       `Seam has not finished deleting the ${stage.title} ${describeItems(unconfirmed)} ` +
         '(Seam sends no event for it, and it is still found)',
     )
+  }
+  if (unlisted) {
+    parts.push(`Seam kept refusing (429/5xx) to list the ${stage.title}`)
   }
   if (refused.length > 0) {
     parts.push(
@@ -337,6 +367,19 @@ async function removeAll(
     }
   })
   return { done, gone, refused }
+}
+
+/**
+ * What `read` returns, or undefined when Seam kept refusing it: answered 429/5xx after the client's
+ * retries. A Seam that does not answer at all still fails the task (the stage's time bound covers it).
+ */
+async function unlessRefused<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read()
+  } catch (error) {
+    if (isTransient(error) && isSeamError(error) && error.status !== undefined) return undefined
+    throw error
+  }
 }
 
 function withProgress(

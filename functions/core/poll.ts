@@ -89,10 +89,23 @@ export function stageTimeBound(
 
 /**
  * How often the state machine retries one task, per kind of error (the construct's Retry fields; each
- * retrier counts on its own): Lambda's transient errors, Seam's throttled/unavailable errors, anything
+ * retrier counts on its own): Lambda's throttling, Lambda's other transient errors, Seam's throttled/unavailable errors, anything
  * else (a crash, a timeout). Permanent Seam errors are not retried.
  */
-export const TASK_RETRIES = { lambdaTransient: 6, seamTransient: 6, other: 2 } as const
+export const TASK_RETRIES = {
+  /**
+   * Lambda.TooManyRequestsException: past seamConcurrency a task waits for a slot (up to ~1.5 min with
+   * the backoff). The most retries, since a throttled task has not run at all.
+   */
+  lambdaThrottled: 10,
+  lambdaTransient: 1,
+  /**
+   * SeamThrottledError / SeamUnavailableError that reach the task: a Seam that did not answer (a stage
+   * keeps a 429/5xx answer for its next check itself), after the client's own retries.
+   */
+  seamTransient: 1,
+  other: 2,
+} as const
 
 /**
  * History events per state, as the definition makes them. A Task: TaskStateEntered, TaskScheduled,
@@ -129,7 +142,12 @@ export const HISTORY_EVENTS_PER_CHECK =
   HISTORY_EVENTS.wait + taskEvents(totalRetries()) + HISTORY_EVENTS.choice
 
 function totalRetries(): number {
-  return TASK_RETRIES.lambdaTransient + TASK_RETRIES.seamTransient + TASK_RETRIES.other
+  return (
+    TASK_RETRIES.lambdaThrottled +
+    TASK_RETRIES.lambdaTransient +
+    TASK_RETRIES.seamTransient +
+    TASK_RETRIES.other
+  )
 }
 
 function taskEvents(retries: number): number {

@@ -12,6 +12,7 @@ import {
   SeamUnavailableError,
   toSeamError,
 } from './errors.js'
+import { currentSeamPacer, type SeamPacer } from './pacer.js'
 import { DEFAULT_MAX_PAGES, readAllPages } from './pagination.js'
 import {
   DEFAULT_RETRY_POLICY,
@@ -67,6 +68,11 @@ export interface SeamClientOptions {
   onRetry?: (info: SeamRetryInfo) => void
   /** After each HTTP request (every attempt): its path, how long it took, its status or failure. */
   onRequest?: (info: SeamRequestInfo) => void
+  /**
+   * The pace of this instance's requests (pacer.ts), asked before every attempt; a 429 pauses it for its
+   * Retry-After. Default: the simulated instance's (withSeamPacer), else none.
+   */
+  pacer?: () => SeamPacer | undefined
 }
 
 /** What onRequest is told; `status` is undefined when Seam did not answer (see `failure`). */
@@ -103,6 +109,7 @@ export function createSeamClient(
   }
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES
   const stats: SeamClientStats = { requests: 0, retries: 0 }
+  const pacerOf = options.pacer ?? currentSeamPacer
 
   /** One logical call: attempts until success or the policy (deadline included) gives up. */
   const call = <T>(
@@ -122,26 +129,36 @@ export function createSeamClient(
     // Whether an attempt already retried may have taken effect: the error finally thrown says so too.
     let earlierMayHaveTakenEffect = false
     return runWithRetry(
-      (n) => {
+      async (n) => {
+        // Over this instance's pace the request waits its turn here rather than earn a 429 from Seam.
+        const pacer = pacerOf()
+        await pacer?.take()
         if (ctx.deadline !== undefined && runtime.now() >= ctx.deadline) {
           throw pastDeadline(ctx)
         }
         stats.requests++
-        if (!options.onRequest) return attempt(n)
         const started = performance.now()
-        const report = (status: number | undefined, failure?: FailureKind) =>
-          options.onRequest?.({ route: pathname, ms: performance.now() - started, status, failure })
-        return attempt(n).then(
-          (value) => {
-            report(200)
-            return value
-          },
-          (raw: unknown) => {
-            const error = toSeamError(raw, ctx)
-            report(error.status, error.failure)
-            throw error
-          },
-        )
+        try {
+          const value = await attempt(n)
+          options.onRequest?.({
+            route: pathname,
+            ms: performance.now() - started,
+            status: 200,
+            failure: undefined,
+          })
+          return value
+        } catch (raw) {
+          const error = toSeamError(raw, ctx)
+          options.onRequest?.({
+            route: pathname,
+            ms: performance.now() - started,
+            status: error.status,
+            failure: error.failure,
+          })
+          // Seam's Retry-After holds every request of this instance, not only this one's retry.
+          if (error.status === 429) pacer?.pause(error.retryAfterMs ?? 1000)
+          throw error
+        }
       },
       (raw) => toSeamError(raw, ctx),
       { safeToRepeat: ctx.safeToRepeat ?? false, deadline: ctx.deadline },

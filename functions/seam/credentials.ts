@@ -11,6 +11,7 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets'
 import { recordSeamRequest, seamOutcome } from '../telemetry/metrics.js'
 import { createSeamClient, type SeamClientOptions } from './client.js'
 import { SeamConfigurationError, SeamError } from './errors.js'
+import { currentSeamPacer, pacerFromEnvironment } from './pacer.js'
 import type { SeamClient } from './types.js'
 
 export const SEAM_API_KEY_ENV = 'SEAM_API_KEY'
@@ -70,7 +71,10 @@ export async function resolveSeamCredentials(
 
 async function clientFromEnvironment(env: Record<string, string | undefined>): Promise<SeamClient> {
   const credentials = await resolveSeamCredentials(env)
+  // One Lambda instance = one process: its pace (set by the stack) is this process's.
+  const instancePacer = pacerFromEnvironment(env)
   const options: SeamClientOptions = {
+    pacer: () => currentSeamPacer() ?? instancePacer,
     onRetry: (info) => logger.warn('Retrying a Seam call', { seam: info }),
     onRequest: ({ route, ms, status, failure }) =>
       recordSeamRequest({ route, ms, outcome: seamOutcome({ status, failure }) }),

@@ -7,6 +7,7 @@ import {
   LogGroupLogDestination,
   type MethodDeploymentOptions,
   MethodLoggingLevel,
+  ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway'
 import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam'
@@ -15,6 +16,11 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions'
 import { Construct } from 'constructs'
 import { ROUTES } from '../../functions/api/routes.js'
+import {
+  type FunctionCapacity,
+  SEAM_BUSY_MESSAGE,
+  SEAM_BUSY_RETRY_AFTER_SECONDS,
+} from '../capacity.js'
 import { DEFAULT_THROTTLING } from '../config.js'
 import { acknowledge, acknowledgeWildcardResources } from './nag.js'
 import { ServiceFunction } from './service-function.js'
@@ -33,6 +39,8 @@ export interface UserIdentityApiProps {
   /** Steady-state requests per second across the API (stage throttling). Default: DEFAULT_THROTTLING. */
   readonly throttlingRateLimit?: number
   readonly throttlingBurstLimit?: number
+  /** Each Seam-calling route's part of the deployment's Seam budget, by route id (infra/capacity.ts). */
+  readonly seamCapacity?: Readonly<Record<string, FunctionCapacity>>
   readonly logRetention?: RetentionDays
   /** Per-method stage settings (e.g. a route throttled apart: webhookMethodOptions). */
   readonly methodOptions?: Record<string, MethodDeploymentOptions>
@@ -86,6 +94,27 @@ export class UserIdentityApi extends Construct {
 
     // API Gateway checks the path parameters; the body is checked by the route's Lambda (http.ts), so
     // that its errors keep the contract's shape.
+    if (props.seamCapacity) {
+      // A Seam-calling route at its reserved concurrency: Lambda throttles, which API Gateway answers as
+      // an integration failure. Say it is busy, in the contract's error shape, and when to come back.
+      this.api.addGatewayResponse('SeamBusy', {
+        type: ResponseType.INTEGRATION_FAILURE,
+        statusCode: '503',
+        responseHeaders: {
+          'Content-Type': "'application/json'",
+          'Retry-After': `'${SEAM_BUSY_RETRY_AFTER_SECONDS}'`,
+        },
+        templates: {
+          'application/json': JSON.stringify({
+            error: {
+              type: 'seam_unavailable',
+              message: SEAM_BUSY_MESSAGE,
+              request_id: '$context.requestId',
+            },
+          }),
+        },
+      })
+    }
     const requestValidator = this.api.addRequestValidator('RequestValidator', {
       validateRequestBody: true,
       validateRequestParameters: true,
@@ -111,6 +140,9 @@ export class UserIdentityApi extends Construct {
         entry: route.entry,
         description: route.description,
         ...(route.callsSeam ? { seamSecret: props.seamSecret } : {}),
+        ...(route.callsSeam && props.seamCapacity?.[route.id]
+          ? { seamCapacity: props.seamCapacity[route.id] }
+          : {}),
         environment: {
           ...(route.deletions
             ? { DELETION_STATE_MACHINE_ARN: props.deletionStateMachine.stateMachineArn }

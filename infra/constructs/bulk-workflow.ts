@@ -26,6 +26,7 @@ import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepf
 import { Construct } from 'constructs'
 import { MAX_BULK_IDENTITIES } from '../../functions/contract/http.js'
 import { SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
+import type { FunctionCapacity } from '../capacity.js'
 import {
   acknowledgePolicyWildcardResources,
   acknowledgeStateMachineLogging,
@@ -44,6 +45,8 @@ export interface BulkDeletionWorkflowProps {
   readonly maxConcurrency?: number
   /** Reserved concurrency of the task function (it asks Seam whether each identity exists). */
   readonly seamConcurrency?: number
+  /** Its part of the deployment's Seam budget (infra/capacity.ts), instead of seamConcurrency. */
+  readonly seamCapacity?: FunctionCapacity
   readonly logRetention?: RetentionDays
   /** The state machine's name (readable in the console); default: one CloudFormation generates. */
   readonly stateMachineName?: string
@@ -103,6 +106,7 @@ export class BulkDeletionWorkflow extends Construct {
       ...(props.seamConcurrency === undefined
         ? {}
         : { reservedConcurrency: props.seamConcurrency }),
+      ...(props.seamCapacity ? { seamCapacity: props.seamCapacity } : {}),
     })
     this.functions.push(fn)
     deletion.grantExecution(fn.function, 'states:DescribeExecution')

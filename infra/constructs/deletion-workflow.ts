@@ -46,6 +46,7 @@ import {
 } from '../../functions/core/poll.js'
 import { DELETION_STAGES, STAGES, type StageDefinition } from '../../functions/core/stages.js'
 import { SEAM_ERROR_NAMES, SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
+import type { FunctionCapacity } from '../capacity.js'
 import { awaitStage } from './await-stage.js'
 import { acknowledgeStateMachineLogging, acknowledgeWildcardResources } from './nag.js'
 import { ServiceFunction } from './service-function.js'
@@ -66,6 +67,11 @@ export interface DeletionWorkflowProps {
    * right after its delete. Without it, every stage polls.
    */
   readonly awaitFunction?: IFunction
+  /**
+   * With a Seam budget (infra/capacity.ts): every stage runs in ONE function of this capacity, so that its
+   * reserved concurrency bounds every stage's Seam work together (seamConcurrency is then unused).
+   */
+  readonly seamCapacity?: FunctionCapacity
 }
 
 /** Errors a task retries with backoff: Lambda's own transient failures, and Seam's. */
@@ -73,9 +79,10 @@ const LAMBDA_TRANSIENT = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
 ]
+/** Lambda throttling past the reserved concurrency: the queue of seamConcurrency, retried longest. */
+const LAMBDA_THROTTLED = ['Lambda.TooManyRequestsException']
 const SEAM_TRANSIENT: string[] = [...SEAM_TRANSIENT_ERROR_NAMES]
 /** Errors no retry can fix: fail at once with the message, for an operator to act on. */
 const PERMANENT = [
@@ -103,11 +110,15 @@ export class DeletionWorkflow extends Construct {
   private readonly seamSecret: ISecret
   private readonly seamConcurrency: number | undefined
   private readonly awaitFunction: IFunction | undefined
+  private readonly seamCapacity: FunctionCapacity | undefined
+  /** The one function of every stage, under a Seam budget. */
+  private sharedStageFunction: ServiceFunction | undefined
 
   constructor(scope: Construct, id: string, props: DeletionWorkflowProps) {
     super(scope, id)
     this.seamSecret = props.seamSecret
     this.seamConcurrency = props.seamConcurrency
+    this.seamCapacity = props.seamCapacity
     this.awaitFunction = props.awaitFunction
     const policy = validatePollPolicy({ ...DEFAULT_POLL_POLICY, ...props.pollPolicy }, undefined, {
       awaits: props.awaitFunction !== undefined,
@@ -155,11 +166,7 @@ export class DeletionWorkflow extends Construct {
 
   private stageStates(stage: StageDefinition, next: IChainable, policy: PollPolicy): IChainable {
     const name = (kind: StateKind) => stateName(stage.name, kind)
-    const fn = this.addFunction(`${pascal(stage.name)}Function`, {
-      entry: `${SRC}/stage-task.ts`,
-      description: `Deletion stage ${stage.name}: deletes the ${stage.title} and checks Seam finished`,
-      environment: { DELETION_STAGE: stage.name },
-    })
+    const fn = this.stageFunction(stage)
     // The task's input (StageTaskEvent), its `state` being the whole state document.
     const payload = (
       action: StageTaskEvent['action'],
@@ -215,6 +222,23 @@ export class DeletionWorkflow extends Construct {
     return deleteTask
   }
 
+  /** The stage's function: its own (DELETION_STAGE pins it), or under a Seam budget the shared one. */
+  private stageFunction(stage: StageDefinition): ServiceFunction {
+    if (this.seamCapacity) {
+      this.sharedStageFunction ??= this.addFunction('StageFunction', {
+        entry: `${SRC}/stage-task.ts`,
+        description: 'Every deletion stage: deletes what the stage names and checks Seam finished',
+        environment: {},
+      })
+      return this.sharedStageFunction
+    }
+    return this.addFunction(`${pascal(stage.name)}Function`, {
+      entry: `${SRC}/stage-task.ts`,
+      description: `Deletion stage ${stage.name}: deletes the ${stage.title} and checks Seam finished`,
+      environment: { DELETION_STAGE: stage.name },
+    })
+  }
+
   private addFunction(
     id: string,
     props: { entry: string; description: string; environment: Record<string, string> },
@@ -224,6 +248,7 @@ export class DeletionWorkflow extends Construct {
       timeout: Duration.seconds(STAGE_TASK_TIMEOUT_SECONDS),
       seamSecret: this.seamSecret,
       ...(this.seamConcurrency === undefined ? {} : { reservedConcurrency: this.seamConcurrency }),
+      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity } : {}),
     })
     this.functions.push(fn)
     return fn
@@ -247,7 +272,13 @@ export class DeletionWorkflow extends Construct {
     task.addRetry({ errors: PERMANENT, maxAttempts: 0 })
     // How many times: TASK_RETRIES, which the poll policy validation counts against the history limit.
     // Lambda throttling is how seamConcurrency queues work (reserved concurrency): the same backoff,
-    // capped so that the stage's time bound (stageTimeBound) holds.
+    // capped so that the stage's time bound (stageTimeBound) holds; a throttled task has not run, and
+    // many deletions at once may wait a minute for a slot, so it is retried longest.
+    task.addRetry({
+      errors: LAMBDA_THROTTLED,
+      maxAttempts: TASK_RETRIES.lambdaThrottled,
+      ...backoff,
+    })
     task.addRetry({
       errors: LAMBDA_TRANSIENT,
       maxAttempts: TASK_RETRIES.lambdaTransient,

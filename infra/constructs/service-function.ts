@@ -5,6 +5,8 @@ import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager'
 import { Construct } from 'constructs'
+import { SEAM_INSTANCE_REQUESTS_PER_SECOND_ENV } from '../../functions/seam/pacer.js'
+import type { FunctionCapacity } from '../capacity.js'
 import { REPO_ROOT } from '../repo-root.js'
 import { acknowledgeWildcardResources } from './nag.js'
 
@@ -41,6 +43,8 @@ export interface ServiceFunctionProps {
   readonly logRetention?: RetentionDays
   /** Reserved concurrency: Lambda throttles invocations past it (TooManyRequestsException). */
   readonly reservedConcurrency?: number
+  /** Its part of the deployment's Seam budget (infra/capacity.ts): reserved concurrency + each instance's pace. */
+  readonly seamCapacity?: FunctionCapacity
 }
 
 /**
@@ -51,10 +55,14 @@ export interface ServiceFunctionProps {
 export class ServiceFunction extends Construct {
   readonly function: NodejsFunction
   readonly entry: string
+  /** Its Seam capacity, when the deployment has a Seam budget (the local runtime paces alike). */
+  readonly seamCapacity: FunctionCapacity | undefined
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id)
     this.entry = props.entry
+    this.seamCapacity = props.seamCapacity
+    const reservedConcurrency = props.seamCapacity?.reservedConcurrency ?? props.reservedConcurrency
     const logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -85,11 +93,18 @@ export class ServiceFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: 'seam-user-identities',
         ...(props.seamSecret ? { SEAM_API_KEY_SECRET_NAME: props.seamSecret.secretName } : {}),
         ...props.environment,
+        ...(props.seamCapacity
+          ? {
+              [SEAM_INSTANCE_REQUESTS_PER_SECOND_ENV]: String(
+                props.seamCapacity.instanceRequestsPerSecond,
+              ),
+            }
+          : {}),
       },
       bundling: SERVICE_BUNDLING,
-      ...(props.reservedConcurrency === undefined
+      ...(reservedConcurrency === undefined
         ? {}
-        : { reservedConcurrentExecutions: props.reservedConcurrency }),
+        : { reservedConcurrentExecutions: reservedConcurrency }),
     })
     this.function.node.addMetadata('local:entry', props.entry)
     props.seamSecret?.grantRead(this.function)

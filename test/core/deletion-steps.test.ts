@@ -125,12 +125,19 @@ describe('deletes Seam keeps refusing (429/5xx after the Seam module retried)', 
     expect(emulator.inspect.remainingFor(graph.userIdentityId).acsCredentialIds).toEqual([])
   })
 
-  it('fails the task when nothing could be deleted, so a plain retry loses nothing', async () => {
+  it('keeps every delete for the next check when Seam refused them all, instead of failing the task', async () => {
     const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 2 })
     const all = new Set(graph.acsCredentialIds)
-    await expect(
-      deleteStage(refusing(all), credentials, { user_identity_id: graph.userIdentityId }, policy),
-    ).rejects.toMatchObject({ name: 'SeamThrottledError' })
+    const state = await deleteStage(
+      refusing(all),
+      credentials,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+    )
+    const progress = state.stages?.acs_credentials
+    expect(progress?.to_delete?.map((i) => i.id).sort()).toEqual([...all].sort())
+    expect(progress).toMatchObject({ pending_count: 2, deleted: 2, checks_left: true })
+    expect(emulator.inspect.remainingFor(graph.userIdentityId).acsCredentialIds).toHaveLength(2)
   })
 
   it('names the refused items when the stage runs out of time', async () => {
