@@ -57,8 +57,16 @@ export function awaitStage(scope: Construct, props: AwaitStageProps): LambdaInvo
   })
   task.addCatch(props.check, { errors: ['States.ALL'], resultPath: JsonPath.DISCARD })
   task.next(
+    // Events confirm only the pending items: deletes Seam refused (to_delete) and a list it refused
+    // (unlisted, written only when true) still need the stage's Check.
     new Choice(scope, props.names.confirmed)
-      .when(Condition.isPresent(`${progress}.to_delete[0]`), props.check)
+      .when(
+        Condition.or(
+          Condition.isPresent(`${progress}.to_delete[0]`),
+          Condition.isPresent(`${progress}.unlisted`),
+        ),
+        props.check,
+      )
       .otherwise(props.next),
   )
   return task
