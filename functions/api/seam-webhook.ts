@@ -17,9 +17,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { ApiError } from '../contract/errors.js'
 import {
   CONFIRMING_EVENTS,
-  COORDINATION_TABLE_ENV,
-  Coordination,
-  coordinationClient,
+  type Coordination,
+  coordinationFromEnvironment,
   resumeWaitSet,
 } from '../core/coordination.js'
 import { logger } from '../telemetry/powertools.js'
@@ -127,10 +126,7 @@ export async function webhookSecretFromEnvironment(
 let deployed: ReturnType<typeof createHandler> | undefined
 export const handler = (event: APIGatewayProxyEvent, context?: Context) => {
   deployed ??= createHandler({
-    coordination: new Coordination({
-      client: coordinationClient(),
-      tableName: process.env[COORDINATION_TABLE_ENV] ?? '',
-    }),
+    coordination: coordinationFromEnvironment(),
     sfn: new SFNClient({}),
     secret: () => webhookSecretFromEnvironment(process.env),
   })

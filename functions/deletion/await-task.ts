@@ -8,9 +8,8 @@
  */
 import { SFNClient } from '@aws-sdk/client-sfn'
 import {
-  COORDINATION_TABLE_ENV,
-  Coordination,
-  coordinationClient,
+  type Coordination,
+  coordinationFromEnvironment,
   resumeWaitSet,
 } from '../core/coordination.js'
 
@@ -73,10 +72,7 @@ function describeProblem(event: AwaitTaskEvent): string | undefined {
 let deployed: ReturnType<typeof createHandler> | undefined
 export const handler = (event: AwaitTaskEvent) => {
   deployed ??= createHandler({
-    coordination: new Coordination({
-      client: coordinationClient(),
-      tableName: process.env[COORDINATION_TABLE_ENV] ?? '',
-    }),
+    coordination: coordinationFromEnvironment(),
     sfn: new SFNClient({}),
   })
   return deployed(event)
