@@ -89,15 +89,11 @@ export function stageTimeBound(
 
 /**
  * How often the state machine retries one task, per kind of error (the construct's Retry fields; each
- * retrier counts on its own): Lambda's throttling, Lambda's other transient errors, Seam's throttled/unavailable errors, anything
- * else (a crash, a timeout). Permanent Seam errors are not retried.
+ * retrier counts on its own): Lambda's other transient errors, Seam's throttled/unavailable errors,
+ * anything else (a crash, a timeout). Permanent Seam errors are not retried. Lambda's throttling is
+ * retried as long as the task may call Seam: throttleRetries.
  */
 export const TASK_RETRIES = {
-  /**
-   * Lambda.TooManyRequestsException: past seamConcurrency a task waits for a slot (up to ~1.5 min with
-   * the backoff). The most retries, since a throttled task has not run at all.
-   */
-  lambdaThrottled: 10,
   lambdaTransient: 1,
   /**
    * SeamThrottledError / SeamUnavailableError that reach the task: a Seam that did not answer (a stage
@@ -106,6 +102,56 @@ export const TASK_RETRIES = {
   seamTransient: 1,
   other: 2,
 } as const
+
+/**
+ * How Step Functions retries a task Lambda refused for lack of a slot (Lambda.TooManyRequestsException:
+ * past seamConcurrency, the functions' reserved concurrency, a task waits its turn): short delays
+ * (full jitter under each), so that a slot another task frees is taken soon and often.
+ */
+export const THROTTLE_RETRY_BACKOFF = {
+  intervalSeconds: 1,
+  backoffRate: 1.5,
+  maxDelaySeconds: 5,
+} as const
+
+/** The fewest Lambda.TooManyRequestsException retries a task gets, whatever the policy. */
+export const MIN_THROTTLE_RETRIES = 10
+
+/**
+ * Lambda.TooManyRequestsException retries of one task: as many as fit, delays at their longest, in the
+ * time the task state may call Seam (stageTimeBound's taskSeconds, counted from when it was entered),
+ * so a task waits for a slot as long as it would wait for Seam itself: many deletions at once slow
+ * down rather than fail, and the stage's time bound holds (a task that got its slot late has that much
+ * less time for Seam). Fewer when that many would let an execution reach the history limit (a policy
+ * with long stages and many checks), never fewer than MIN_THROTTLE_RETRIES. With the default policy:
+ * 32, about 2.5 minutes of delays at their longest (75 s on average under full jitter).
+ */
+export function throttleRetries(
+  policy: PollPolicy,
+  longestSeamCallSeconds = LONGEST_SEAM_CALL_MS / 1000,
+  shape: WorkflowShape = {},
+): number {
+  const { taskSeconds } = stageTimeBound(policy, longestSeamCallSeconds)
+  const { intervalSeconds, backoffRate, maxDelaySeconds } = THROTTLE_RETRY_BACKOFF
+  let fit = 0
+  for (let total = 0; ; fit++) {
+    const delay = Math.min(maxDelaySeconds, intervalSeconds * backoffRate ** fit)
+    if (total + delay > taskSeconds) break
+    total += delay
+  }
+  let retries = Math.max(MIN_THROTTLE_RETRIES, fit)
+  while (
+    retries > MIN_THROTTLE_RETRIES &&
+    worstCaseHistoryEvents(policy, retries + otherRetries(), shape) >= HISTORY_EVENT_LIMIT
+  ) {
+    retries--
+  }
+  return retries
+}
+
+function otherRetries(): number {
+  return TASK_RETRIES.lambdaTransient + TASK_RETRIES.seamTransient + TASK_RETRIES.other
+}
 
 /**
  * History events per state, as the definition makes them. A Task: TaskStateEntered, TaskScheduled,
@@ -138,16 +184,25 @@ export interface WorkflowShape {
 }
 
 /** One loop of a stage: its Wait, its Check task (every retry taken) and its `done?` Choice. */
-export const HISTORY_EVENTS_PER_CHECK =
-  HISTORY_EVENTS.wait + taskEvents(totalRetries()) + HISTORY_EVENTS.choice
-
-function totalRetries(): number {
+export function historyEventsPerCheck(
+  policy: PollPolicy,
+  longestSeamCallSeconds = LONGEST_SEAM_CALL_MS / 1000,
+  shape: WorkflowShape = {},
+): number {
   return (
-    TASK_RETRIES.lambdaThrottled +
-    TASK_RETRIES.lambdaTransient +
-    TASK_RETRIES.seamTransient +
-    TASK_RETRIES.other
+    HISTORY_EVENTS.wait +
+    taskEvents(totalRetries(policy, longestSeamCallSeconds, shape)) +
+    HISTORY_EVENTS.choice
   )
+}
+
+/** Every retrier of one task taken to its limit. */
+export function totalRetries(
+  policy: PollPolicy,
+  longestSeamCallSeconds = LONGEST_SEAM_CALL_MS / 1000,
+  shape: WorkflowShape = {},
+): number {
+  return throttleRetries(policy, longestSeamCallSeconds, shape) + otherRetries()
 }
 
 function taskEvents(retries: number): number {
@@ -176,11 +231,12 @@ export function maxChecksPerStage(policy: PollPolicy): number {
  */
 export function worstCaseHistoryEvents(
   policy: PollPolicy,
-  retriesPerTask = totalRetries(),
+  retriesPerTask?: number,
   shape: WorkflowShape = {},
 ): number {
+  const retries = retriesPerTask ?? totalRetries(policy, undefined, shape)
   const stages = DELETION_STAGES.length
-  const task = taskEvents(retriesPerTask)
+  const task = taskEvents(retries)
   // Counted as if every stage awaited: a bound for the identity's Waits too.
   const wait = shape.awaits
     ? HISTORY_EVENTS.await + AWAIT_RETRIES * HISTORY_EVENTS.retry
@@ -242,11 +298,12 @@ export function validatePollPolicy(
     )
   }
   if (problems.length === 0) {
-    const worst = worstCaseHistoryEvents(policy, totalRetries(), shape)
+    const retries = totalRetries(policy, longestSeamCallSeconds, shape)
+    const worst = worstCaseHistoryEvents(policy, retries, shape)
     if (worst >= HISTORY_EVENT_LIMIT) {
       problems.push(
         `one execution could reach ${count(worst)} history events (${DELETION_STAGES.length} stages × ` +
-          `up to ${maxChecksPerStage(policy)} checks × ${HISTORY_EVENTS_PER_CHECK} events per check, ` +
+          `up to ${maxChecksPerStage(policy)} checks × ${historyEventsPerCheck(policy, longestSeamCallSeconds, shape)} events per check, ` +
           `every task retried to its limit), not below Step Functions' limit of ${count(HISTORY_EVENT_LIMIT)} ` +
           'events per execution: lower maxChecks or stageTimeoutSeconds, or raise firstWaitSeconds, ' +
           'maxWaitSeconds or backoffRate',

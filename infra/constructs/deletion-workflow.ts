@@ -42,6 +42,8 @@ import {
   STAGE_TASK_TIMEOUT_SECONDS,
   TASK_RETRIES,
   TASK_RETRY_BACKOFF,
+  THROTTLE_RETRY_BACKOFF,
+  throttleRetries,
   validatePollPolicy,
 } from '../../functions/core/poll.js'
 import { DELETION_STAGES, STAGES, type StageDefinition } from '../../functions/core/stages.js'
@@ -270,14 +272,19 @@ export class DeletionWorkflow extends Construct {
       maxDelay: Duration.seconds(TASK_RETRY_BACKOFF.maxDelaySeconds),
     }
     task.addRetry({ errors: PERMANENT, maxAttempts: 0 })
-    // How many times: TASK_RETRIES, which the poll policy validation counts against the history limit.
-    // Lambda throttling is how seamConcurrency queues work (reserved concurrency): the same backoff,
-    // capped so that the stage's time bound (stageTimeBound) holds; a throttled task has not run, and
-    // many deletions at once may wait a minute for a slot, so it is retried longest.
+    // How many times: TASK_RETRIES and throttleRetries, which the poll policy validation counts against
+    // the history limit. Lambda throttling is how seamConcurrency queues work (reserved concurrency): a
+    // throttled task has not run, and many deletions at once may wait minutes for a slot, so it is
+    // retried often, for as long as the task may call Seam (the stage's time bound holds).
     task.addRetry({
       errors: LAMBDA_THROTTLED,
-      maxAttempts: TASK_RETRIES.lambdaThrottled,
-      ...backoff,
+      maxAttempts: throttleRetries(this.pollPolicy, undefined, {
+        awaits: this.awaitFunction !== undefined,
+      }),
+      interval: Duration.seconds(THROTTLE_RETRY_BACKOFF.intervalSeconds),
+      backoffRate: THROTTLE_RETRY_BACKOFF.backoffRate,
+      jitterStrategy: JitterType.FULL,
+      maxDelay: Duration.seconds(THROTTLE_RETRY_BACKOFF.maxDelaySeconds),
     })
     task.addRetry({
       errors: LAMBDA_TRANSIENT,

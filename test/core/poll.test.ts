@@ -4,10 +4,14 @@ import {
   EXECUTION_TIMEOUT_MARGIN_SECONDS,
   executionTimeoutSeconds,
   HISTORY_EVENT_LIMIT,
-  HISTORY_EVENTS_PER_CHECK,
+  historyEventsPerCheck,
   MAX_STAGE_TIMEOUT_SECONDS,
+  MIN_THROTTLE_RETRIES,
   maxChecksPerStage,
   nextPoll,
+  stageTimeBound,
+  THROTTLE_RETRY_BACKOFF,
+  throttleRetries,
   validatePollPolicy,
   worstCaseHistoryEvents,
 } from '../../functions/core/poll.js'
@@ -67,11 +71,42 @@ describe('nextPoll', () => {
     expect(maxChecksPerStage({ ...DEFAULT_POLL_POLICY, maxChecks: 7 })).toBe(7)
   })
 
-  it('keeps every execution far below the 25,000-event history limit with the defaults', () => {
-    // 6 stages, each up to 25 checks of 51 events (Wait 2, Check task 5 + 14 retries × 3, Choice 2).
-    expect(HISTORY_EVENTS_PER_CHECK).toBe(51)
-    expect(worstCaseHistoryEvents(DEFAULT_POLL_POLICY)).toBe(2 + 6 * (47 + 2 + 25 * 51) + 3)
-    expect(worstCaseHistoryEvents(DEFAULT_POLL_POLICY)).toBeLessThan(HISTORY_EVENT_LIMIT / 3)
+  it('keeps every execution below the 25,000-event history limit with the defaults', () => {
+    // 6 stages, each up to 25 checks of 117 events (Wait 2, Check task 5 + 36 retries × 3, Choice 2):
+    // 32 of the retries are Lambda throttling's.
+    expect(historyEventsPerCheck(DEFAULT_POLL_POLICY)).toBe(117)
+    expect(worstCaseHistoryEvents(DEFAULT_POLL_POLICY)).toBe(2 + 6 * (113 + 2 + 25 * 117) + 3)
+    expect(worstCaseHistoryEvents(DEFAULT_POLL_POLICY)).toBeLessThan(HISTORY_EVENT_LIMIT * 0.75)
+  })
+})
+
+describe('throttleRetries', () => {
+  const delays = (retries: number) =>
+    Array.from({ length: retries }, (_, i) =>
+      Math.min(
+        THROTTLE_RETRY_BACKOFF.maxDelaySeconds,
+        THROTTLE_RETRY_BACKOFF.intervalSeconds * THROTTLE_RETRY_BACKOFF.backoffRate ** i,
+      ),
+    ).reduce((a, b) => a + b, 0)
+
+  it('retries a throttled task as long as the task may call Seam, and no longer', () => {
+    const { taskSeconds } = stageTimeBound(DEFAULT_POLL_POLICY)
+    expect(taskSeconds).toBe(150)
+    const retries = throttleRetries(DEFAULT_POLL_POLICY)
+    expect(retries).toBe(32)
+    expect(delays(retries)).toBeLessThanOrEqual(taskSeconds)
+    expect(delays(retries + 1)).toBeGreaterThan(taskSeconds)
+  })
+
+  it('gives fewer where the history limit needs it, never fewer than MIN_THROTTLE_RETRIES', () => {
+    const long = { ...DEFAULT_POLL_POLICY, maxChecks: 500, stageTimeoutSeconds: 1800 }
+    expect(throttleRetries(long)).toBe(14)
+    expect(worstCaseHistoryEvents(long)).toBeLessThan(HISTORY_EVENT_LIMIT)
+    expect(worstCaseHistoryEvents(long, throttleRetries(long) + 5)).toBeGreaterThanOrEqual(
+      HISTORY_EVENT_LIMIT,
+    )
+    const short = { ...DEFAULT_POLL_POLICY, stageTimeoutSeconds: 60 }
+    expect(throttleRetries(short)).toBe(MIN_THROTTLE_RETRIES)
   })
 })
 
