@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { ROUTES } from '../functions/api/routes.js'
 import { DEFAULT_POLL_POLICY, type PollPolicy } from '../functions/core/poll.js'
+import { DEFAULT_MEMORY_MB } from '../infra/constructs/service-function.js'
 import { REPO_ROOT } from '../infra/repo-root.js'
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime.js'
 import type { SeamEmulator } from '../local/seam-emulator/index.js'
@@ -118,6 +119,13 @@ export const FULL_CONFIG: Omit<BenchConfig, 'log'> = {
         label: '0.3–5 s per item',
         delay: { kind: 'uniform', minSeconds: 0.3, maxSeconds: 5 },
         runs: 3,
+      },
+      {
+        label: '0.3–5 s per item, half the deliveries dropped',
+        delay: { kind: 'uniform', minSeconds: 0.3, maxSeconds: 5 },
+        dropRate: 0.5,
+        runs: 3,
+        pollingFrom: '0.3–5 s per item',
       },
       {
         label: '2 s, half the deliveries dropped',
@@ -326,18 +334,7 @@ export async function runBenchmark(options: BenchConfig): Promise<BenchResults> 
 
   const capacity = await capacitySection(config)
 
-  let webhookRows: WebhookRow[] | undefined
-  if (config.webhooks) {
-    log('webhook mode beside polling mode')
-    webhookRows = await measureWebhookModes({
-      scale: config.scale,
-      pageSize: config.pageSize,
-      shape: config.shape,
-      plans: config.webhooks.plans,
-      memoryMb,
-      log,
-    })
-  }
+  const webhookRows = config.webhooks ? await webhookSection(config, memoryMb) : undefined
 
   let alternative: BenchResults['alternative']
   if (config.alternative) {
@@ -417,32 +414,58 @@ function capacitySection(config: BenchConfig): Promise<CapacityResult> {
   )
 }
 
+/** The sections `npm run bench -- --only <section>` runs alone. */
+export const ONLY_SECTIONS = ['capacity', 'webhooks'] as const
+export type OnlySection = (typeof ONLY_SECTIONS)[number]
+
 /**
- * `npm run bench -- --only capacity`: that section alone, written into the results file over its earlier
- * figures for it only (every other section's figures are kept).
+ * `npm run bench -- --only <section>`: that section alone, written into the results file over its
+ * earlier figures (every other section's figures are kept).
  */
-export async function runCapacityOnly(
+export async function runSectionOnly(
   config: BenchConfig,
-): Promise<Pick<BenchResults, 'capacity'>> {
-  const capacity = await capacitySection(config)
+  section: OnlySection,
+): Promise<Partial<Pick<BenchResults, 'capacity' | 'webhooks'>>> {
   let results: Record<string, unknown> = {}
   try {
     results = JSON.parse(await readFile(config.outFile, 'utf8')) as Record<string, unknown>
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'ENOENT') throw error
   }
-  const git = await gitState()
-  results = {
-    ...results,
-    capacity: {
-      ...capacity,
-      measuredAt: new Date().toISOString(),
-      environment: { node: process.version, ...git },
-    },
+  const stamp = {
+    measuredAt: new Date().toISOString(),
+    environment: { node: process.version, ...(await gitState()) },
+  }
+  let measured: Partial<Pick<BenchResults, 'capacity' | 'webhooks'>>
+  if (section === 'capacity') {
+    measured = { capacity: await capacitySection(config) }
+    results = { ...results, capacity: { ...measured.capacity, ...stamp } }
+  } else {
+    // The deployed memory size, as the full run measured it from the bundles.
+    const cost = results.cost as { memoryMb?: unknown } | undefined
+    const memoryMb = typeof cost?.memoryMb === 'number' ? cost.memoryMb : DEFAULT_MEMORY_MB
+    const rows = await webhookSection(config, memoryMb)
+    const bound = lowerBound(config.shape, config.pageSize)
+    measured = { webhooks: { rows, goals: webhookGoals(rows, bound) } }
+    results = { ...results, webhooks: { ...measured.webhooks, ...stamp } }
   }
   await mkdir(dirname(config.outFile), { recursive: true })
   await writeFile(config.outFile, `${JSON.stringify(results, null, 2)}\n`)
-  return { capacity }
+  return measured
+}
+
+/** Section 8: webhook mode beside polling mode (bench/webhooks.ts). */
+function webhookSection(config: BenchConfig, memoryMb: number): Promise<WebhookRow[]> {
+  if (!config.webhooks) return Promise.resolve([])
+  config.log('webhook mode beside polling mode')
+  return measureWebhookModes({
+    scale: config.scale,
+    pageSize: config.pageSize,
+    shape: config.shape,
+    plans: config.webhooks.plans,
+    memoryMb,
+    log: config.log,
+  })
 }
 
 async function withRuntime<T>(

@@ -199,7 +199,7 @@ export function formatReport(r: BenchResults): string {
 }
 
 /** Section 7: one bulk deletion and as many simultaneous DELETEs against a rate-limited Seam. */
-export function capacityLines(r: Pick<BenchResults, 'capacity'>): string[] {
+export function capacityLines(r: Partial<Pick<BenchResults, 'capacity'>>): string[] {
   const c = r.capacity
   if (!c) return []
   const head =
@@ -219,8 +219,18 @@ export function capacityLines(r: Pick<BenchResults, 'capacity'>): string[] {
   ]
 }
 
+/** Webhook mode beside polling mode, one row per delay plan, and its goals. */
+export function webhookLines(r: Partial<Pick<BenchResults, 'webhooks'>>): string[] {
+  return [
+    ...webhookSection(r),
+    ...(r.webhooks?.goals ?? []).map(
+      (g) => `   ${g.met ? 'met    ' : 'NOT MET'} ${g.goal}: ${g.measured}`,
+    ),
+  ]
+}
+
 /** Webhook mode beside polling mode, one row per delay plan. */
-function webhookSection(r: BenchResults): string[] {
+function webhookSection(r: Partial<Pick<BenchResults, 'webhooks'>>): string[] {
   if (!r.webhooks) return []
   const cell = (m: { wallToIdeal: number; wallMs: number }) => `${ms(m.wallMs)} ${m.wallToIdeal}×`
   return [

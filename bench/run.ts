@@ -1,4 +1,4 @@
-// `npm run bench [-- --smoke] [--scale F] [--out FILE] [--report FILE] [--only capacity]`: runs the benchmark (bench.ts), prints the
+// `npm run bench [-- --smoke] [--scale F] [--out FILE] [--report FILE] [--only capacity|webhooks]`: runs the benchmark (bench.ts), prints the
 // table and writes the results as JSON (bench/results.json, a smoke run .bench-tmp/results.smoke.json, unless --out).
 import { parseArgs } from 'node:util'
 
@@ -19,7 +19,7 @@ if (values.help) {
              below 1 the adaptive first wait, sized from Seam's measured pace in real seconds, under-waits)
   --out      where to write the results (default bench/results.json; --smoke .bench-tmp/results.smoke.json)
   --report FILE  print the table of an earlier run's results file, run nothing
-  --only capacity  run the capacity section alone, replacing only its figures in the results file`)
+  --only S   run section S (capacity or webhooks) alone, replacing only its figures in the results file`)
   process.exit(0)
 }
 
@@ -27,8 +27,10 @@ if (values.help) {
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR'
 process.env.AWS_REGION ??= 'us-east-1'
 
-const { FULL_CONFIG, SMOKE_CONFIG, runBenchmark, runCapacityOnly } = await import('./bench.js')
-const { capacityLines, formatReport } = await import('./report.js')
+const { FULL_CONFIG, ONLY_SECTIONS, SMOKE_CONFIG, runBenchmark, runSectionOnly } = await import(
+  './bench.js'
+)
+const { capacityLines, formatReport, webhookLines } = await import('./report.js')
 
 if (values.report) {
   const { readFile } = await import('node:fs/promises')
@@ -42,19 +44,23 @@ if (!(scale > 0) || !Number.isFinite(scale)) {
   console.error(`--scale must be a positive number, got ${values.scale}`)
   process.exit(2)
 }
-if (values.only !== undefined && values.only !== 'capacity') {
-  console.error(`--only knows one section, capacity; got ${values.only}`)
+const only = ONLY_SECTIONS.find((section) => section === values.only)
+if (values.only !== undefined && !only) {
+  console.error(`--only knows the sections ${ONLY_SECTIONS.join(', ')}; got ${values.only}`)
   process.exit(2)
 }
-if (values.only === 'capacity') {
-  const section = await runCapacityOnly({
-    ...base,
-    scale,
-    ...(values.out ? { outFile: values.out } : {}),
-    log: (line) => console.error(line),
-  })
-  console.log(capacityLines(section).join('\n'))
-  console.error(`capacity figures written into ${values.out ?? base.outFile}`)
+if (only) {
+  const section = await runSectionOnly(
+    {
+      ...base,
+      scale,
+      ...(values.out ? { outFile: values.out } : {}),
+      log: (line) => console.error(line),
+    },
+    only,
+  )
+  console.log((only === 'capacity' ? capacityLines(section) : webhookLines(section)).join('\n'))
+  console.error(`${only} figures written into ${values.out ?? base.outFile}`)
   process.exit(0)
 }
 const results = await runBenchmark({

@@ -238,18 +238,19 @@ export function webhookGoals(
         .join('; '),
     },
     {
-      goal: 'webhooks, half the deliveries dropped: every deletion SUCCEEDED, wall no worse than polling (5 % noise allowed)',
+      // Each run against its own ideal: the varying rows draw their delays per run.
+      goal: 'webhooks, half the deliveries dropped: every deletion SUCCEEDED, wall ÷ ideal no worse than polling (5 % noise allowed)',
       met:
         dropped.length > 0 &&
         dropped.every(
           (r) =>
             r.webhooks.statuses.SUCCEEDED === r.webhooks.runs &&
-            r.webhooks.wallMs <= r.polling.wallMs * 1.05,
+            r.webhooks.wallToIdeal <= r.polling.wallToIdeal * 1.05,
         ),
       measured: dropped
         .map(
           (r) =>
-            `${r.label}: ${JSON.stringify(r.webhooks.statuses)}, ${r.webhooks.wallMs} ms vs polling ${r.polling.wallMs} ms`,
+            `${r.label}: ${JSON.stringify(r.webhooks.statuses)}, ${r.webhooks.wallToIdeal}× vs polling ${r.polling.wallToIdeal}×`,
         )
         .join('; '),
     },

@@ -30,6 +30,8 @@ export const SERVICE_BUNDLING = {
  * not behind the gateway (the deletion tasks) pass their own.
  */
 export const DEFAULT_FUNCTION_TIMEOUT = Duration.seconds(25)
+/** Memory of a function that names none: small, since the handlers mostly wait on Seam. */
+export const DEFAULT_MEMORY_MB = 256
 
 export interface ServiceFunctionProps {
   /** Path of the handler module, relative to the repository root (e.g. functions/api/create.ts). */
@@ -83,7 +85,7 @@ export class ServiceFunction extends Construct {
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
       timeout: props.timeout ?? DEFAULT_FUNCTION_TIMEOUT,
       tracing: Tracing.ACTIVE,
       logGroup,
