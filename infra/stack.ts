@@ -87,7 +87,9 @@ export class UserIdentityLifecycleStack extends Stack {
     this.deletion = new DeletionWorkflow(this, 'Deletion', {
       ...(this.seamCapacity ? { seamCapacity: this.seamCapacity.stages } : {}),
       seamSecret,
-      ...(webhooks ? { awaitFunction: webhooks.awaitFunction.function } : {}),
+      ...(webhooks
+        ? { awaitFunction: webhooks.awaitFunction.function, coordination: this.coordination }
+        : {}),
       // Readable in the console and CLI: SeamUserIdentities-<stage>-Deletion.
       stateMachineName: `${this.stackName}-Deletion`,
       ...(props.pollPolicy ? { pollPolicy: props.pollPolicy } : {}),

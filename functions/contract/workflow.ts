@@ -69,6 +69,12 @@ export const stageProgressSchema = z.object({
   checks: count,
   /** Seconds the next Wait state waits (a Wait's SecondsPath takes whole seconds). */
   wait_seconds: count,
+  /**
+   * With Seam's webhooks: seconds the next `Await <stage>` waits for the events before it checks —
+   * wait_seconds, plus a second for the delivery once this deletion's deliveries are known to arrive
+   * (DeletionState.deliveries), never past the stage's time. Absent from states written before it.
+   */
+  await_seconds: count.optional(),
   /** False once the stage may not check again (its `done?` Choice reads it). */
   checks_left: z.boolean(),
   /** When pending items remain and no checks are left: what is stuck and what an operator can do. */
@@ -97,8 +103,16 @@ export const deletionStateSchema = z.object({
    * wait is sized to it, so once the pace is known each stage needs one check instead of a backoff series.
    */
   seam_latency_seconds: z.number().positive().optional(),
+  /**
+   * With Seam's webhooks: what this deletion has seen of their deliveries. `arrived`: some event of
+   * it was delivered. `missing`: ids a check found gone before their delivery had come (at most
+   * MISSING_DELIVERIES_KEPT); each later task looks for them again. Deliveries are trusted to come —
+   * an Await waits a second past the poll for them — only while arrived and none is missing.
+   */
+  deliveries: z.object({ arrived: z.boolean(), missing: z.array(z.string().min(1)) }).optional(),
 })
 export type DeletionState = z.infer<typeof deletionStateSchema>
+export type Deliveries = NonNullable<DeletionState['deliveries']>
 
 /** How each stage waits for Seam's confirmations (functions/core/poll.ts validates it at synth). */
 export const pollPolicySchema = z.object({
@@ -130,6 +144,11 @@ export const stageTaskEventSchema = z.object({
    * the stage is done without a wait. Set where Seam's webhooks make the other stages go on at once.
    */
   look_after_delete: z.boolean().optional(),
+  /**
+   * Seam's webhooks resume this workflow's stages: the task reads which events were delivered (the
+   * coordination table), counts a delivered one as confirmed, and sizes the next Await (await_seconds).
+   */
+  webhooks: z.boolean().optional(),
 })
 export type StageTaskEvent = z.infer<typeof stageTaskEventSchema>
 

@@ -191,7 +191,13 @@ export class Coordination {
 
   /** The ids among `resourceIds` whose event has not been received (or has expired). */
   async missingEvents(resourceIds: string[]): Promise<string[]> {
-    const found = new Set<string>()
+    const found = new Set((await this.receivedEvents(resourceIds)).map((e) => e.resourceId))
+    return resourceIds.filter((id) => !found.has(id))
+  }
+
+  /** The events received for any of `resourceIds` (expired ones left out), strongly consistent. */
+  async receivedEvents(resourceIds: string[]): Promise<ReceivedEvent[]> {
+    const found: ReceivedEvent[] = []
     for (let i = 0; i < resourceIds.length; i += BATCH_GET_KEYS) {
       let keys: Record<string, unknown>[] = resourceIds
         .slice(i, i + BATCH_GET_KEYS)
@@ -203,12 +209,17 @@ export class Coordination {
           }),
         )
         for (const item of out.Responses?.[this.table] ?? []) {
-          if (this.live(item)) found.add(String(item.pk).slice('event#'.length))
+          if (!this.live(item)) continue
+          found.push({
+            resourceId: String(item.pk).slice('event#'.length),
+            eventType: String(item.event_type ?? ''),
+            occurredAt: String(item.occurred_at ?? ''),
+          })
         }
         keys = out.UnprocessedKeys?.[this.table]?.Keys ?? []
       }
     }
-    return resourceIds.filter((id) => !found.has(id))
+    return found
   }
 
   // ------------------------------------------------------------------ deliveries

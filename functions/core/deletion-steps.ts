@@ -11,14 +11,16 @@
 import type {
   DeletionState,
   DeletionSummary,
+  Deliveries,
   StageItem,
   StageName,
   StageProgress,
 } from '../contract/workflow.js'
 import type { SeamClient } from '../seam/index.js'
 import { isNotFound, isSeamError, isTransient } from '../seam/index.js'
+import { logger } from '../telemetry/powertools.js'
 import { forEachLimited } from './concurrency.js'
-import { nextPoll, type PollPolicy } from './poll.js'
+import { awaitSeconds, nextPoll, type PollPolicy } from './poll.js'
 import { type Confirmation, DELETION_STAGES, type StageDefinition, splitListed } from './stages.js'
 
 export type { DeletionState, DeletionSummary, StageProgress }
@@ -44,6 +46,18 @@ const LIST_FALLBACK_FROM_CHECK = 3
  */
 const PACE_TOLERANCE_SECONDS = 0.1
 
+/**
+ * What the stage tasks read of Seam's webhook deliveries: the events the webhook Lambda recorded
+ * (Coordination, the coordination table), each verified by its signature.
+ */
+export interface DeliveryLog {
+  /** The delivered events confirming any of `ids`, each with Seam's time of it (ISO 8601). */
+  receivedEvents(ids: string[]): Promise<{ resourceId: string; occurredAt: string }[]>
+}
+
+/** Ids kept in DeletionState.deliveries.missing: enough to tell lost deliveries from late ones. */
+export const MISSING_DELIVERIES_KEPT = 100
+
 export interface StepOptions {
   /** Real time now (tests move it). */
   readonly now?: () => Date
@@ -58,6 +72,11 @@ export interface StepOptions {
    * stage is done without a wait (StageTaskEvent.look_after_delete).
    */
   readonly lookAfterDelete?: boolean
+  /**
+   * Seam's webhooks resume the stages (StageTaskEvent.webhooks): delivered events confirm their items
+   * without a Seam call, and the next Await waits a second longer once deliveries are known to arrive.
+   */
+  readonly deliveries?: DeliveryLog
 }
 
 /** Real clock and time scale, and the workflow's view of elapsed time. */
@@ -109,7 +128,14 @@ export async function deleteStage(
   }
   const poll = nextPoll(policy, 0, startedAt, time.workflowNow(startedAt))
   const paced = withResumedPace(state, stage, startedAt, time.seconds)
-  return withProgress(paced, stage.name, {
+  let deliveries = options.deliveries && (await deliveriesNow(state, options.deliveries))
+  // The stage before went on because its deliveries all came (a check never leaves items pending).
+  if (deliveries && (previousProgress(state, stage)?.pending.length ?? 0) > 0) {
+    deliveries = { ...deliveries, arrived: true }
+  }
+  const waitSeconds = firstWait(policy, paced.seam_latency_seconds, Math.max(1, poll.waitSeconds))
+  const trusted = deliveries !== undefined && deliveriesArrive(deliveries)
+  return withProgress(deliveries ? { ...paced, deliveries } : paced, stage.name, {
     started_at: startedAt.toISOString(),
     deletes_done_at: deletesDoneAt.toISOString(),
     ...(toDelete.length > 0 || unlisted ? { refusals: true } : {}),
@@ -121,7 +147,14 @@ export async function deleteStage(
     ...(unlisted ? { unlisted } : {}),
     pending_count: pending.length + toDelete.length + (unlisted ? 1 : 0),
     checks: 0,
-    wait_seconds: firstWait(policy, paced.seam_latency_seconds, Math.max(1, poll.waitSeconds)),
+    wait_seconds: waitSeconds,
+    await_seconds: awaitSeconds(
+      policy,
+      waitSeconds,
+      startedAt,
+      time.workflowNow(startedAt),
+      trusted,
+    ),
     // At least one check follows the deletes, even when they used up the stage's time: the check is
     // what confirms them, or words what is stuck.
     checks_left: true,
@@ -139,9 +172,7 @@ function withResumedPace(
   startedAt: Date,
   seconds: (from: number, to: number) => number,
 ): DeletionState {
-  const index = DELETION_STAGES.findIndex((s) => s.name === stage.name)
-  const previous =
-    index > 0 ? state.stages?.[DELETION_STAGES[index - 1]?.name as StageName] : undefined
+  const previous = previousProgress(state, stage)
   if (
     !previous ||
     previous.pending.length === 0 ||
@@ -152,6 +183,47 @@ function withResumedPace(
   }
   const pace = seconds(Date.parse(previous.deletes_done_at), startedAt.getTime())
   return Number.isFinite(pace) && pace > 0 ? { ...state, seam_latency_seconds: pace } : state
+}
+
+/** The progress of the stage before `stage`, if it ran. */
+export function previousProgress(
+  state: DeletionState,
+  stage: StageDefinition,
+): StageProgress | undefined {
+  const index = DELETION_STAGES.findIndex((s) => s.name === stage.name)
+  return index > 0 ? state.stages?.[DELETION_STAGES[index - 1]?.name as StageName] : undefined
+}
+
+/** Deliveries are trusted to come: some did, and none this deletion looked for is missing. */
+function deliveriesArrive(deliveries: Deliveries): boolean {
+  return deliveries.arrived && deliveries.missing.length === 0
+}
+
+/** What the deletion knew of its deliveries, the missing ones looked for again. */
+async function deliveriesNow(state: DeletionState, log: DeliveryLog): Promise<Deliveries> {
+  const known = state.deliveries ?? { arrived: false, missing: [] }
+  if (known.missing.length === 0) return known
+  const came = await delivered(log, known.missing)
+  if (!came) return known
+  const still = known.missing.filter((id) => !came.has(id))
+  return { arrived: known.arrived || came.size > 0, missing: still }
+}
+
+/**
+ * Which of `ids` were delivered, each with Seam's time of its event (epoch ms, NaN when unknown); or
+ * undefined when the log did not answer: the table is a shortcut, never the authority, so a deletion
+ * goes on (by polling) without it.
+ */
+async function delivered(log: DeliveryLog, ids: string[]): Promise<Map<string, number> | undefined> {
+  try {
+    const events = await log.receivedEvents(ids)
+    return new Map(events.map((event) => [event.resourceId, Date.parse(event.occurredAt)]))
+  } catch (error) {
+    logger.warn('The delivery log did not answer: the stage polls Seam instead', {
+      error: error instanceof Error ? error.message : String(error),
+    })
+    return undefined
+  }
 }
 
 /** The first wait of a stage: Seam's observed pace when known, else the policy's. */
@@ -198,6 +270,24 @@ export async function checkStage(
   const startedAt = Date.parse(progress.started_at)
   let latestConfirmation = 0
   let capped = false
+  // Events Seam's webhooks delivered confirm their items without asking Seam.
+  let deliveries = options.deliveries && (await deliveriesNow(state, options.deliveries))
+  let confirmedByDelivery = 0
+  let timeless = false
+  if (options.deliveries && deliveries && confirmation && pending.size > 0) {
+    const came = await delivered(options.deliveries, [...pending.keys()])
+    for (const [id, at] of came ?? []) {
+      if (!pending.delete(id)) continue
+      confirmedByDelivery++
+      // Seam's time of the event, as a check reads it from events/list: the pace counts it alike.
+      if (Number.isFinite(at)) latestConfirmation = Math.max(latestConfirmation, at)
+      else timeless = true
+    }
+    if (confirmedByDelivery > 0) deliveries = { ...deliveries, arrived: true }
+  }
+  // Judged before this check: what Seam confirms now may have its delivery on the way.
+  const trusted = deliveries !== undefined && deliveriesArrive(deliveries)
+  const askedSeam = [...pending.keys()]
 
   // Confirmations Seam refuses to read (429/5xx) are simply not known this time: the next check asks.
   const read = async (confirmationRead: () => Promise<void>) => {
@@ -264,14 +354,25 @@ export async function checkStage(
         )
       : undefined
   // Seam's pace: from the last delete call to the last confirming event. Measured only on a stage whose
-  // deletes all went through at once (a delete retried later would be confirmed later).
+  // deletes all went through at once (a delete retried later would be confirmed later), and whose
+  // confirmations all carry their time.
   const deletesDoneAt = Date.parse(progress.deletes_done_at ?? progress.started_at)
   const pace =
-    stillPending.length + toDelete.length === 0 && latestConfirmation > 0 && !progress.refusals
+    stillPending.length + toDelete.length === 0 &&
+    latestConfirmation > 0 &&
+    !progress.refusals &&
+    !timeless
       ? time.seconds(deletesDoneAt, latestConfirmation)
       : undefined
+  if (deliveries && confirmation) {
+    // Confirmed by Seam before their delivery came: looked for again by the next tasks.
+    const still = new Set(stillPending.map((item) => item.id))
+    const early = askedSeam.filter((id) => !still.has(id))
+    const missing = [...deliveries.missing, ...early].slice(0, MISSING_DELIVERIES_KEPT)
+    deliveries = { ...deliveries, missing }
+  }
   const { to_delete: _retried, unlisted: _listed, ...rest } = progress
-  const next = withProgress(state, stage.name, {
+  const next = withProgress(deliveries ? { ...state, deliveries } : state, stage.name, {
     ...rest,
     deleted: progress.deleted + listedNow,
     pending: stillPending,
@@ -280,6 +381,13 @@ export async function checkStage(
     pending_count: waitingFor,
     checks,
     wait_seconds: poll.waitSeconds,
+    await_seconds: awaitSeconds(
+      policy,
+      poll.waitSeconds,
+      new Date(startedAt),
+      time.workflowNow(new Date(startedAt)),
+      trusted && poll.checksLeft,
+    ),
     checks_left: poll.checksLeft,
     ...(stuck ? { stuck } : {}),
   })

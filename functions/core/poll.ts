@@ -340,3 +340,29 @@ export function nextPoll(
   if (remaining <= 0 || checksDone >= policy.maxChecks) return { waitSeconds: 0, checksLeft: false }
   return { waitSeconds: Math.max(1, Math.ceil(Math.min(wait, remaining))), checksLeft: true }
 }
+
+/**
+ * With Seam's webhooks, how much longer than the poll's wait an `Await <stage>` waits for its events
+ * once the deletion's deliveries are known to arrive: a webhook comes a moment after Seam's delete is
+ * done, and a whole-second timeout equal to Seam's pace would expire just before it, costing a check.
+ */
+export const DELIVERY_GRACE_SECONDS = 1
+
+/**
+ * The next Await's timeout: the poll's wait, plus DELIVERY_GRACE_SECONDS when deliveries arrive, cut
+ * so that it never ends past the stage's time (the stage's time bound holds as with Waits).
+ */
+export function awaitSeconds(
+  policy: PollPolicy,
+  waitSeconds: number,
+  startedAt: Date,
+  now: Date,
+  deliveriesArrive: boolean,
+): number {
+  if (!deliveriesArrive) return waitSeconds
+  const remaining = policy.stageTimeoutSeconds - (now.getTime() - startedAt.getTime()) / 1000
+  return Math.max(
+    waitSeconds,
+    Math.min(waitSeconds + DELIVERY_GRACE_SECONDS, Math.floor(remaining)),
+  )
+}

@@ -13,9 +13,15 @@ import {
   type StageName,
   stageNameSchema,
 } from '../contract/workflow.js'
-import { checkStage, deleteStage } from '../core/deletion-steps.js'
+import { coordinationFromEnvironment } from '../core/coordination.js'
+import {
+  checkStage,
+  type DeliveryLog,
+  deleteStage,
+  previousProgress,
+} from '../core/deletion-steps.js'
 import { LONGEST_SEAM_CALL_MS, stageTimeBound } from '../core/poll.js'
-import { DELETION_STAGES, stageByName } from '../core/stages.js'
+import { DELETION_STAGES, type StageDefinition, stageByName } from '../core/stages.js'
 import {
   isTransient,
   type SeamError,
@@ -26,6 +32,8 @@ import { recordDeletion, recordStageFinished, withMetrics } from '../telemetry/m
 import { logger } from '../telemetry/powertools.js'
 
 export interface StageTaskDeps extends Pick<HandlerDeps, 'seam' | 'now' | 'timeScale'> {
+  /** The coordination table, where Seam's webhook deliveries are recorded (StageTaskEvent.webhooks). */
+  readonly coordination?: HandlerDeps['coordination']
   /** The one stage this function deletes; any stage when undefined. */
   readonly stage?: StageName | undefined
 }
@@ -63,6 +71,8 @@ function runStageTask(deps: StageTaskDeps) {
         now: deps.now,
         timeScale: deps.timeScale,
         ...(event.look_after_delete ? { lookAfterDelete: true } : {}),
+        // Where Seam's webhooks resume the stages, the events they delivered (the coordination table).
+        ...(event.webhooks ? deliveryLog(deps) : {}),
       }),
     ).catch((error: unknown) => {
       if (isTransient(error) && deps.now().getTime() >= deadline) {
@@ -71,6 +81,7 @@ function runStageTask(deps: StageTaskDeps) {
       throw error
     })
     const progress = next.stages?.[stage.name]
+    if (event.action === 'delete') recordResumedStage(stage, event.state, deps, scale)
     logger.info(`${event.action} ${stage.name}`, {
       user_identity_id: event.state.user_identity_id,
       deleted: progress?.deleted,
@@ -90,6 +101,41 @@ function runStageTask(deps: StageTaskDeps) {
   }
 }
 
+/**
+ * The delivery log, when this function has one. Without it the stage still polls Seam, which is the
+ * authority; the missing table is logged as the misconfiguration it is.
+ */
+function deliveryLog(deps: StageTaskDeps): { deliveries?: DeliveryLog } {
+  try {
+    if (!deps.coordination) throw new Error('the function was given no coordination table')
+    return { deliveries: deps.coordination() }
+  } catch (error) {
+    logger.error('Seam webhooks are on but the delivery log is unavailable: the stage polls Seam', {
+      error: error instanceof Error ? error.message : String(error),
+    })
+    return {}
+  }
+}
+
+/**
+ * The stage before, if Seam's webhooks resumed it: it went on with no task of its own to see it end,
+ * so its duration (until this stage began) and checks are published here.
+ */
+function recordResumedStage(
+  stage: StageDefinition,
+  state: DeletionState,
+  deps: StageTaskDeps,
+  scale: number,
+): void {
+  const previous = previousProgress(state, stage)
+  if (!previous || previous.pending.length === 0) return
+  const index = DELETION_STAGES.findIndex((s) => s.name === stage.name)
+  const name = DELETION_STAGES[index - 1]?.name
+  if (!name) return
+  const seconds = (deps.now().getTime() - Date.parse(previous.started_at)) / 1000 / scale
+  recordStageFinished(name, seconds, previous.checks)
+}
+
 /** Seam kept failing transiently for the whole time the task state may call it: a final error. */
 function outOfTime(stage: StageName, taskSeconds: number, error: SeamError): Error {
   const out = new Error(
@@ -103,6 +149,7 @@ function outOfTime(stage: StageName, taskSeconds: number, error: SeamError): Err
 
 export const handler = createHandler({
   seam: seamClientFromEnvironment,
+  coordination: coordinationFromEnvironment,
   now: () => new Date(),
   timeScale: 1,
   stage: stageNameSchema.optional().parse(process.env.DELETION_STAGE || undefined),

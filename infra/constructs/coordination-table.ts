@@ -43,4 +43,9 @@ export class CoordinationTable extends Construct {
       ...extra,
     )
   }
+
+  /** Reading received events only (the stage functions look up which deliveries came). */
+  grantReadEvents(grantee: IGrantable): void {
+    this.table.grant(grantee, 'dynamodb:BatchGetItem')
+  }
 }

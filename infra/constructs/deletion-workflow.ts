@@ -50,6 +50,7 @@ import { DELETION_STAGES, STAGES, type StageDefinition } from '../../functions/c
 import { SEAM_ERROR_NAMES, SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
 import type { FunctionCapacity } from '../capacity.js'
 import { awaitStage } from './await-stage.js'
+import type { CoordinationTable } from './coordination-table.js'
 import { acknowledgeStateMachineLogging, acknowledgeWildcardResources } from './nag.js'
 import { ServiceFunction } from './service-function.js'
 
@@ -69,6 +70,12 @@ export interface DeletionWorkflowProps {
    * right after its delete. Without it, every stage polls.
    */
   readonly awaitFunction?: IFunction
+  /**
+   * With awaitFunction: the table where the webhook Lambda records Seam's deliveries. The stage
+   * functions read it (BatchGetItem): a delivered event confirms its item without a Seam call, and an
+   * Await waits a second longer once a deletion's deliveries are known to arrive.
+   */
+  readonly coordination?: CoordinationTable
   /**
    * With a Seam budget (infra/capacity.ts): every stage runs in ONE function of this capacity, so that its
    * reserved concurrency bounds every stage's Seam work together (seamConcurrency is then unused).
@@ -112,6 +119,7 @@ export class DeletionWorkflow extends Construct {
   private readonly seamSecret: ISecret
   private readonly seamConcurrency: number | undefined
   private readonly awaitFunction: IFunction | undefined
+  private readonly coordination: CoordinationTable | undefined
   private readonly seamCapacity: FunctionCapacity | undefined
   /** The one function of every stage, under a Seam budget. */
   private sharedStageFunction: ServiceFunction | undefined
@@ -122,6 +130,12 @@ export class DeletionWorkflow extends Construct {
     this.seamConcurrency = props.seamConcurrency
     this.seamCapacity = props.seamCapacity
     this.awaitFunction = props.awaitFunction
+    if (props.awaitFunction && !props.coordination) {
+      throw new Error(
+        'DeletionWorkflow: awaitFunction needs coordination, the table its stages read deliveries from',
+      )
+    }
+    this.coordination = props.awaitFunction ? props.coordination : undefined
     const policy = validatePollPolicy({ ...DEFAULT_POLL_POLICY, ...props.pollPolicy }, undefined, {
       awaits: props.awaitFunction !== undefined,
     })
@@ -179,6 +193,7 @@ export class DeletionWorkflow extends Construct {
       action,
       stage: stage.name,
       policy: { ...policy },
+      ...(this.awaitFunction ? { webhooks: true } : {}),
       'state.$': '$',
       'task_entered_at.$': '$$.State.EnteredTime',
     })
@@ -252,6 +267,12 @@ export class DeletionWorkflow extends Construct {
       ...(this.seamConcurrency === undefined ? {} : { reservedConcurrency: this.seamConcurrency }),
       ...(this.seamCapacity ? { seamCapacity: this.seamCapacity } : {}),
     })
+    if (this.coordination) {
+      for (const [key, value] of Object.entries(this.coordination.environment)) {
+        fn.function.addEnvironment(key, value)
+      }
+      this.coordination.grantReadEvents(fn.function)
+    }
     this.functions.push(fn)
     return fn
   }

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { checkStage, type DeletionState, deleteStage } from '../../functions/core/deletion-steps.js'
-import { DEFAULT_POLL_POLICY } from '../../functions/core/poll.js'
+import {
+  checkStage,
+  type DeletionState,
+  type DeliveryLog,
+  deleteStage,
+} from '../../functions/core/deletion-steps.js'
+import {
+  awaitSeconds,
+  DEFAULT_POLL_POLICY,
+  DELIVERY_GRACE_SECONDS,
+} from '../../functions/core/poll.js'
 import { stageByName, USER_IDENTITY } from '../../functions/core/stages.js'
 import {
   createSeamClient,
@@ -425,5 +434,102 @@ describe('with webhooks: the identity looked up once, and the pace of a resumed 
     const after = await deleteStage(seam, stageByName('acs_users'), checked, policy)
     expect(after.seam_latency_seconds).toBeUndefined()
     expect(after.stages?.acs_users?.wait_seconds).toBe(2)
+  })
+})
+
+describe('with webhooks: what the deletion has seen of its deliveries', () => {
+  /** A delivery log holding the ids in `delivered`; `broken` makes it fail like an unreachable table. */
+  function log(delivered: Set<string>, broken = { on: false }) {
+    const lookups: string[][] = []
+    const deliveries: DeliveryLog = {
+      receivedEvents: async (ids) => {
+        lookups.push(ids)
+        if (broken.on) throw new Error('DynamoDB unreachable')
+        const occurredAt = new Date(Date.now() + 1_500).toISOString()
+        return ids
+          .filter((id) => delivered.has(id))
+          .map((resourceId) => ({ resourceId, occurredAt }))
+      },
+    }
+    return { deliveries, lookups }
+  }
+  async function deleted(deliveries: DeliveryLog) {
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 3 })
+    const state = await deleteStage(
+      seam,
+      credentials,
+      { user_identity_id: graph.userIdentityId },
+      policy,
+      { deliveries },
+    )
+    return { graph, state }
+  }
+
+  it('confirms delivered items without a Seam call, and waits a second longer once deliveries arrive', async () => {
+    const delivered = new Set<string>()
+    const { deliveries } = log(delivered)
+    const { graph, state } = await deleted(deliveries)
+    // Nothing seen yet: the Await keeps the poll's wait.
+    expect(state.stages?.acs_credentials).toMatchObject({ wait_seconds: 2, await_seconds: 2 })
+    expect(state.deliveries).toEqual({ arrived: false, missing: [] })
+    for (const id of graph.acsCredentialIds) delivered.add(id)
+    const before = emulator.requests.length
+    const next = await checkStage(seam, credentials, state, policy, { deliveries })
+    expect(next.stages?.acs_credentials).toMatchObject({ pending_count: 0, checks: 1 })
+    expect(emulator.requests.slice(before)).toEqual([])
+    expect(next.deliveries).toEqual({ arrived: true, missing: [] })
+    // Seam's pace, from the delivered events' times as from events/list.
+    expect(next.seam_latency_seconds).toBeGreaterThan(1)
+    // The next stage trusts deliveries: its Await waits past the poll's wait for them.
+    const users = await deleteStage(seam, stageByName('acs_users'), next, policy, { deliveries })
+    const progress = users.stages?.acs_users
+    expect(progress?.await_seconds).toBe((progress?.wait_seconds ?? 0) + DELIVERY_GRACE_SECONDS)
+  })
+
+  it('tells a late delivery from a lost one: items Seam confirmed first are looked for again', async () => {
+    const delivered = new Set<string>()
+    const { deliveries, lookups } = log(delivered)
+    const { graph, state } = await deleted(deliveries)
+    await settle()
+    const checked = await checkStage(seam, credentials, state, policy, { deliveries })
+    const ids = [...graph.acsCredentialIds].sort()
+    expect(checked.stages?.acs_credentials?.pending_count).toBe(0)
+    expect([...(checked.deliveries?.missing ?? [])].sort()).toEqual(ids)
+    expect(checked.deliveries?.arrived).toBe(false)
+    // Two deliveries come late, one never: the deletion has seen deliveries, but one is missing.
+    delivered.add(ids[0] as string)
+    delivered.add(ids[1] as string)
+    const users = await deleteStage(seam, stageByName('acs_users'), checked, policy, {
+      deliveries,
+    })
+    expect(lookups.at(-1)?.sort()).toEqual(ids)
+    expect(users.deliveries).toEqual({ arrived: true, missing: [ids[2]] })
+    const progress = users.stages?.acs_users
+    expect(progress?.await_seconds).toBe(progress?.wait_seconds)
+    // It comes after all: from then on deliveries are trusted again.
+    delivered.add(ids[2] as string)
+    const phones = await deleteStage(seam, stageByName('phones'), users, policy, { deliveries })
+    expect(phones.deliveries).toEqual({ arrived: true, missing: [] })
+  })
+
+  it('goes on by polling when the delivery log does not answer', async () => {
+    const broken = { on: true }
+    const { deliveries } = log(new Set(), broken)
+    const { state } = await deleted(deliveries)
+    await settle()
+    const next = await checkStage(seam, credentials, state, policy, { deliveries })
+    expect(next.stages?.acs_credentials?.pending_count).toBe(0)
+    expect(next.stages?.acs_credentials?.await_seconds).toBe(
+      next.stages?.acs_credentials?.wait_seconds,
+    )
+    expect(seamCalls('/events/list')).toBe(1)
+  })
+
+  it('never lets the grace reach past the stage time', () => {
+    const start = new Date('2026-01-01T00:00:00Z')
+    const late = new Date(start.getTime() + (policy.stageTimeoutSeconds - 3) * 1000)
+    expect(awaitSeconds(policy, 3, start, late, true)).toBe(3)
+    expect(awaitSeconds(policy, 2, start, late, true)).toBe(3)
+    expect(awaitSeconds(policy, 2, start, start, false)).toBe(2)
   })
 })

@@ -71,6 +71,7 @@ function setup(waitScale: number) {
           pending: ids.map((id) => ({ id })),
           pending_count: ids.length,
           wait_seconds: 30,
+          await_seconds: 30,
           checks_left: true,
           ...extra,
         },

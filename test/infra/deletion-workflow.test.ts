@@ -20,6 +20,7 @@ import {
   worstCaseHistoryEvents,
 } from '../../functions/core/poll.js'
 import { DELETION_STAGES, STAGES, stageByName } from '../../functions/core/stages.js'
+import { CoordinationTable } from '../../infra/constructs/coordination-table.js'
 import { DeletionWorkflow } from '../../infra/constructs/deletion-workflow.js'
 import type { AslDefinition, AslState } from '../../local/stepfunctions/asl.js'
 import {
@@ -341,6 +342,7 @@ describe('history events of a run of the definition', () => {
 describe('with an await function (Seam webhooks)', () => {
   let awaited: AslDefinition
   let awaitedArns: ExtractedStateMachine
+  let awaitedTemplate: Template
   beforeAll(() => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } })
     const stack = new Stack(app, 'Awaits', {
@@ -355,9 +357,53 @@ describe('with an await function (Seam webhooks)', () => {
       seamSecret: Secret.fromSecretNameV2(stack, 'Key', 'seam/test'),
       pollPolicy: { stageTimeoutSeconds: 120 },
       awaitFunction,
+      coordination: new CoordinationTable(stack, 'Coordination'),
     })
-    awaitedArns = extractStateMachine(Template.fromStack(stack).toJSON())
+    awaitedTemplate = Template.fromStack(stack)
+    awaitedArns = extractStateMachine(awaitedTemplate.toJSON())
     awaited = awaitedArns.definition
+  })
+
+  it('lets every stage function read which deliveries came, and nothing else of the table', () => {
+    const stageFunctions = awaitedTemplate.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { DELETION_STAGE: Match.anyValue() } } },
+    })
+    expect(Object.keys(stageFunctions)).toHaveLength(DELETION_STAGES.length)
+    for (const fn of Object.values(stageFunctions)) {
+      expect(fn.Properties.Environment.Variables.COORDINATION_TABLE_NAME).toEqual({
+        Ref: expect.stringMatching(/^CoordinationTable/),
+      })
+    }
+    const dynamo = Object.values(awaitedTemplate.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown }[])
+      .filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'))
+    expect(dynamo).toHaveLength(DELETION_STAGES.length)
+    for (const statement of dynamo) expect(statement.Action).toBe('dynamodb:BatchGetItem')
+    // Every stage task is told that deliveries are there to read.
+    for (const stage of DELETION_STAGES) {
+      for (const kind of ['delete', 'check'] as const) {
+        const task = at(stateName(stage.name, kind))
+        expect((task.Parameters as { Payload: object }).Payload, stage.name).toMatchObject({
+          webhooks: true,
+        })
+      }
+    }
+  })
+
+  it('refuses an await function without the table its stages read deliveries from', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'NoTable')
+    const awaitFunction = new LambdaFunction(stack, 'AwaitFn', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async () => ({})'),
+    })
+    expect(
+      () =>
+        new DeletionWorkflow(stack, 'Deletion', {
+          seamSecret: Secret.fromSecretNameV2(stack, 'Key', 'seam/test'),
+          awaitFunction,
+        }),
+    ).toThrow(/awaitFunction needs coordination/)
   })
   const at = (name: string): AslState => awaited.States[name] ?? fail(name)
 
@@ -368,7 +414,7 @@ describe('with an await function (Seam webhooks)', () => {
       expect(at(names.await)).toMatchObject({
         Type: 'Task',
         Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-        TimeoutSecondsPath: `$.stages.${stage.name}.wait_seconds`,
+        TimeoutSecondsPath: `$.stages.${stage.name}.await_seconds`,
         ResultPath: null,
         Next: names.confirmed,
       })
@@ -394,6 +440,7 @@ describe('with an await function (Seam webhooks)', () => {
     expect(del.Next).toBe('User identity done?')
     expect((del.Parameters as { Payload: object }).Payload).toMatchObject({
       look_after_delete: true,
+      webhooks: true,
     })
     expect(at('Wait for user identity').Next).toBe('Check user identity')
     expect(awaited.States['Await user identity']).toBeUndefined()
@@ -424,6 +471,7 @@ describe('with an await function (Seam webhooks)', () => {
           pending_count: checks || !stageByName(stage).confirmation || identityGone ? 0 : 1,
           checks,
           wait_seconds: 1,
+          await_seconds: 1,
           checks_left: true,
         }
         return { ...state, stages: { ...state.stages, [stage]: progress } } satisfies DeletionState

@@ -262,4 +262,48 @@ describe('handlers', () => {
       seam.resetSeamClientCache()
     }
   })
+
+  it('a stage the webhooks resumed has its duration and checks published by the next stage', async () => {
+    const emulator = await startSeamEmulator({ deleteDelayMs: 0 })
+    process.env.SEAM_API_KEY = emulator.apiKey
+    process.env.SEAM_ENDPOINT = emulator.url
+    seam.resetSeamClientCache()
+    try {
+      const { handler } = await import('../../functions/deletion/stage-task.js')
+      const graph = emulator.seed.identityGraph({ clientSessions: 0, acsSystems: 1 })
+      const startedAt = new Date(Date.now() - 3_000).toISOString()
+      // What the state holds after `Await ACS credentials` was resumed: its items still pending.
+      const state: DeletionState = {
+        user_identity_id: graph.userIdentityId,
+        stages: {
+          acs_credentials: {
+            started_at: startedAt,
+            deletes_done_at: startedAt,
+            deleted: 1,
+            pending: [{ id: 'credential-1' }],
+            pending_count: 1,
+            checks: 0,
+            wait_seconds: 2,
+            checks_left: true,
+          },
+        },
+      }
+      const out = capture()
+      await handler({
+        action: 'delete',
+        stage: 'acs_users',
+        policy: DEFAULT_POLL_POLICY,
+        state,
+        task_entered_at: new Date().toISOString(),
+      })
+      const resumed = out.emf().find((l) => l.stage === 'acs_credentials')
+      expect(resumed).toMatchObject({ StageChecks: 0 })
+      expect(resumed?.StageDuration).toBeGreaterThanOrEqual(3)
+    } finally {
+      await emulator.close()
+      delete process.env.SEAM_API_KEY
+      delete process.env.SEAM_ENDPOINT
+      seam.resetSeamClientCache()
+    }
+  })
 })
