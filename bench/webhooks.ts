@@ -98,10 +98,17 @@ async function measureMode(
   config: WebhookBenchConfig,
   webhooks: boolean,
 ): Promise<Map<string, ModeSummary>> {
+  // Delays drawn from a stream reseeded per delay plan: both modes, and a row with dropped deliveries
+  // and the row without at the same delay, draw the same delays (the ideal is then the same too).
+  let delays = seededRandom(1)
   const runtime = await startLocalRuntime({
     port: 0,
     webhooks,
-    emulator: { pageSize: config.pageSize, random: seededRandom(2024) },
+    emulator: {
+      pageSize: config.pageSize,
+      random: seededRandom(2024),
+      delayRandom: () => delays(),
+    },
     waitScale: config.scale,
   })
   const results = new Map<string, ModeSummary>()
@@ -111,6 +118,7 @@ async function measureMode(
       if (!webhooks && plan.pollingFrom) continue
       config.log(`  ${webhooks ? 'webhooks' : 'polling'}: ${plan.label}, ${plan.runs} deletion(s)`)
       emulator.reset()
+      delays = seededRandom(seedOf(plan.delay))
       if (plan.delay.kind === 'fixed') {
         emulator.setDeleteDelayMs(plan.delay.seconds * 1000 * config.scale)
       } else {
@@ -144,6 +152,13 @@ async function measureMode(
     await runtime.close()
   }
   return results
+}
+
+/** One seed per delay plan (FNV-1a of its description). */
+function seedOf(delay: WebhookDelay): number {
+  let hash = 0x811c9dc5
+  for (const char of JSON.stringify(delay)) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193)
+  return hash >>> 0
 }
 
 /** Seam's own time: per asynchronous stage, the longest delay of its items. */

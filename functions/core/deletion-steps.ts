@@ -20,7 +20,7 @@ import type { SeamClient } from '../seam/index.js'
 import { isNotFound, isSeamError, isTransient } from '../seam/index.js'
 import { logger } from '../telemetry/powertools.js'
 import { forEachLimited } from './concurrency.js'
-import { awaitSeconds, nextPoll, type PollPolicy } from './poll.js'
+import { awaitSeconds, DELIVERY_GRACE_SECONDS, nextPoll, type PollPolicy } from './poll.js'
 import { type Confirmation, DELETION_STAGES, type StageDefinition, splitListed } from './stages.js'
 
 export type { DeletionState, DeletionSummary, StageProgress }
@@ -214,7 +214,10 @@ async function deliveriesNow(state: DeletionState, log: DeliveryLog): Promise<De
  * undefined when the log did not answer: the table is a shortcut, never the authority, so a deletion
  * goes on (by polling) without it.
  */
-async function delivered(log: DeliveryLog, ids: string[]): Promise<Map<string, number> | undefined> {
+async function delivered(
+  log: DeliveryLog,
+  ids: string[],
+): Promise<Map<string, number> | undefined> {
   try {
     const events = await log.receivedEvents(ids)
     return new Map(events.map((event) => [event.resourceId, Date.parse(event.occurredAt)]))
@@ -285,9 +288,9 @@ export async function checkStage(
     }
     if (confirmedByDelivery > 0) deliveries = { ...deliveries, arrived: true }
   }
-  // Judged before this check: what Seam confirms now may have its delivery on the way.
-  const trusted = deliveries !== undefined && deliveriesArrive(deliveries)
   const askedSeam = [...pending.keys()]
+  // When Seam's events say each item was done (epoch ms), for telling a late delivery from a lost one.
+  const doneAt = new Map<string, number>()
 
   // Confirmations Seam refuses to read (429/5xx) are simply not known this time: the next check asks.
   const read = async (confirmationRead: () => Promise<void>) => {
@@ -302,7 +305,10 @@ export async function checkStage(
           const id = fields[confirmation.idField]
           if (typeof id !== 'string' || !pending.delete(id)) continue
           const at = Date.parse(String(fields.occurred_at ?? fields.created_at ?? ''))
-          if (Number.isFinite(at)) latestConfirmation = Math.max(latestConfirmation, at)
+          if (Number.isFinite(at)) {
+            latestConfirmation = Math.max(latestConfirmation, at)
+            doneAt.set(id, at)
+          }
         }
       }
       const events = await seam.events.list({
@@ -364,10 +370,19 @@ export async function checkStage(
     !timeless
       ? time.seconds(deletesDoneAt, latestConfirmation)
       : undefined
+  // Deliveries are trusted for the next Await if they were before this check, and no item Seam says it
+  // finished over DELIVERY_GRACE_SECONDS ago is without its delivery (that one is lost, not late).
+  let trusted = deliveries !== undefined && deliveriesArrive(deliveries)
   if (deliveries && confirmation) {
     // Confirmed by Seam before their delivery came: looked for again by the next tasks.
     const still = new Set(stillPending.map((item) => item.id))
     const early = askedSeam.filter((id) => !still.has(id))
+    const nowMs = time.now().getTime()
+    const overdue = early.some((id) => {
+      const at = doneAt.get(id)
+      return at !== undefined && time.seconds(at, nowMs) > DELIVERY_GRACE_SECONDS
+    })
+    if (overdue) trusted = false
     const missing = [...deliveries.missing, ...early].slice(0, MISSING_DELIVERIES_KEPT)
     deliveries = { ...deliveries, missing }
   }

@@ -38,7 +38,7 @@ export async function startSeamEmulator(options: SeamEmulatorOptions = {}): Prom
     userIdentityDeleteMode: initialMode,
     behaviours: initialBehaviours,
     delayRange: checkRange(options.deleteDelayRangeMs),
-    random: options.random ?? Math.random,
+    random: options.delayRandom ?? options.random ?? Math.random,
   }
   // Load Seam's event types up front so the first events/list is as fast as the rest.
   await knownEventTypes()

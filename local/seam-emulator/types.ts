@@ -90,8 +90,13 @@ export interface SeamEmulatorOptions {
   pageSize?: number
   /** Delay before an asynchronous deletion completes (default 2000 ms), or per kind. */
   deleteDelayMs?: number | DeleteDelays
-  /** Each deletion draws its own delay from this range instead (seeded by `random`). */
+  /** Each deletion draws its own delay from this range instead (seeded by `delayRandom`). */
   deleteDelayRangeMs?: DeleteDelayRange
+  /**
+   * Random source of the delays drawn from deleteDelayRangeMs (default: `random`). Its own stream, so
+   * that runs differing only in faults (which draw from `random`) draw the same delays.
+   */
+  delayRandom?: () => number
   /** Behaviour of user_identities/delete (default `cascade`). */
   userIdentityDeleteMode?: UserIdentityDeleteMode
   /** Readings of what Seam leaves undocumented (default: the first reading of each). */

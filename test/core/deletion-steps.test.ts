@@ -512,6 +512,34 @@ describe('with webhooks: what the deletion has seen of its deliveries', () => {
     expect(phones.deliveries).toEqual({ arrived: true, missing: [] })
   })
 
+  it('stops trusting at once an item Seam finished long before its delivery came (lost, not late)', async () => {
+    const { deliveries } = log(new Set())
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 2 })
+    const seen: DeletionState = {
+      user_identity_id: graph.userIdentityId,
+      deliveries: { arrived: true, missing: [] },
+    }
+    const state = await deleteStage(seam, credentials, seen, policy, { deliveries })
+    expect(state.stages?.acs_credentials?.await_seconds).toBe(
+      (state.stages?.acs_credentials?.wait_seconds ?? 0) + DELIVERY_GRACE_SECONDS,
+    )
+    await settle()
+    // Just done (about 0.1 s ago): the deliveries may be on their way; the next Await waits for them.
+    const late = await checkStage(seam, credentials, state, policy, { deliveries })
+    expect(late.stages?.acs_credentials?.await_seconds).toBe(
+      (late.stages?.acs_credentials?.wait_seconds ?? 0) + DELIVERY_GRACE_SECONDS,
+    )
+    // The same 0.1 s at a time scale of 0.005 is 20 s of the workflow: those deliveries are lost.
+    const lost = await checkStage(seam, credentials, state, policy, {
+      deliveries,
+      timeScale: 0.005,
+    })
+    expect(lost.stages?.acs_credentials?.await_seconds).toBe(
+      lost.stages?.acs_credentials?.wait_seconds,
+    )
+    expect(lost.deliveries?.missing).toHaveLength(2)
+  })
+
   it('goes on by polling when the delivery log does not answer', async () => {
     const broken = { on: true }
     const { deliveries } = log(new Set(), broken)
