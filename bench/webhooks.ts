@@ -270,9 +270,11 @@ export function webhookGoals(
         .join('; '),
     },
     {
-      goal: 'webhooks: ≤ 27 state transitions per deletion',
-      met: rows.every((r) => r.webhooks.transitions <= 27),
-      measured: rows.map((r) => `${r.label}: ${r.webhooks.transitions}`).join('; '),
+      goal: 'webhooks, every delivery arriving: ≤ 27 state transitions per deletion (polling at the same delay beside)',
+      met: complete.every((r) => r.webhooks.transitions <= 27),
+      measured: complete
+        .map((r) => `${r.label}: ${r.webhooks.transitions} (polling ${r.polling.transitions})`)
+        .join('; '),
     },
   ]
 }
