@@ -89,7 +89,10 @@ export function historyStats(events: readonly HistoryEvent[]): HistoryStats {
     if (TASK_SCHEDULED.has(type)) lambdaInvocations++
     // No Parallel or Map state: at most one task runs at a time.
     if (TASK_STARTED.has(type)) startedAt = event.timestamp?.getTime()
-    if (TASK_OUTCOMES.has(type) && startedAt !== undefined && event.timestamp) {
+    // A callback task (`Await <stage>`): its Lambda ran until TaskSubmitted; the wait after it that
+    // ends in the outcome is Step Functions', not billed as Lambda time.
+    const ran = type === 'TaskSubmitted' || TASK_OUTCOMES.has(type)
+    if (ran && startedAt !== undefined && event.timestamp) {
       durations.push(event.timestamp.getTime() - startedAt)
       startedAt = undefined
     }
