@@ -104,6 +104,11 @@ export const deletionStateSchema = z.object({
    */
   seam_latency_seconds: z.number().positive().optional(),
   /**
+   * The longest of those paces this deletion measured. With Seam's webhooks, an Await whose deliveries
+   * are trusted is only a safety net: it waits at least this long (plus the delivery's grace).
+   */
+  seam_latency_max_seconds: z.number().positive().optional(),
+  /**
    * With Seam's webhooks: what this deletion has seen of their deliveries. `arrived`: some event of
    * it was delivered. `missing`: ids a check found gone before their delivery had come (at most
    * MISSING_DELIVERIES_KEPT); each later task looks for them again. Deliveries are trusted to come —

@@ -20,7 +20,13 @@ import type { SeamClient } from '../seam/index.js'
 import { isNotFound, isSeamError, isTransient } from '../seam/index.js'
 import { logger } from '../telemetry/powertools.js'
 import { forEachLimited } from './concurrency.js'
-import { awaitSeconds, DELIVERY_GRACE_SECONDS, nextPoll, type PollPolicy } from './poll.js'
+import {
+  awaitSeconds,
+  DELIVERY_GRACE_SECONDS,
+  nextPoll,
+  PACE_TOLERANCE_SECONDS,
+  type PollPolicy,
+} from './poll.js'
 import { type Confirmation, DELETION_STAGES, type StageDefinition, splitListed } from './stages.js'
 
 export type { DeletionState, DeletionSummary, StageProgress }
@@ -39,12 +45,6 @@ const PER_ID_EVENT_QUERIES_MAX = 5
  * yet, and a list call per check would double the Seam requests of every wait.
  */
 const LIST_FALLBACK_FROM_CHECK = 3
-
-/**
- * Seam's pace is taken a little under what was measured: a Wait lasts whole seconds and the check itself
- * comes a moment after the Wait ends, so 2.003 s of Seam work is a 2 s wait, not 3.
- */
-const PACE_TOLERANCE_SECONDS = 0.1
 
 /**
  * What the stage tasks read of Seam's webhook deliveries: the events the webhook Lambda recorded
@@ -182,7 +182,16 @@ function withResumedPace(
     return state
   }
   const pace = seconds(Date.parse(previous.deletes_done_at), startedAt.getTime())
-  return Number.isFinite(pace) && pace > 0 ? { ...state, seam_latency_seconds: pace } : state
+  return Number.isFinite(pace) && pace > 0 ? withPace(state, pace) : state
+}
+
+/** Seam's pace measured now: the next stage's first wait, and the slowest seen (seam_latency_max_seconds). */
+function withPace(state: DeletionState, pace: number): DeletionState {
+  return {
+    ...state,
+    seam_latency_seconds: pace,
+    seam_latency_max_seconds: Math.max(pace, state.seam_latency_max_seconds ?? 0),
+  }
 }
 
 /** The progress of the stage before `stage`, if it ran. */
@@ -387,7 +396,8 @@ export async function checkStage(
     deliveries = { ...deliveries, missing }
   }
   const { to_delete: _retried, unlisted: _listed, ...rest } = progress
-  const next = withProgress(deliveries ? { ...state, deliveries } : state, stage.name, {
+  const measured = pace === undefined || pace <= 0 ? state : withPace(state, pace)
+  const next = withProgress(deliveries ? { ...measured, deliveries } : measured, stage.name, {
     ...rest,
     deleted: progress.deleted + listedNow,
     pending: stillPending,
@@ -402,11 +412,12 @@ export async function checkStage(
       new Date(startedAt),
       time.workflowNow(new Date(startedAt)),
       trusted && poll.checksLeft,
+      measured.seam_latency_max_seconds,
     ),
     checks_left: poll.checksLeft,
     ...(stuck ? { stuck } : {}),
   })
-  return pace === undefined || pace <= 0 ? next : { ...next, seam_latency_seconds: pace }
+  return next
 }
 
 /** The event that confirms the stage's deletes, if Seam sends one. */

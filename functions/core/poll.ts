@@ -349,8 +349,10 @@ export function nextPoll(
 export const DELIVERY_GRACE_SECONDS = 1
 
 /**
- * The next Await's timeout: the poll's wait, plus DELIVERY_GRACE_SECONDS when deliveries arrive, cut
- * so that it never ends past the stage's time (the stage's time bound holds as with Waits).
+ * The next Await's timeout: the poll's wait; once deliveries arrive, at least Seam's slowest pace seen
+ * (`slowestPaceSeconds`: the Await is then a safety net, and a delivery ends it early anyway) plus
+ * DELIVERY_GRACE_SECONDS, at most maxWaitSeconds plus the grace, and never past the stage's time (the
+ * stage's time bound holds as with Waits).
  */
 export function awaitSeconds(
   policy: PollPolicy,
@@ -358,11 +360,20 @@ export function awaitSeconds(
   startedAt: Date,
   now: Date,
   deliveriesArrive: boolean,
+  slowestPaceSeconds = 0,
 ): number {
   if (!deliveriesArrive) return waitSeconds
-  const remaining = policy.stageTimeoutSeconds - (now.getTime() - startedAt.getTime()) / 1000
-  return Math.max(
-    waitSeconds,
-    Math.min(waitSeconds + DELIVERY_GRACE_SECONDS, Math.floor(remaining)),
+  const slowest = Math.min(
+    policy.maxWaitSeconds,
+    Math.ceil(slowestPaceSeconds - PACE_TOLERANCE_SECONDS),
   )
+  const remaining = policy.stageTimeoutSeconds - (now.getTime() - startedAt.getTime()) / 1000
+  const wanted = Math.max(waitSeconds, slowest) + DELIVERY_GRACE_SECONDS
+  return Math.max(waitSeconds, Math.min(wanted, Math.floor(remaining)))
 }
+
+/**
+ * Seam's pace is taken a little under what was measured: a Wait lasts whole seconds and the check itself
+ * comes a moment after the Wait ends, so 2.003 s of Seam work is a 2 s wait, not 3.
+ */
+export const PACE_TOLERANCE_SECONDS = 0.1

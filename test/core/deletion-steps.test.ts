@@ -560,4 +560,14 @@ describe('with webhooks: what the deletion has seen of its deliveries', () => {
     expect(awaitSeconds(policy, 2, start, late, true)).toBe(3)
     expect(awaitSeconds(policy, 2, start, start, false)).toBe(2)
   })
+
+  it('once deliveries are trusted, waits for the slowest pace seen, plus the grace, within maxWaitSeconds', () => {
+    const start = new Date('2026-01-01T00:00:00Z')
+    // The poll would wait 2 s; Seam once took 4.6 s: the safety net waits 5 + 1.
+    expect(awaitSeconds(policy, 2, start, start, true, 4.6)).toBe(6)
+    // Not trusted: the poll's wait, whatever was seen.
+    expect(awaitSeconds(policy, 2, start, start, false, 4.6)).toBe(2)
+    // Never beyond maxWaitSeconds (plus the grace).
+    expect(awaitSeconds(policy, 2, start, start, true, 600)).toBe(policy.maxWaitSeconds + 1)
+  })
 })
