@@ -6,7 +6,11 @@
  *
  *   stages    every deletion stage runs in ONE function (reserved seamConcurrency): a deletion is in one
  *             stage at a time, and a function per stage would let stages × seamConcurrency run at once;
- *   bulk      the bulk deletion's item task (reserved seamConcurrency): one lookup per identity;
+ *   bulk      the bulk deletion's item task (reserved seamConcurrency): one lookup per identity. Its
+ *             calls are one quick request per invocation, and Lambda gives the next item the instance it
+ *             just used, so a share split over R instances made every other item wait for that instance's
+ *             next token: its lookups instead take slots of one deployment-wide count in the
+ *             coordination table (Coordination.takeRateSlot), and each instance may use the whole share;
  *   api       each API route that calls Seam (reserved seamApiConcurrency), its share of the API's share.
  *
  * Without seamRequestsPerSecond nothing is paced (seamConcurrency alone still bounds invocations).
@@ -34,6 +38,11 @@ export interface SeamShares {
 export interface FunctionCapacity {
   readonly reservedConcurrency: number
   readonly instanceRequestsPerSecond: number
+  /**
+   * The function's whole share, counted deployment-wide in the coordination table (the bulk task):
+   * its instances together send at most this, however many run.
+   */
+  readonly sharedRequestsPerSecond?: number
 }
 
 export interface SeamCapacityPlan {
@@ -76,7 +85,7 @@ export function planSeamCapacity(input: SeamCapacityInput): SeamCapacityPlan {
   const plan: SeamCapacityPlan = {
     requestsPerSecond: input.requestsPerSecond,
     stages: capacity(input.requestsPerSecond * stages, input.seamConcurrency),
-    bulk: capacity(input.requestsPerSecond * bulk, input.seamConcurrency),
+    bulk: sharedCapacity(input.requestsPerSecond * bulk, input.seamConcurrency),
     apiRoutes: Object.fromEntries(
       input.apiRoutes.map((id) => [
         id,
@@ -96,9 +105,20 @@ export function planSeamCapacity(input: SeamCapacityInput): SeamCapacityPlan {
 
 /** The most requests per second every instance together can send under `plan`. */
 export function planRequestsPerSecond(plan: SeamCapacityPlan): number {
-  const most = (f: FunctionCapacity) => f.reservedConcurrency * f.instanceRequestsPerSecond
+  const most = (f: FunctionCapacity) =>
+    f.sharedRequestsPerSecond ?? f.reservedConcurrency * f.instanceRequestsPerSecond
   const api = Object.values(plan.apiRoutes).reduce((sum, route) => sum + most(route), 0)
   return most(plan.stages) + most(plan.bulk) + api
+}
+
+/** A share counted deployment-wide: every instance may send all of it, together no more. */
+function sharedCapacity(share: number, reservedConcurrency: number): FunctionCapacity {
+  const { instanceRequestsPerSecond } = capacity(share, 1)
+  return {
+    reservedConcurrency,
+    instanceRequestsPerSecond,
+    sharedRequestsPerSecond: instanceRequestsPerSecond,
+  }
 }
 
 function capacity(share: number, reservedConcurrency: number): FunctionCapacity {

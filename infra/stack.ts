@@ -96,7 +96,9 @@ export class UserIdentityLifecycleStack extends Stack {
       ...(props.seamConcurrency === undefined ? {} : { seamConcurrency: props.seamConcurrency }),
     })
     this.bulk = new BulkDeletionWorkflow(this, 'BulkDeletion', {
-      ...(this.seamCapacity ? { seamCapacity: this.seamCapacity.bulk } : {}),
+      ...(this.seamCapacity
+        ? { seamCapacity: this.seamCapacity.bulk, coordination: this.coordination }
+        : {}),
       deletionStateMachine: this.deletion.stateMachine,
       stateMachineName: `${this.stackName}-BulkDeletion`,
       seamSecret,

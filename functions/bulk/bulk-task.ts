@@ -17,12 +17,23 @@ import { ApiError } from '../contract/errors.js'
 import type { HandlerDeps } from '../contract/handler-deps.js'
 import { MAX_LISTED_FAILURES } from '../contract/http.js'
 import { type BulkSummary, failureCause, type ItemOutcome, summarizeResults } from '../core/bulk.js'
+import { type Coordination, coordinationFromEnvironment } from '../core/coordination.js'
 import { executionName, MAX_ATTEMPTS } from '../core/deletions.js'
-import { type SeamClient, seamClientFromEnvironment } from '../seam/index.js'
+import {
+  type SeamClient,
+  SeamError,
+  SeamThrottledError,
+  seamClientFromEnvironment,
+} from '../seam/index.js'
 import { logger } from '../telemetry/powertools.js'
 
 export type BulkTaskEvent =
-  | { readonly action: 'prepare'; readonly user_identity_id: string }
+  | {
+      readonly action: 'prepare'
+      readonly user_identity_id: string
+      /** The bulk task's deployment-wide Seam rate, counted in the coordination table (capacity.ts). */
+      readonly seam_requests_per_second?: number
+    }
   | {
       readonly action: 'summarize'
       readonly user_identity_ids: string[]
@@ -83,22 +94,77 @@ export function summarize(userIdentityIds: string[], results: unknown): Summariz
   return { ...summary, cause: failureCause(summary) }
 }
 
-export function createHandler(deps: Pick<HandlerDeps, 'seam' | 'deletions'>) {
+/** The longest a lookup waits for a slot of the shared rate before the task fails, to be retried. */
+export const RATE_SLOT_WAIT_MS = 15_000
+
+/**
+ * Waits for a slot of the deployment-wide rate `perSecond` (Coordination.takeRateSlot). A table that
+ * does not answer is logged and passed over: the instance's own pace still bounds its requests.
+ */
+export async function takeSharedSlot(
+  coordination: Pick<Coordination, 'takeRateSlot'>,
+  perSecond: number,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  maxWaitMs = RATE_SLOT_WAIT_MS,
+): Promise<void> {
+  let waited = 0
+  for (;;) {
+    let wait: number
+    try {
+      wait = await coordination.takeRateSlot(BULK_RATE_KEY, perSecond)
+    } catch (error) {
+      logger.warn('The shared Seam rate could not be counted: the lookup goes at its own pace', {
+        error: error instanceof Error ? error.message : String(error),
+      })
+      return
+    }
+    if (wait <= 0) return
+    if (waited + wait > maxWaitMs) {
+      throw new SeamError({
+        name: SeamThrottledError,
+        type: 'seam_budget_busy',
+        message: `The bulk deletion's Seam budget (${perSecond} requests/s) stayed used for ${Math.round(maxWaitMs / 1000)} s; the task is retried.`,
+        failure: 'throttled',
+        retryable: true,
+      })
+    }
+    // Spread over the next window, so that waiting callers do not all come back at its first instant.
+    const jittered = wait + Math.floor(Math.random() * 100)
+    waited += jittered
+    await sleep(jittered)
+  }
+}
+
+/** The key of the bulk task's rate in the coordination table. */
+const BULK_RATE_KEY = 'seam-bulk'
+
+type BulkTaskDeps = Pick<HandlerDeps, 'seam' | 'deletions'> & {
+  /** Where a shared rate is counted (an event with seam_requests_per_second). */
+  readonly coordination?: HandlerDeps['coordination']
+}
+
+export function createHandler(deps: BulkTaskDeps) {
   return (event: BulkTaskEvent, context?: Context) => runBulkTask(deps, event, context)
 }
 
 export const handler = createHandler({
   seam: seamClientFromEnvironment,
   deletions: awsDeletionBackend,
+  coordination: coordinationFromEnvironment,
 })
 
 async function runBulkTask(
-  deps: Pick<HandlerDeps, 'seam' | 'deletions'>,
+  deps: BulkTaskDeps,
   event: BulkTaskEvent,
   context?: Context,
 ): Promise<PreparedItem | SummarizeOutput> {
   if (context) logger.addContext(context)
   if (event.action === 'prepare') {
+    const rate = event.seam_requests_per_second
+    if (rate !== undefined && rate > 0) {
+      if (!deps.coordination) throw new Error('A shared Seam rate needs the coordination table')
+      await takeSharedSlot(deps.coordination(), rate)
+    }
     const item = await prepareItem(await deps.seam(), deps.deletions(), event.user_identity_id)
     logger.info('prepare', { ...item, input: undefined })
     return item

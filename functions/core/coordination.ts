@@ -6,6 +6,7 @@
  *   event#<resource id>     the Seam event received for it (type, time)
  *   delivery#<svix id>      a webhook delivery already processed (repeats are acknowledged only)
  *   lease#<kind>#<id>       a lease held by one owner until it expires (e.g. one create per ACS user)
+ *   rate#<key>#<window>     requests counted in one window of a deployment-wide rate (takeRateSlot)
  * Every item carries `expires_at` (epoch seconds), the table's TTL attribute. DynamoDB deletes
  * expired items only eventually, so every reader also ignores an item past its `expires_at`.
  *
@@ -55,6 +56,8 @@ export const WEBHOOK_EVENT_TYPES: readonly string[] = [...CONFIRMING_EVENTS.keys
 
 /** How long waiters, events and delivery marks are kept: far beyond any stage's wait. */
 export const RECORD_TTL_SECONDS = 7 * 24 * 60 * 60
+/** How long a rate window's count is kept past its end (TTL deletes it; nothing reads it again). */
+const RATE_RECORD_TTL_SECONDS = 60 * 60
 /** DynamoDB's BatchGetItem limit. */
 const BATCH_GET_KEYS = 100
 
@@ -279,6 +282,40 @@ export class Coordination {
       return true
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false
+      throw err
+    }
+  }
+
+  // ------------------------------------------------------------------ rates
+
+  /**
+   * Takes one slot of the deployment-wide rate `key` (`perSecond`, counted in fixed windows of a second,
+   * or of 1 ÷ perSecond seconds below one per second) by one conditional write: 0 when taken, else the
+   * milliseconds until the next window, when the caller tries again. Every caller, whatever its Lambda
+   * instance, shares the same count.
+   */
+  async takeRateSlot(key: string, perSecond: number): Promise<number> {
+    const windowMs = Math.max(1000, Math.ceil(1000 / perSecond))
+    const limit = Math.max(1, Math.floor((perSecond * windowMs) / 1000))
+    const nowMs = this.now().getTime()
+    const window = Math.floor(nowMs / windowMs)
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `rate#${key}#${window}` },
+          UpdateExpression: 'ADD used :one SET expires_at = :expires',
+          ConditionExpression: 'attribute_not_exists(used) OR used < :limit',
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':limit': limit,
+            ':expires': Math.ceil(((window + 1) * windowMs) / 1000) + RATE_RECORD_TTL_SECONDS,
+          },
+        }),
+      )
+      return 0
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return (window + 1) * windowMs - nowMs
       throw err
     }
   }

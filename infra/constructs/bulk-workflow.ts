@@ -27,6 +27,7 @@ import { Construct } from 'constructs'
 import { MAX_BULK_IDENTITIES } from '../../functions/contract/http.js'
 import { SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
 import type { FunctionCapacity } from '../capacity.js'
+import type { CoordinationTable } from './coordination-table.js'
 import {
   acknowledgePolicyWildcardResources,
   acknowledgeStateMachineLogging,
@@ -47,6 +48,11 @@ export interface BulkDeletionWorkflowProps {
   readonly seamConcurrency?: number
   /** Its part of the deployment's Seam budget (infra/capacity.ts), instead of seamConcurrency. */
   readonly seamCapacity?: FunctionCapacity
+  /**
+   * The coordination table, where a shared part of the budget (seamCapacity.sharedRequestsPerSecond)
+   * is counted: required with one.
+   */
+  readonly coordination?: CoordinationTable
   readonly logRetention?: RetentionDays
   /** The state machine's name (readable in the console); default: one CloudFormation generates. */
   readonly stateMachineName?: string
@@ -109,6 +115,18 @@ export class BulkDeletionWorkflow extends Construct {
       ...(props.seamCapacity ? { seamCapacity: props.seamCapacity } : {}),
     })
     this.functions.push(fn)
+    const shared = props.seamCapacity?.sharedRequestsPerSecond
+    if (shared !== undefined) {
+      if (!props.coordination) {
+        throw new Error(
+          'BulkDeletionWorkflow: a shared Seam budget needs coordination, the table it is counted in',
+        )
+      }
+      for (const [key, value] of Object.entries(props.coordination.environment)) {
+        fn.function.addEnvironment(key, value)
+      }
+      props.coordination.grantCountRate(fn.function)
+    }
     deletion.grantExecution(fn.function, 'states:DescribeExecution')
     acknowledgeWildcardResources(
       fn.function.role,
@@ -119,6 +137,8 @@ export class BulkDeletionWorkflow extends Construct {
     const prepare = this.task(BULK_STATES.prepare, fn, {
       action: 'prepare',
       user_identity_id: JsonPath.stringAt('$.user_identity_id'),
+      // Its lookup takes a slot of this deployment-wide rate first (Coordination.takeRateSlot).
+      ...(shared === undefined ? {} : { seam_requests_per_second: shared }),
     })
     const start = new StepFunctionsStartExecution(this, BULK_STATES.start, {
       stateMachine: deletion,

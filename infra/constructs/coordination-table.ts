@@ -44,6 +44,11 @@ export class CoordinationTable extends Construct {
     )
   }
 
+  /** Counting a deployment-wide rate only (Coordination.takeRateSlot: one conditional UpdateItem). */
+  grantCountRate(grantee: IGrantable): void {
+    this.table.grant(grantee, 'dynamodb:UpdateItem')
+  }
+
   /** Reading received events only (the stage functions look up which deliveries came). */
   grantReadEvents(grantee: IGrantable): void {
     this.table.grant(grantee, 'dynamodb:BatchGetItem')

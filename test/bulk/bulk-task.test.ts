@@ -6,7 +6,12 @@ import { ExecutionDoesNotExist, type ExecutionStatus } from '@aws-sdk/client-sfn
 import { describe, expect, it } from 'vitest'
 import type { DeletionBackend } from '../../functions/api/deletion-executions.js'
 import { deletionInput } from '../../functions/api/deletions.js'
-import { prepareItem, summarize, TooManyDeletionAttempts } from '../../functions/bulk/bulk-task.js'
+import {
+  prepareItem,
+  summarize,
+  TooManyDeletionAttempts,
+  takeSharedSlot,
+} from '../../functions/bulk/bulk-task.js'
 import { countsOf, summaryOf } from '../../functions/core/bulk.js'
 import { MAX_ATTEMPTS } from '../../functions/core/deletions.js'
 import { type SeamClient, SeamError, SeamNotFoundError } from '../../functions/seam/index.js'
@@ -150,5 +155,38 @@ describe('summarize: the Map results become counts and the failed identities', (
     })
     expect(countsOf(10, undefined, undefined)).toMatchObject({ pending: 10 })
     expect(summaryOf('States.Runtime: not ours')).toBeUndefined()
+  })
+})
+
+describe("the bulk task's shared Seam rate (takeSharedSlot)", () => {
+  it('waits for the next window while the rate is used up, then goes', async () => {
+    const answers = [750, 1000, 0]
+    const slept: number[] = []
+    await takeSharedSlot({ takeRateSlot: async () => answers.shift() ?? 0 }, 5, async (ms) => {
+      slept.push(ms)
+    })
+    expect(answers).toEqual([])
+    expect(slept).toHaveLength(2)
+    expect(slept[0]).toBeGreaterThanOrEqual(750)
+    expect(slept[1]).toBeGreaterThanOrEqual(1000)
+  })
+
+  it('fails as throttled (retried by the state machine) when the rate stays used past its wait', async () => {
+    await expect(
+      takeSharedSlot({ takeRateSlot: async () => 1000 }, 5, async () => {}, 3_000),
+    ).rejects.toMatchObject({ name: 'SeamThrottledError', retryable: true })
+  })
+
+  it('goes at its own pace when the table does not answer', async () => {
+    await expect(
+      takeSharedSlot(
+        {
+          takeRateSlot: async () => {
+            throw new Error('DynamoDB unreachable')
+          },
+        },
+        5,
+      ),
+    ).resolves.toBeUndefined()
   })
 })

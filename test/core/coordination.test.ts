@@ -154,3 +154,28 @@ describe('leases', () => {
     expect(await coordination.acquireLease('acs_user', 'u2', 'b', 60)).toBe(true)
   })
 })
+
+describe('a deployment-wide rate (takeRateSlot)', () => {
+  it('lets exactly perSecond of many racing callers through in one window, and tells the rest when the next begins', async () => {
+    const at = new Date('2026-12-01T10:00:00.250Z')
+    // Every caller its own Coordination, as every Lambda instance has its own.
+    const callers = Array.from({ length: 40 }, () => store(() => at))
+    const key = `race-${Math.random()}`
+    const waits = await Promise.all(callers.map((c) => c.takeRateSlot(key, 5)))
+    expect(waits.filter((w) => w === 0)).toHaveLength(5)
+    expect(waits.filter((w) => w > 0)).toEqual(Array(35).fill(750))
+    // The next window counts afresh.
+    const next = store(() => new Date('2026-12-01T10:00:01.000Z'))
+    expect(await next.takeRateSlot(key, 5)).toBe(0)
+  })
+
+  it('below one request per second, counts one request per window of 1 ÷ perSecond seconds', async () => {
+    const key = `slow-${Math.random()}`
+    const first = store(() => new Date('2026-12-01T10:00:00.000Z'))
+    expect(await first.takeRateSlot(key, 0.5)).toBe(0)
+    const soon = store(() => new Date('2026-12-01T10:00:01.500Z'))
+    expect(await soon.takeRateSlot(key, 0.5)).toBe(500)
+    const later = store(() => new Date('2026-12-01T10:00:02.000Z'))
+    expect(await later.takeRateSlot(key, 0.5)).toBe(0)
+  })
+})

@@ -6,6 +6,8 @@
  */
 import { App } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
+import type { CfnRole } from 'aws-cdk-lib/aws-iam'
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { describe, expect, it } from 'vitest'
 import { ROUTES } from '../../functions/api/routes.js'
@@ -38,9 +40,14 @@ describe('planSeamCapacity', () => {
       seamConcurrency: 10,
       apiRoutes: SEAM_ROUTES,
     })
-    // 87 % for the stages over 10 instances, 5 % for the bulk task over 10.
+    // 87 % for the stages over 10 instances; the bulk task's 5 % counted deployment-wide, so each of
+    // its instances may send all of it.
     expect(plan.stages).toEqual({ reservedConcurrency: 10, instanceRequestsPerSecond: 8.7 })
-    expect(plan.bulk.instanceRequestsPerSecond).toBe(0.5)
+    expect(plan.bulk).toEqual({
+      reservedConcurrency: 10,
+      instanceRequestsPerSecond: 5,
+      sharedRequestsPerSecond: 5,
+    })
     // The API's 8 % by route weight: a DELETE weighs 2, a create or a plan 1.
     expect(plan.apiRoutes.StartDeletion).toEqual({
       reservedConcurrency: 2,
@@ -115,12 +122,35 @@ describe('the template under seamRequestsPerSecond', () => {
       (sum, fn) =>
         sum +
         (fn.seamCapacity
-          ? fn.seamCapacity.reservedConcurrency * fn.seamCapacity.instanceRequestsPerSecond
+          ? (fn.seamCapacity.sharedRequestsPerSecond ??
+            fn.seamCapacity.reservedConcurrency * fn.seamCapacity.instanceRequestsPerSecond)
           : 0),
       0,
     )
     expect(total).toBeGreaterThan(90)
     expect(total).toBeLessThanOrEqual(100)
+  })
+
+  it("counts the bulk task's share in the coordination table: its lookups take a slot of one rate", () => {
+    if (!plan) throw new Error('no plan')
+    const [bulk] = stack.bulk.functions
+    const logicalId = stack.getLogicalId(bulk?.function.node.defaultChild as CfnFunction)
+    const fn = template.toJSON().Resources[logicalId]
+    expect(fn.Properties.Environment.Variables.COORDINATION_TABLE_NAME).toEqual({
+      Ref: expect.stringMatching(/^CoordinationTable/),
+    })
+    const role = stack.getLogicalId(bulk?.function.role?.node.defaultChild as CfnRole)
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(role),
+    )
+    const dynamo = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown }[])
+      .filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'))
+    expect(dynamo.map((statement) => statement.Action)).toEqual(['dynamodb:UpdateItem'])
+    const definition = JSON.stringify(template.findResources('AWS::StepFunctions::StateMachine'))
+    expect(definition).toMatch(
+      new RegExp(`seam_requests_per_second\\W+${plan.bulk.sharedRequestsPerSecond}\\b`),
+    )
   })
 
   it('answers a throttled Seam-calling route with 503, Retry-After and the contract error shape', () => {
