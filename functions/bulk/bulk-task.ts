@@ -19,6 +19,7 @@ import { MAX_LISTED_FAILURES } from '../contract/http.js'
 import { type BulkSummary, failureCause, type ItemOutcome, summarizeResults } from '../core/bulk.js'
 import { type Coordination, coordinationFromEnvironment } from '../core/coordination.js'
 import { executionName, MAX_ATTEMPTS } from '../core/deletions.js'
+import { LONGEST_SEAM_CALL_MS } from '../core/poll.js'
 import {
   type SeamClient,
   SeamError,
@@ -33,6 +34,8 @@ export type BulkTaskEvent =
       readonly user_identity_id: string
       /** The bulk task's deployment-wide Seam rate, counted in the coordination table (capacity.ts). */
       readonly seam_requests_per_second?: number
+      /** How many instances may run at once (its reserved concurrency): the split when the table fails. */
+      readonly seam_instances?: number
     }
   | {
       readonly action: 'summarize'
@@ -98,24 +101,30 @@ export function summarize(userIdentityIds: string[], results: unknown): Summariz
 export const RATE_SLOT_WAIT_MS = 15_000
 
 /**
- * Waits for a slot of the deployment-wide rate `perSecond` (Coordination.takeRateSlot). A table that
- * does not answer is logged and passed over: the instance's own pace still bounds its requests.
+ * Waits for a slot of the deployment-wide rate `perSecond` (Coordination.takeRateSlot), at most
+ * `maxWaitMs`, then fails as throttled (the state machine retries the task). A table that does not
+ * answer is logged, and the lookup then waits its instance's part of the rate (perSecond ÷ `instances`,
+ * as if the share were split per instance): the deployment stays within its budget either way.
  */
 export async function takeSharedSlot(
   coordination: Pick<Coordination, 'takeRateSlot'>,
   perSecond: number,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
-  maxWaitMs = RATE_SLOT_WAIT_MS,
+  options: { instances?: number; maxWaitMs?: number; sleep?: (ms: number) => Promise<void> } = {},
 ): Promise<void> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  const maxWaitMs = options.maxWaitMs ?? RATE_SLOT_WAIT_MS
   let waited = 0
   for (;;) {
     let wait: number
     try {
       wait = await coordination.takeRateSlot(BULK_RATE_KEY, perSecond)
     } catch (error) {
-      logger.warn('The shared Seam rate could not be counted: the lookup goes at its own pace', {
+      const splitMs = Math.ceil((1000 * Math.max(1, options.instances ?? 1)) / perSecond)
+      logger.warn('The shared Seam rate could not be counted: the lookup waits its instance part', {
         error: error instanceof Error ? error.message : String(error),
+        wait_ms: splitMs,
       })
+      await sleep(splitMs)
       return
     }
     if (wait <= 0) return
@@ -123,7 +132,7 @@ export async function takeSharedSlot(
       throw new SeamError({
         name: SeamThrottledError,
         type: 'seam_budget_busy',
-        message: `The bulk deletion's Seam budget (${perSecond} requests/s) stayed used for ${Math.round(maxWaitMs / 1000)} s; the task is retried.`,
+        message: `The bulk deletion's Seam budget (${perSecond} requests/s) stayed used for ${Math.round(waited / 1000)} s; the task is retried.`,
         failure: 'throttled',
         retryable: true,
       })
@@ -163,7 +172,14 @@ async function runBulkTask(
     const rate = event.seam_requests_per_second
     if (rate !== undefined && rate > 0) {
       if (!deps.coordination) throw new Error('A shared Seam rate needs the coordination table')
-      await takeSharedSlot(deps.coordination(), rate)
+      // The slot and the lookup after it (its timeout and retries) both within the invocation's time.
+      const left = context
+        ? context.getRemainingTimeInMillis() - LONGEST_SEAM_CALL_MS - 2_000
+        : Infinity
+      await takeSharedSlot(deps.coordination(), rate, {
+        maxWaitMs: Math.max(0, Math.min(RATE_SLOT_WAIT_MS, left)),
+        ...(event.seam_instances ? { instances: event.seam_instances } : {}),
+      })
     }
     const item = await prepareItem(await deps.seam(), deps.deletions(), event.user_identity_id)
     logger.info('prepare', { ...item, input: undefined })

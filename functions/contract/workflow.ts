@@ -71,8 +71,9 @@ export const stageProgressSchema = z.object({
   wait_seconds: count,
   /**
    * With Seam's webhooks: seconds the next `Await <stage>` waits for the events before it checks —
-   * wait_seconds, plus a second for the delivery once this deletion's deliveries are known to arrive
-   * (DeletionState.deliveries), never past the stage's time. Absent from states written before it.
+   * wait_seconds; once this deletion's deliveries are known to arrive (DeletionState.deliveries), at
+   * least the slowest pace seen, plus a second for the delivery (poll.ts awaitSeconds); never past the
+   * stage's time. Absent from states written before it.
    */
   await_seconds: count.optional(),
   /** False once the stage may not check again (its `done?` Choice reads it). */

@@ -74,7 +74,8 @@ export interface StepOptions {
   readonly lookAfterDelete?: boolean
   /**
    * Seam's webhooks resume the stages (StageTaskEvent.webhooks): delivered events confirm their items
-   * without a Seam call, and the next Await waits a second longer once deliveries are known to arrive.
+   * without a Seam call, and once deliveries are known to arrive the next Await waits longer than the
+   * poll's wait (poll.ts awaitSeconds).
    */
   readonly deliveries?: DeliveryLog
 }
@@ -127,7 +128,7 @@ export async function deleteStage(
     pending = pending.filter((item) => listed.has(item.id))
   }
   const poll = nextPoll(policy, 0, startedAt, time.workflowNow(startedAt))
-  const paced = withResumedPace(state, stage, startedAt, time.seconds)
+  const paced = await withResumedPace(state, stage, startedAt, time.seconds, options.deliveries)
   let deliveries = options.deliveries && (await deliveriesNow(state, options.deliveries))
   // The stage before went on because its deliveries all came (a check never leaves items pending).
   if (deliveries && (previousProgress(state, stage)?.pending.length ?? 0) > 0) {
@@ -154,6 +155,7 @@ export async function deleteStage(
       startedAt,
       time.workflowNow(startedAt),
       trusted,
+      paced.seam_latency_max_seconds,
     ),
     // At least one check follows the deletes, even when they used up the stage's time: the check is
     // what confirms them, or words what is stuck.
@@ -163,15 +165,17 @@ export async function deleteStage(
 
 /**
  * Seam's pace, taken from the stage before `stage` when Seam's webhooks resumed it: it left with items
- * still pending (a check never lets that happen), the moment this stage began being when their last
- * event arrived. Measured, like a check's, only when its deletes all went through at once.
+ * still pending (a check never lets that happen). From its last delete call to the last of their
+ * delivered events (Seam's times, read from the delivery log), or, without them, to the moment this
+ * stage began. Measured, like a check's, only when its deletes all went through at once.
  */
-function withResumedPace(
+async function withResumedPace(
   state: DeletionState,
   stage: StageDefinition,
   startedAt: Date,
   seconds: (from: number, to: number) => number,
-): DeletionState {
+  log: DeliveryLog | undefined,
+): Promise<DeletionState> {
   const previous = previousProgress(state, stage)
   if (
     !previous ||
@@ -181,7 +185,18 @@ function withResumedPace(
   ) {
     return state
   }
-  const pace = seconds(Date.parse(previous.deletes_done_at), startedAt.getTime())
+  const came =
+    log &&
+    (await delivered(
+      log,
+      previous.pending.map((item) => item.id),
+    ))
+  const times = [...(came?.values() ?? [])].filter(Number.isFinite)
+  const end =
+    came && came.size === previous.pending.length && times.length === came.size
+      ? Math.max(...times)
+      : startedAt.getTime()
+  const pace = seconds(Date.parse(previous.deletes_done_at), end)
   return Number.isFinite(pace) && pace > 0 ? withPace(state, pace) : state
 }
 

@@ -119,24 +119,26 @@ export const MIN_THROTTLE_RETRIES = 10
 
 /**
  * Lambda.TooManyRequestsException retries of one task: as many as fit, delays at their longest, in the
- * time the task state may call Seam (stageTimeBound's taskSeconds, counted from when it was entered),
- * so a task waits for a slot as long as it would wait for Seam itself: many deletions at once slow
- * down rather than fail, and the stage's time bound holds (a task that got its slot late has that much
- * less time for Seam). Fewer when that many would let an execution reach the history limit (a policy
- * with long stages and many checks), never fewer than MIN_THROTTLE_RETRIES. With the default policy:
- * 32, about 2.5 minutes of delays at their longest (75 s on average under full jitter).
+ * time the task state may call Seam (stageTimeBound's taskSeconds, counted from when it was entered)
+ * less one Seam call's, so a task waits for a slot about as long as it would wait for Seam itself: many
+ * deletions at once slow down rather than fail, the stage's time bound holds, and a task that gets its
+ * slot on its last retry still has time for a call. Fewer when that many would let an execution reach
+ * the history limit (a policy with long stages and many checks), never fewer than
+ * MIN_THROTTLE_RETRIES. With the default policy: 28, about 2 minutes of delays at their longest (about
+ * a minute on average under full jitter).
  */
 export function throttleRetries(
   policy: PollPolicy,
   longestSeamCallSeconds = LONGEST_SEAM_CALL_MS / 1000,
   shape: WorkflowShape = {},
 ): number {
-  const { taskSeconds } = stageTimeBound(policy, longestSeamCallSeconds)
+  // A task that gets its slot on its last retry still has one Seam call's time left.
+  const { taskSeconds, seamCallSeconds } = stageTimeBound(policy, longestSeamCallSeconds)
   const { intervalSeconds, backoffRate, maxDelaySeconds } = THROTTLE_RETRY_BACKOFF
   let fit = 0
   for (let total = 0; ; fit++) {
     const delay = Math.min(maxDelaySeconds, intervalSeconds * backoffRate ** fit)
-    if (total + delay > taskSeconds) break
+    if (total + delay > taskSeconds - seamCallSeconds) break
     total += delay
   }
   let retries = Math.max(MIN_THROTTLE_RETRIES, fit)
@@ -176,8 +178,8 @@ export const AWAIT_RETRIES = 2
 
 /**
  * Where Seam's webhooks resume the stages they confirm, each of their waits is an `Await <stage>`
- * (a callback task of the same TimeoutSeconds) instead of a Wait, and a resumed stage leaves through
- * its `confirmed?` Choice: the same time, more history events.
+ * (a callback task, TimeoutSeconds from awaitSeconds) instead of a Wait, and a resumed stage leaves
+ * through its `confirmed?` Choice: more history events per wait.
  */
 export interface WorkflowShape {
   readonly awaits?: boolean
@@ -250,8 +252,8 @@ export function worstCaseHistoryEvents(
 /**
  * The execution's TimeoutSeconds: every stage may run to its bound (all of them loop), plus a margin,
  * so a stage that waits too long fails as stuck, naming what is stuck, before the execution times out.
- * An `Await <stage>` times out after the wait it replaces (TimeoutSeconds counts its Lambda's start
- * too), so the bound holds with webhooks as without.
+ * An `Await <stage>` times out within the stage's time (awaitSeconds; TimeoutSeconds counts its
+ * Lambda's start too), so the bound holds with webhooks as without.
  */
 export function executionTimeoutSeconds(policy: PollPolicy): number {
   return (

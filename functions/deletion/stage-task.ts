@@ -11,6 +11,7 @@ import {
   parseStageTaskEvent,
   STAGE_OUT_OF_TIME,
   type StageName,
+  type StageProgress,
   stageNameSchema,
 } from '../contract/workflow.js'
 import { coordinationFromEnvironment } from '../core/coordination.js'
@@ -81,7 +82,7 @@ function runStageTask(deps: StageTaskDeps) {
       throw error
     })
     const progress = next.stages?.[stage.name]
-    if (event.action === 'delete') recordResumedStage(stage, event.state, deps, scale)
+    if (event.action === 'delete') recordResumedStage(stage, event.state, progress, scale)
     logger.info(`${event.action} ${stage.name}`, {
       user_identity_id: event.state.user_identity_id,
       deleted: progress?.deleted,
@@ -124,15 +125,15 @@ function deliveryLog(deps: StageTaskDeps): { deliveries?: DeliveryLog } {
 function recordResumedStage(
   stage: StageDefinition,
   state: DeletionState,
-  deps: StageTaskDeps,
+  progress: StageProgress | undefined,
   scale: number,
 ): void {
   const previous = previousProgress(state, stage)
-  if (!previous || previous.pending.length === 0) return
+  if (!previous || previous.pending.length === 0 || !progress) return
   const index = DELETION_STAGES.findIndex((s) => s.name === stage.name)
   const name = DELETION_STAGES[index - 1]?.name
   if (!name) return
-  const seconds = (deps.now().getTime() - Date.parse(previous.started_at)) / 1000 / scale
+  const seconds = (Date.parse(progress.started_at) - Date.parse(previous.started_at)) / 1000 / scale
   recordStageFinished(name, seconds, previous.checks)
 }
 

@@ -35,6 +35,9 @@ import {
 } from './nag.js'
 import { ServiceFunction } from './service-function.js'
 
+/** The bulk task's Lambda timeout: a slot of the shared rate, then one Seam lookup at its longest. */
+export const BULK_TASK_TIMEOUT_SECONDS = 60
+
 /** Identities of one bulk deletion being deleted at once, unless configured. */
 export const DEFAULT_BULK_DELETION_CONCURRENCY = 10
 
@@ -109,6 +112,8 @@ export class BulkDeletionWorkflow extends Construct {
         'Bulk deletion: chooses the deletion of each identity, then summarizes the outcome',
       seamSecret: props.seamSecret,
       environment: { DELETION_STATE_MACHINE_ARN: deletion.stateMachineArn },
+      // A lookup may wait for a slot of the shared rate (15 s at most) before its Seam call (~20 s at worst).
+      timeout: Duration.seconds(BULK_TASK_TIMEOUT_SECONDS),
       ...(props.seamConcurrency === undefined
         ? {}
         : { reservedConcurrency: props.seamConcurrency }),
@@ -138,7 +143,12 @@ export class BulkDeletionWorkflow extends Construct {
       action: 'prepare',
       user_identity_id: JsonPath.stringAt('$.user_identity_id'),
       // Its lookup takes a slot of this deployment-wide rate first (Coordination.takeRateSlot).
-      ...(shared === undefined ? {} : { seam_requests_per_second: shared }),
+      ...(shared === undefined
+        ? {}
+        : {
+            seam_requests_per_second: shared,
+            seam_instances: props.seamCapacity?.reservedConcurrency ?? 1,
+          }),
     })
     const start = new StepFunctionsStartExecution(this, BULK_STATES.start, {
       stateMachine: deletion,

@@ -73,7 +73,7 @@ export interface DeletionWorkflowProps {
   /**
    * With awaitFunction: the table where the webhook Lambda records Seam's deliveries. The stage
    * functions read it (BatchGetItem): a delivered event confirms its item without a Seam call, and an
-   * Await waits a second longer once a deletion's deliveries are known to arrive.
+   * Await waits longer than the poll's wait once a deletion's deliveries are known to arrive.
    */
   readonly coordination?: CoordinationTable
   /**

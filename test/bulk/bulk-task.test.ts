@@ -162,8 +162,10 @@ describe("the bulk task's shared Seam rate (takeSharedSlot)", () => {
   it('waits for the next window while the rate is used up, then goes', async () => {
     const answers = [750, 1000, 0]
     const slept: number[] = []
-    await takeSharedSlot({ takeRateSlot: async () => answers.shift() ?? 0 }, 5, async (ms) => {
-      slept.push(ms)
+    await takeSharedSlot({ takeRateSlot: async () => answers.shift() ?? 0 }, 5, {
+      sleep: async (ms) => {
+        slept.push(ms)
+      },
     })
     expect(answers).toEqual([])
     expect(slept).toHaveLength(2)
@@ -173,20 +175,30 @@ describe("the bulk task's shared Seam rate (takeSharedSlot)", () => {
 
   it('fails as throttled (retried by the state machine) when the rate stays used past its wait', async () => {
     await expect(
-      takeSharedSlot({ takeRateSlot: async () => 1000 }, 5, async () => {}, 3_000),
+      takeSharedSlot({ takeRateSlot: async () => 1000 }, 5, {
+        maxWaitMs: 3_000,
+        sleep: async () => {},
+      }),
     ).rejects.toMatchObject({ name: 'SeamThrottledError', retryable: true })
   })
 
-  it('goes at its own pace when the table does not answer', async () => {
-    await expect(
-      takeSharedSlot(
-        {
-          takeRateSlot: async () => {
-            throw new Error('DynamoDB unreachable')
-          },
+  it('waits its instance part of the rate when the table does not answer', async () => {
+    const slept: number[] = []
+    await takeSharedSlot(
+      {
+        takeRateSlot: async () => {
+          throw new Error('DynamoDB unreachable')
         },
-        5,
-      ),
-    ).resolves.toBeUndefined()
+      },
+      5,
+      {
+        instances: 10,
+        sleep: async (ms) => {
+          slept.push(ms)
+        },
+      },
+    )
+    // 5 requests/s over 10 instances: one per 2 s each, as the per-instance split would pace it.
+    expect(slept).toEqual([2000])
   })
 })

@@ -540,6 +540,49 @@ describe('with webhooks: what the deletion has seen of its deliveries', () => {
     expect(lost.deliveries?.missing).toHaveLength(2)
   })
 
+  it("sizes a stage's first Await to the slowest pace seen, and a resumed stage's pace to its events' times", async () => {
+    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 1 })
+    const doneAt = new Date(Date.now() - 20_000)
+    // Seam confirmed the resumed stage's credential 1.2 s after its delete; the resume came much later.
+    const { deliveries } = log(new Set())
+    const timed: DeliveryLog = {
+      receivedEvents: async (ids) =>
+        ids.map((resourceId) => ({
+          resourceId,
+          occurredAt: new Date(doneAt.getTime() + 1_200).toISOString(),
+        })),
+    }
+    const resumed: DeletionState = {
+      user_identity_id: graph.userIdentityId,
+      seam_latency_max_seconds: 4.6,
+      deliveries: { arrived: true, missing: [] },
+      stages: {
+        acs_credentials: {
+          started_at: doneAt.toISOString(),
+          deletes_done_at: doneAt.toISOString(),
+          deleted: 1,
+          pending: [{ id: 'cred-1' }],
+          pending_count: 1,
+          checks: 0,
+          wait_seconds: 2,
+          checks_left: true,
+        },
+      },
+    }
+    const users = await deleteStage(seam, stageByName('acs_users'), resumed, policy, {
+      deliveries: timed,
+    })
+    expect(users.seam_latency_seconds).toBeCloseTo(1.2, 1)
+    expect(users.stages?.acs_users?.wait_seconds).toBe(2)
+    // Trusted deliveries: the Await waits for the slowest pace seen (4.6 s → 5 s), plus the grace.
+    expect(users.stages?.acs_users?.await_seconds).toBe(5 + DELIVERY_GRACE_SECONDS)
+    // Without the events' times, the pace runs to this stage's start (20 s here).
+    const untimed = await deleteStage(seam, stageByName('acs_users'), resumed, policy, {
+      deliveries,
+    })
+    expect(untimed.seam_latency_seconds).toBeGreaterThanOrEqual(20)
+  })
+
   it('goes on by polling when the delivery log does not answer', async () => {
     const broken = { on: true }
     const { deliveries } = log(new Set(), broken)
