@@ -26,6 +26,7 @@ import {
   SeamThrottledError,
   seamClientFromEnvironment,
 } from '../seam/index.js'
+import { realSleep } from '../seam/retry-policy.js'
 import { logger } from '../telemetry/powertools.js'
 
 export type BulkTaskEvent =
@@ -111,7 +112,7 @@ export async function takeSharedSlot(
   perSecond: number,
   options: { instances?: number; maxWaitMs?: number; sleep?: (ms: number) => Promise<void> } = {},
 ): Promise<void> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  const sleep = options.sleep ?? realSleep
   const maxWaitMs = options.maxWaitMs ?? RATE_SLOT_WAIT_MS
   let waited = 0
   for (;;) {

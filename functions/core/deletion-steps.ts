@@ -128,12 +128,13 @@ export async function deleteStage(
     pending = pending.filter((item) => listed.has(item.id))
   }
   const poll = nextPoll(policy, 0, startedAt, time.workflowNow(startedAt))
-  const paced = await withResumedPace(state, stage, startedAt, time.seconds, options.deliveries)
-  let deliveries = options.deliveries && (await deliveriesNow(state, options.deliveries))
-  // The stage before went on because its deliveries all came (a check never leaves items pending).
-  if (deliveries && (previousProgress(state, stage)?.pending.length ?? 0) > 0) {
-    deliveries = { ...deliveries, arrived: true }
-  }
+  // The stage before went on because its deliveries all came (a check never leaves items pending):
+  // their events' times give Seam's pace, read in the same lookup as the missing deliveries.
+  const resumedIds = (previousProgress(state, stage)?.pending ?? []).map((item) => item.id)
+  const looked = options.deliveries && (await deliveriesNow(state, options.deliveries, resumedIds))
+  const paced = withResumedPace(state, stage, startedAt, time.seconds, looked?.came)
+  let deliveries = looked?.deliveries
+  if (deliveries && resumedIds.length > 0) deliveries = { ...deliveries, arrived: true }
   const waitSeconds = firstWait(policy, paced.seam_latency_seconds, Math.max(1, poll.waitSeconds))
   const trusted = deliveries !== undefined && deliveriesArrive(deliveries)
   return withProgress(deliveries ? { ...paced, deliveries } : paced, stage.name, {
@@ -169,13 +170,13 @@ export async function deleteStage(
  * delivered events (Seam's times, read from the delivery log), or, without them, to the moment this
  * stage began. Measured, like a check's, only when its deletes all went through at once.
  */
-async function withResumedPace(
+function withResumedPace(
   state: DeletionState,
   stage: StageDefinition,
   startedAt: Date,
   seconds: (from: number, to: number) => number,
-  log: DeliveryLog | undefined,
-): Promise<DeletionState> {
+  came: ReadonlyMap<string, number> | undefined,
+): DeletionState {
   const previous = previousProgress(state, stage)
   if (
     !previous ||
@@ -185,17 +186,8 @@ async function withResumedPace(
   ) {
     return state
   }
-  const came =
-    log &&
-    (await delivered(
-      log,
-      previous.pending.map((item) => item.id),
-    ))
-  const times = [...(came?.values() ?? [])].filter(Number.isFinite)
-  const end =
-    came && came.size === previous.pending.length && times.length === came.size
-      ? Math.max(...times)
-      : startedAt.getTime()
+  const times = previous.pending.map((item) => came?.get(item.id) ?? Number.NaN)
+  const end = times.every(Number.isFinite) ? Math.max(...times) : startedAt.getTime()
   const pace = seconds(Date.parse(previous.deletes_done_at), end)
   return Number.isFinite(pace) && pace > 0 ? withPace(state, pace) : state
 }
@@ -223,14 +215,23 @@ function deliveriesArrive(deliveries: Deliveries): boolean {
   return deliveries.arrived && deliveries.missing.length === 0
 }
 
-/** What the deletion knew of its deliveries, the missing ones looked for again. */
-async function deliveriesNow(state: DeletionState, log: DeliveryLog): Promise<Deliveries> {
+/**
+ * What the deletion knew of its deliveries, the missing ones looked for again, in one lookup with
+ * `alsoIds` (whose delivered events it returns too, as `came`; undefined when the log did not answer).
+ */
+async function deliveriesNow(
+  state: DeletionState,
+  log: DeliveryLog,
+  alsoIds: readonly string[] = [],
+): Promise<{ deliveries: Deliveries; came: Map<string, number> | undefined }> {
   const known = state.deliveries ?? { arrived: false, missing: [] }
-  if (known.missing.length === 0) return known
-  const came = await delivered(log, known.missing)
-  if (!came) return known
+  const ids = [...new Set([...known.missing, ...alsoIds])]
+  if (ids.length === 0) return { deliveries: known, came: new Map() }
+  const came = await delivered(log, ids)
+  if (!came) return { deliveries: known, came }
   const still = known.missing.filter((id) => !came.has(id))
-  return { arrived: known.arrived || came.size > 0, missing: still }
+  const arrived = known.arrived || still.length < known.missing.length
+  return { deliveries: { arrived, missing: still }, came }
 }
 
 /**
@@ -298,12 +299,14 @@ export async function checkStage(
   let latestConfirmation = 0
   let capped = false
   // Events Seam's webhooks delivered confirm their items without asking Seam.
-  let deliveries = options.deliveries && (await deliveriesNow(state, options.deliveries))
+  const looked =
+    options.deliveries &&
+    (await deliveriesNow(state, options.deliveries, confirmation ? [...pending.keys()] : []))
+  let deliveries = looked?.deliveries
   let confirmedByDelivery = 0
   let timeless = false
-  if (options.deliveries && deliveries && confirmation && pending.size > 0) {
-    const came = await delivered(options.deliveries, [...pending.keys()])
-    for (const [id, at] of came ?? []) {
+  if (looked && deliveries && confirmation) {
+    for (const [id, at] of looked.came ?? []) {
       if (!pending.delete(id)) continue
       confirmedByDelivery++
       // Seam's time of the event, as a check reads it from events/list: the pace counts it alike.
