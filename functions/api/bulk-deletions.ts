@@ -88,13 +88,7 @@ export async function startBulkDeletion(
     name,
     { status: 'RUNNING', startDate: started.startDate },
     userIdentityIds.length,
-    {
-      pending: userIdentityIds.length,
-      running: 0,
-      succeeded: 0,
-      failed: 0,
-      not_found: 0,
-    },
+    countsOf(userIdentityIds.length, undefined, undefined),
   )
 }
 

@@ -27,6 +27,7 @@ import {
   seamClientFromEnvironment,
 } from '../seam/index.js'
 import { realSleep } from '../seam/retry-policy.js'
+import { withMetrics } from '../telemetry/metrics.js'
 import { logger } from '../telemetry/powertools.js'
 
 export type BulkTaskEvent =
@@ -153,8 +154,9 @@ type BulkTaskDeps = Pick<HandlerDeps, 'seam' | 'deletions'> & {
   readonly coordination?: HandlerDeps['coordination']
 }
 
+/** The task, the metrics of its Seam requests published as it returns or throws (withMetrics). */
 export function createHandler(deps: BulkTaskDeps) {
-  return (event: BulkTaskEvent, context?: Context) => runBulkTask(deps, event, context)
+  return withMetrics((event: BulkTaskEvent, context?: Context) => runBulkTask(deps, event, context))
 }
 
 export const handler = createHandler({

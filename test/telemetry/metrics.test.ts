@@ -213,6 +213,30 @@ describe('handlers', () => {
     }
   })
 
+  it("the bulk task publishes its Seam requests' metrics as each invocation ends", async () => {
+    const emulator = await startSeamEmulator()
+    process.env.SEAM_API_KEY = emulator.apiKey
+    process.env.SEAM_ENDPOINT = emulator.url
+    seam.resetSeamClientCache()
+    try {
+      const { createHandler } = await import('../../functions/bulk/bulk-task.js')
+      const handler = createHandler({
+        seam: seam.seamClientFromEnvironment,
+        // Not used: the identity is unknown to Seam, so no execution is looked up.
+        deletions: () => ({}) as never,
+      })
+      const out = capture()
+      await handler({ action: 'prepare', user_identity_id: crypto.randomUUID() })
+      const lookups = out.emf().filter((l) => l.route === '/user_identities/get')
+      expect(lookups.length).toBeGreaterThan(0)
+    } finally {
+      await emulator.close()
+      delete process.env.SEAM_API_KEY
+      delete process.env.SEAM_ENDPOINT
+      seam.resetSeamClientCache()
+    }
+  })
+
   it('the stage task publishes stage durations, and Deletions succeeded / failed', async () => {
     const emulator = await startSeamEmulator({ deleteDelayMs: 0 })
     process.env.SEAM_API_KEY = emulator.apiKey
