@@ -127,10 +127,8 @@ export class BulkDeletionWorkflow extends Construct {
           'BulkDeletionWorkflow: a shared Seam budget needs coordination, the table it is counted in',
         )
       }
-      for (const [key, value] of Object.entries(props.coordination.environment)) {
-        fn.function.addEnvironment(key, value)
-      }
-      props.coordination.grantCountRate(fn.function)
+      // The shared Seam rate's count (Coordination.takeRateSlot): one conditional update.
+      props.coordination.attach(fn.function, 'dynamodb:UpdateItem')
     }
     deletion.grantExecution(fn.function, 'states:DescribeExecution')
     acknowledgeWildcardResources(

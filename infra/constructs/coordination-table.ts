@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib'
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb'
 import type { IGrantable } from 'aws-cdk-lib/aws-iam'
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda'
 import { Construct } from 'constructs'
 import { COORDINATION_TABLE, COORDINATION_TABLE_ENV } from '../../functions/core/coordination.js'
 
@@ -44,13 +45,13 @@ export class CoordinationTable extends Construct {
     )
   }
 
-  /** Counting a deployment-wide rate only (Coordination.takeRateSlot: one conditional UpdateItem). */
-  grantCountRate(grantee: IGrantable): void {
-    this.table.grant(grantee, 'dynamodb:UpdateItem')
-  }
-
-  /** Reading received events only (the stage functions look up which deliveries came). */
-  grantReadEvents(grantee: IGrantable): void {
-    this.table.grant(grantee, 'dynamodb:BatchGetItem')
+  /**
+   * Gives an existing function the table's name (its environment) and exactly `actions` on it, e.g.
+   * `dynamodb:BatchGetItem` for the stage functions reading deliveries, `dynamodb:UpdateItem` for the
+   * bulk task counting its Seam rate (Coordination.takeRateSlot).
+   */
+  attach(fn: LambdaFunction, ...actions: string[]): void {
+    for (const [key, value] of Object.entries(this.environment)) fn.addEnvironment(key, value)
+    this.table.grant(fn, ...actions)
   }
 }

@@ -268,10 +268,8 @@ export class DeletionWorkflow extends Construct {
       ...(this.seamCapacity ? { seamCapacity: this.seamCapacity } : {}),
     })
     if (this.coordination) {
-      for (const [key, value] of Object.entries(this.coordination.environment)) {
-        fn.function.addEnvironment(key, value)
-      }
-      this.coordination.grantReadEvents(fn.function)
+      // Which deliveries came (Coordination.receivedEvents): reading only.
+      this.coordination.attach(fn.function, 'dynamodb:BatchGetItem')
     }
     this.functions.push(fn)
     return fn

@@ -246,6 +246,13 @@ describe('configuration from context (infra/config.ts)', () => {
     expect(() => parseConfig({ ...everySecond, seamWebhooks: 'true', maxChecks: '80' })).toThrow(
       /history events/,
     )
+    // The most it allows with webhooks, as the README says: 67 checks per stage.
+    expect(
+      parseConfig({ ...everySecond, seamWebhooks: 'true', maxChecks: '67' }).pollPolicy.maxChecks,
+    ).toBe(67)
+    expect(() => parseConfig({ ...everySecond, seamWebhooks: 'true', maxChecks: '68' })).toThrow(
+      /history events/,
+    )
   })
 
   it('lists every problem at once', () => {
