@@ -71,9 +71,9 @@ export const stageProgressSchema = z.object({
   wait_seconds: count,
   /**
    * With Seam's webhooks: seconds the next `Await <stage>` waits for the events before it checks —
-   * wait_seconds; once this deletion's deliveries are known to arrive (DeletionState.deliveries), at
-   * least the slowest pace seen, plus a second for the delivery (poll.ts awaitSeconds); never past the
-   * stage's time. Absent from states written before it.
+   * wait_seconds; once deliveries are trusted to arrive (DeletionState.deliveries), the poll's longest
+   * wait plus a second for the delivery (poll.ts awaitSeconds); never past the stage's time. Absent
+   * from states written before it.
    */
   await_seconds: count.optional(),
   /** False once the stage may not check again (its `done?` Choice reads it). */
@@ -105,15 +105,11 @@ export const deletionStateSchema = z.object({
    */
   seam_latency_seconds: z.number().positive().optional(),
   /**
-   * The longest of those paces this deletion measured. With Seam's webhooks, an Await whose deliveries
-   * are trusted is only a safety net: it waits at least this long (plus the delivery's grace).
-   */
-  seam_latency_max_seconds: z.number().positive().optional(),
-  /**
    * With Seam's webhooks: what this deletion has seen of their deliveries. `arrived`: some event of
    * it was delivered. `missing`: ids a check found gone before their delivery had come (at most
    * MISSING_DELIVERIES_KEPT); each later task looks for them again. Deliveries are trusted to come —
-   * an Await waits a second past the poll for them — only while arrived and none is missing.
+   * an Await is then a safety net of the poll's longest wait — only while none is missing, none was
+   * found lost in the deployment lately, and some came (deletion-steps.ts trustDeliveries).
    */
   deliveries: z.object({ arrived: z.boolean(), missing: z.array(z.string().min(1)) }).optional(),
 })

@@ -7,6 +7,8 @@
  *   delivery#<svix id>      a webhook delivery already processed (repeats are acknowledged only)
  *   lease#<kind>#<id>       a lease held by one owner until it expires (e.g. one create per ACS user)
  *   rate#<key>#<window>     requests counted in one window of a deployment-wide rate (takeRateSlot)
+ *   deliveries#health       the deployment's record of Seam's deliveries: when one last came, when one
+ *                           was last found lost (each only ever moved later, by a conditional write)
  * Every item carries `expires_at` (epoch seconds), the table's TTL attribute. DynamoDB deletes
  * expired items only eventually, so every reader also ignores an item past its `expires_at`.
  *
@@ -72,6 +74,18 @@ export interface ReceivedEvent {
   eventType: string
   occurredAt: string
 }
+
+/**
+ * What the deployment has seen of Seam's webhook deliveries (epoch ms of the stage task's clock; absent:
+ * never, or expired): `arrivedAt`, a stage task saw its items confirmed by deliveries; `lostAt`, a check
+ * found an item Seam had finished well before with no delivery (deletion-steps.ts trustDeliveries).
+ */
+export interface DeliveryHealth {
+  arrivedAt?: number
+  lostAt?: number
+}
+
+const DELIVERY_HEALTH_KEY = 'deliveries#health'
 
 export interface WaitSet {
   setId: string
@@ -200,29 +214,76 @@ export class Coordination {
 
   /** The events received for any of `resourceIds` (expired ones left out), strongly consistent. */
   async receivedEvents(resourceIds: string[]): Promise<ReceivedEvent[]> {
-    const found: ReceivedEvent[] = []
-    for (let i = 0; i < resourceIds.length; i += BATCH_GET_KEYS) {
-      let keys: Record<string, unknown>[] = resourceIds
-        .slice(i, i + BATCH_GET_KEYS)
-        .map((id) => ({ pk: `event#${id}` }))
-      while (keys.length > 0) {
+    return (await this.lookup(resourceIds, false)).events
+  }
+
+  /**
+   * A stage task's one lookup: the events received for any of `resourceIds`, and the deployment's
+   * delivery health, in the same strongly consistent BatchGet.
+   */
+  async deliveries(
+    resourceIds: string[],
+  ): Promise<{ events: ReceivedEvent[]; health: DeliveryHealth }> {
+    return this.lookup(resourceIds, true)
+  }
+
+  /**
+   * Moves the deployment's `arrivedAt` or `lostAt` to `atMs`, unless it is later already: racing
+   * writers leave the latest time, whatever their order.
+   */
+  async noteDelivery(kind: keyof DeliveryHealth, atMs: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: DELIVERY_HEALTH_KEY },
+          UpdateExpression: 'SET #at = :at, expires_at = :expires',
+          ConditionExpression: 'attribute_not_exists(#at) OR #at < :at',
+          ExpressionAttributeNames: { '#at': kind === 'arrivedAt' ? 'arrived_at' : 'lost_at' },
+          ExpressionAttributeValues: {
+            ':at': atMs,
+            ':expires': this.epochSeconds() + RECORD_TTL_SECONDS,
+          },
+        }),
+      )
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err
+    }
+  }
+
+  private async lookup(
+    resourceIds: string[],
+    withHealth: boolean,
+  ): Promise<{ events: ReceivedEvent[]; health: DeliveryHealth }> {
+    const events: ReceivedEvent[] = []
+    const health: DeliveryHealth = {}
+    const keys = resourceIds.map((id) => ({ pk: `event#${id}` }))
+    if (withHealth) keys.push({ pk: DELIVERY_HEALTH_KEY })
+    for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
+      let batch: Record<string, unknown>[] = keys.slice(i, i + BATCH_GET_KEYS)
+      while (batch.length > 0) {
         const out = await this.client.send(
           new BatchGetCommand({
-            RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } },
+            RequestItems: { [this.table]: { Keys: batch, ConsistentRead: true } },
           }),
         )
         for (const item of out.Responses?.[this.table] ?? []) {
           if (!this.live(item)) continue
-          found.push({
+          if (item.pk === DELIVERY_HEALTH_KEY) {
+            if (typeof item.arrived_at === 'number') health.arrivedAt = item.arrived_at
+            if (typeof item.lost_at === 'number') health.lostAt = item.lost_at
+            continue
+          }
+          events.push({
             resourceId: String(item.pk).slice('event#'.length),
             eventType: String(item.event_type ?? ''),
             occurredAt: String(item.occurred_at ?? ''),
           })
         }
-        keys = out.UnprocessedKeys?.[this.table]?.Keys ?? []
+        batch = out.UnprocessedKeys?.[this.table]?.Keys ?? []
       }
     }
-    return found
+    return { events, health }
   }
 
   // ------------------------------------------------------------------ deliveries

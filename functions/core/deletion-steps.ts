@@ -20,6 +20,7 @@ import type { SeamClient } from '../seam/index.js'
 import { isNotFound, isSeamError, isTransient } from '../seam/index.js'
 import { logger } from '../telemetry/powertools.js'
 import { forEachLimited } from './concurrency.js'
+import type { DeliveryHealth } from './coordination.js'
 import {
   awaitSeconds,
   DELIVERY_GRACE_SECONDS,
@@ -48,15 +49,33 @@ const LIST_FALLBACK_FROM_CHECK = 3
 
 /**
  * What the stage tasks read of Seam's webhook deliveries: the events the webhook Lambda recorded
- * (Coordination, the coordination table), each verified by its signature.
+ * (Coordination, the coordination table), each verified by its signature, and what the whole
+ * deployment has seen of its deliveries lately.
  */
 export interface DeliveryLog {
-  /** The delivered events confirming any of `ids`, each with Seam's time of it (ISO 8601). */
-  receivedEvents(ids: string[]): Promise<{ resourceId: string; occurredAt: string }[]>
+  /**
+   * In one lookup: the delivered events confirming any of `ids`, each with Seam's time of it
+   * (ISO 8601), and the deployment's delivery health.
+   */
+  deliveries(ids: string[]): Promise<{
+    events: { resourceId: string; occurredAt: string }[]
+    health: DeliveryHealth
+  }>
+  /** Moves the deployment's `arrivedAt` or `lostAt` to `atMs` (never back). */
+  noteDelivery(kind: keyof DeliveryHealth, atMs: number): Promise<void>
 }
 
 /** Ids kept in DeletionState.deliveries.missing: enough to tell lost deliveries from late ones. */
 export const MISSING_DELIVERIES_KEPT = 100
+
+/**
+ * How long, in the workflow's seconds, the deployment's delivery health counts. A delivery found lost
+ * within it keeps every deletion on the poll schedule; one that came within it (none lost) lets a
+ * deletion trust its deliveries before any of its own has come.
+ */
+export const DELIVERY_MEMORY_SECONDS = 15 * 60
+/** A stage task writes that deliveries came only when the record is older than this: one write a minute. */
+export const ARRIVAL_NOTE_SECONDS = 60
 
 export interface StepOptions {
   /** Real time now (tests move it). */
@@ -79,6 +98,8 @@ export interface StepOptions {
    */
   readonly deliveries?: DeliveryLog
 }
+
+type Clock = ReturnType<typeof clock>
 
 /** Real clock and time scale, and the workflow's view of elapsed time. */
 function clock(options: StepOptions) {
@@ -131,12 +152,16 @@ export async function deleteStage(
   // The stage before went on because its deliveries all came (a check never leaves items pending):
   // their events' times give Seam's pace, read in the same lookup as the missing deliveries.
   const resumedIds = (previousProgress(state, stage)?.pending ?? []).map((item) => item.id)
-  const looked = options.deliveries && (await deliveriesNow(state, options.deliveries, resumedIds))
+  const log = options.deliveries
+  const looked = log && (await deliveriesNow(state, log, resumedIds))
   const paced = withResumedPace(state, stage, startedAt, time.seconds, looked?.came)
   let deliveries = looked?.deliveries
-  if (deliveries && resumedIds.length > 0) deliveries = { ...deliveries, arrived: true }
+  if (deliveries && resumedIds.length > 0) {
+    deliveries = { ...deliveries, arrived: true }
+    if (log && looked?.health) await noteArrival(log, looked.health, time)
+  }
   const waitSeconds = firstWait(policy, paced.seam_latency_seconds, Math.max(1, poll.waitSeconds))
-  const trusted = deliveries !== undefined && deliveriesArrive(deliveries)
+  const trusted = deliveries !== undefined && trustDeliveries(deliveries, looked?.health, time)
   return withProgress(deliveries ? { ...paced, deliveries } : paced, stage.name, {
     started_at: startedAt.toISOString(),
     deletes_done_at: deletesDoneAt.toISOString(),
@@ -156,7 +181,6 @@ export async function deleteStage(
       startedAt,
       time.workflowNow(startedAt),
       trusted,
-      paced.seam_latency_max_seconds,
     ),
     // At least one check follows the deletes, even when they used up the stage's time: the check is
     // what confirms them, or words what is stuck.
@@ -192,13 +216,9 @@ function withResumedPace(
   return Number.isFinite(pace) && pace > 0 ? withPace(state, pace) : state
 }
 
-/** Seam's pace measured now: the next stage's first wait, and the slowest seen (seam_latency_max_seconds). */
+/** Seam's pace measured now: the next stage's first wait. */
 function withPace(state: DeletionState, pace: number): DeletionState {
-  return {
-    ...state,
-    seam_latency_seconds: pace,
-    seam_latency_max_seconds: Math.max(pace, state.seam_latency_max_seconds ?? 0),
-  }
+  return { ...state, seam_latency_seconds: pace }
 }
 
 /** The progress of the stage before `stage`, if it ran. */
@@ -210,48 +230,80 @@ export function previousProgress(
   return index > 0 ? state.stages?.[DELETION_STAGES[index - 1]?.name as StageName] : undefined
 }
 
-/** Deliveries are trusted to come: some did, and none this deletion looked for is missing. */
-function deliveriesArrive(deliveries: Deliveries): boolean {
-  return deliveries.arrived && deliveries.missing.length === 0
+/**
+ * Deliveries are trusted to come — the next Await is a safety net of the poll's longest wait — when
+ * none this deletion looked for is missing, none was found lost anywhere in the deployment within
+ * DELIVERY_MEMORY_SECONDS, and some came: to this deletion, or to the deployment within that time.
+ * Unknown health (the table did not answer) trusts nothing.
+ */
+function trustDeliveries(
+  own: Deliveries,
+  health: DeliveryHealth | undefined,
+  time: Clock,
+): boolean {
+  if (!health || own.missing.length > 0) return false
+  const nowMs = time.now().getTime()
+  const recent = (at: number | undefined) =>
+    at !== undefined && time.seconds(at, nowMs) <= DELIVERY_MEMORY_SECONDS
+  if (recent(health.lostAt)) return false
+  return own.arrived || recent(health.arrivedAt)
+}
+
+/** Tells the deployment that deliveries came, when its record says so less recently than a minute. */
+async function noteArrival(log: DeliveryLog, health: DeliveryHealth, time: Clock): Promise<void> {
+  const nowMs = time.now().getTime()
+  const last = health.arrivedAt
+  if (last !== undefined && time.seconds(last, nowMs) < ARRIVAL_NOTE_SECONDS) return
+  await noteDelivery(log, 'arrivedAt', nowMs)
+}
+
+/** A write to the delivery health; one that fails is logged: it only steers waits, never correctness. */
+async function noteDelivery(
+  log: DeliveryLog,
+  kind: keyof DeliveryHealth,
+  atMs: number,
+): Promise<void> {
+  try {
+    await log.noteDelivery(kind, atMs)
+  } catch (error) {
+    logger.warn('The delivery health was not written', {
+      kind,
+      error: error instanceof Error ? error.message : String(error),
+    })
+  }
 }
 
 /**
  * What the deletion knew of its deliveries, the missing ones looked for again, in one lookup with
- * `alsoIds` (whose delivered events it returns too, as `came`; undefined when the log did not answer).
+ * `alsoIds` (whose delivered events it returns too, as `came`) and the deployment's delivery health.
+ * `came` and `health` are undefined when the log did not answer: the table is a shortcut, never the
+ * authority, so a deletion goes on (by polling) without it.
  */
 async function deliveriesNow(
   state: DeletionState,
   log: DeliveryLog,
   alsoIds: readonly string[] = [],
-): Promise<{ deliveries: Deliveries; came: Map<string, number> | undefined }> {
+): Promise<{
+  deliveries: Deliveries
+  came: Map<string, number> | undefined
+  health: DeliveryHealth | undefined
+}> {
   const known = state.deliveries ?? { arrived: false, missing: [] }
   const ids = [...new Set([...known.missing, ...alsoIds])]
-  if (ids.length === 0) return { deliveries: known, came: new Map() }
-  const came = await delivered(log, ids)
-  if (!came) return { deliveries: known, came }
-  const still = known.missing.filter((id) => !came.has(id))
-  const arrived = known.arrived || still.length < known.missing.length
-  return { deliveries: { arrived, missing: still }, came }
-}
-
-/**
- * Which of `ids` were delivered, each with Seam's time of its event (epoch ms, NaN when unknown); or
- * undefined when the log did not answer: the table is a shortcut, never the authority, so a deletion
- * goes on (by polling) without it.
- */
-async function delivered(
-  log: DeliveryLog,
-  ids: string[],
-): Promise<Map<string, number> | undefined> {
+  let looked: Awaited<ReturnType<DeliveryLog['deliveries']>>
   try {
-    const events = await log.receivedEvents(ids)
-    return new Map(events.map((event) => [event.resourceId, Date.parse(event.occurredAt)]))
+    looked = await log.deliveries(ids)
   } catch (error) {
     logger.warn('The delivery log did not answer: the stage polls Seam instead', {
       error: error instanceof Error ? error.message : String(error),
     })
-    return undefined
+    return { deliveries: known, came: undefined, health: undefined }
   }
+  // Each with Seam's time of its event (epoch ms, NaN when unknown).
+  const came = new Map(looked.events.map((e) => [e.resourceId, Date.parse(e.occurredAt)]))
+  const still = known.missing.filter((id) => !came.has(id))
+  const arrived = known.arrived || still.length < known.missing.length
+  return { deliveries: { arrived, missing: still }, came, health: looked.health }
 }
 
 /** The first wait of a stage: Seam's observed pace when known, else the policy's. */
@@ -299,9 +351,8 @@ export async function checkStage(
   let latestConfirmation = 0
   let capped = false
   // Events Seam's webhooks delivered confirm their items without asking Seam.
-  const looked =
-    options.deliveries &&
-    (await deliveriesNow(state, options.deliveries, confirmation ? [...pending.keys()] : []))
+  const log = options.deliveries
+  const looked = log && (await deliveriesNow(state, log, confirmation ? [...pending.keys()] : []))
   let deliveries = looked?.deliveries
   let confirmedByDelivery = 0
   let timeless = false
@@ -313,7 +364,10 @@ export async function checkStage(
       if (Number.isFinite(at)) latestConfirmation = Math.max(latestConfirmation, at)
       else timeless = true
     }
-    if (confirmedByDelivery > 0) deliveries = { ...deliveries, arrived: true }
+    if (confirmedByDelivery > 0) {
+      deliveries = { ...deliveries, arrived: true }
+      if (log && looked.health) await noteArrival(log, looked.health, time)
+    }
   }
   const askedSeam = [...pending.keys()]
   // When Seam's events say each item was done (epoch ms), for telling a late delivery from a lost one.
@@ -399,8 +453,8 @@ export async function checkStage(
       : undefined
   // Deliveries are trusted for the next Await if they were before this check, and no item Seam says it
   // finished over DELIVERY_GRACE_SECONDS ago is without its delivery (that one is lost, not late).
-  let trusted = deliveries !== undefined && deliveriesArrive(deliveries)
-  if (deliveries && confirmation) {
+  let trusted = deliveries !== undefined && trustDeliveries(deliveries, looked?.health, time)
+  if (log && deliveries && confirmation) {
     // Confirmed by Seam before their delivery came: looked for again by the next tasks.
     const still = new Set(stillPending.map((item) => item.id))
     const early = askedSeam.filter((id) => !still.has(id))
@@ -409,7 +463,11 @@ export async function checkStage(
       const at = doneAt.get(id)
       return at !== undefined && time.seconds(at, nowMs) > DELIVERY_GRACE_SECONDS
     })
-    if (overdue) trusted = false
+    if (overdue) {
+      // Lost, and so may others be: every deletion of the deployment polls for a while.
+      trusted = false
+      await noteDelivery(log, 'lostAt', nowMs)
+    }
     const missing = [...deliveries.missing, ...early].slice(0, MISSING_DELIVERIES_KEPT)
     deliveries = { ...deliveries, missing }
   }
@@ -430,7 +488,6 @@ export async function checkStage(
       new Date(startedAt),
       time.workflowNow(new Date(startedAt)),
       trusted && poll.checksLeft,
-      measured.seam_latency_max_seconds,
     ),
     checks_left: poll.checksLeft,
     ...(stuck ? { stuck } : {}),

@@ -344,33 +344,28 @@ export function nextPoll(
 }
 
 /**
- * With Seam's webhooks, how much longer than the poll's wait an `Await <stage>` waits for its events
- * once the deletion's deliveries are known to arrive: a webhook comes a moment after Seam's delete is
- * done, and a whole-second timeout equal to Seam's pace would expire just before it, costing a check.
+ * With Seam's webhooks, how much longer than the poll's longest wait a trusted `Await <stage>` waits for
+ * its events: a webhook comes a moment after Seam's delete is done.
  */
 export const DELIVERY_GRACE_SECONDS = 1
 
 /**
- * The next Await's timeout: the poll's wait; once deliveries arrive, at least Seam's slowest pace seen
- * (`slowestPaceSeconds`: the Await is then a safety net, and a delivery ends it early anyway) plus
- * DELIVERY_GRACE_SECONDS, at most maxWaitSeconds plus the grace, and never past the stage's time (the
- * stage's time bound holds as with Waits).
+ * The next Await's timeout. Untrusted deliveries (deletion-steps.ts trustDeliveries): the poll's wait,
+ * so a lost delivery costs no more time than polling. Trusted: the Await is a safety net, and a
+ * delivery ends it early — the poll's longest wait (maxWaitSeconds) plus DELIVERY_GRACE_SECONDS, so
+ * Seam's pace need not be known and Svix's retry 5 s after a failed delivery still resumes it; never
+ * past the stage's time (the stage's time bound holds as with Waits).
  */
 export function awaitSeconds(
   policy: PollPolicy,
   waitSeconds: number,
   startedAt: Date,
   now: Date,
-  deliveriesArrive: boolean,
-  slowestPaceSeconds = 0,
+  deliveriesTrusted: boolean,
 ): number {
-  if (!deliveriesArrive) return waitSeconds
-  const slowest = Math.min(
-    policy.maxWaitSeconds,
-    Math.ceil(slowestPaceSeconds - PACE_TOLERANCE_SECONDS),
-  )
+  if (!deliveriesTrusted) return waitSeconds
   const remaining = policy.stageTimeoutSeconds - (now.getTime() - startedAt.getTime()) / 1000
-  const wanted = Math.max(waitSeconds, slowest) + DELIVERY_GRACE_SECONDS
+  const wanted = Math.max(waitSeconds, policy.maxWaitSeconds) + DELIVERY_GRACE_SECONDS
   return Math.max(waitSeconds, Math.min(wanted, Math.floor(remaining)))
 }
 

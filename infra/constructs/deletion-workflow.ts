@@ -73,7 +73,8 @@ export interface DeletionWorkflowProps {
   /**
    * With awaitFunction: the table where the webhook Lambda records Seam's deliveries. The stage
    * functions read it (BatchGetItem): a delivered event confirms its item without a Seam call, and an
-   * Await waits longer than the poll's wait once a deletion's deliveries are known to arrive.
+   * Await is a safety net longer than the poll's wait while deliveries are trusted to arrive. They
+   * write only the deployment's delivery health (UpdateItem): when deliveries came, when one was lost.
    */
   readonly coordination?: CoordinationTable
   /**
@@ -268,8 +269,9 @@ export class DeletionWorkflow extends Construct {
       ...(this.seamCapacity ? { seamCapacity: this.seamCapacity } : {}),
     })
     if (this.coordination) {
-      // Which deliveries came (Coordination.receivedEvents): reading only.
-      this.coordination.attach(fn.function, 'dynamodb:BatchGetItem')
+      // Which deliveries came and the deployment's delivery health (Coordination.deliveries), and
+      // moving that health's times forward (Coordination.noteDelivery): nothing else.
+      this.coordination.attach(fn.function, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem')
     }
     this.functions.push(fn)
     return fn

@@ -179,3 +179,30 @@ describe('a deployment-wide rate (takeRateSlot)', () => {
     expect(await later.takeRateSlot(key, 0.5)).toBe(0)
   })
 })
+
+describe("the deployment's delivery health", () => {
+  it('keeps the latest time of each kind whatever order many racing writers come in, and reads it with the events in one lookup', async () => {
+    const coordination = store()
+    const base = Date.now()
+    const notes = Array.from({ length: 40 }, (_, i) => ({
+      kind: i % 2 === 0 ? ('arrivedAt' as const) : ('lostAt' as const),
+      at: base - Math.floor(Math.random() * 600_000),
+    }))
+    notes.sort(() => Math.random() - 0.5)
+    // Every writer its own Coordination, as every Lambda instance has its own.
+    await Promise.all(notes.map((n) => store().noteDelivery(n.kind, n.at)))
+    const latest = (kind: string) =>
+      Math.max(...notes.filter((n) => n.kind === kind).map((n) => n.at))
+    const [a, b] = ids(2) as [string, string]
+    await coordination.recordEvent(event(a))
+    const looked = await coordination.deliveries([a, b])
+    expect(looked.health).toEqual({ arrivedAt: latest('arrivedAt'), lostAt: latest('lostAt') })
+    expect(looked.events.map((e) => e.resourceId)).toEqual([a])
+    // An earlier time never moves it back.
+    await coordination.noteDelivery('lostAt', base - 3_600_000)
+    expect((await coordination.deliveries([])).health.lostAt).toBe(latest('lostAt'))
+    // Past its expires_at (TTL deletes only eventually), the record reads as nothing seen.
+    const later = store(() => new Date(Date.now() + 8 * 24 * 3600 * 1000))
+    expect((await later.deliveries([])).health).toEqual({})
+  })
+})

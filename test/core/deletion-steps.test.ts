@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { DeliveryHealth } from '../../functions/core/coordination.js'
 import {
   checkStage,
   type DeletionState,
@@ -437,39 +438,51 @@ describe('with webhooks: the identity looked up once, and the pace of a resumed 
   })
 })
 
-describe('with webhooks: what the deletion has seen of its deliveries', () => {
-  /** A delivery log holding the ids in `delivered`; `broken` makes it fail like an unreachable table. */
-  function log(delivered: Set<string>, broken = { on: false }) {
+describe('with webhooks: what the deletion and the deployment have seen of deliveries', () => {
+  /** The safety net of a trusted Await with this policy: the poll's longest wait, plus the grace. */
+  const safetyNet = policy.maxWaitSeconds + DELIVERY_GRACE_SECONDS
+  /**
+   * A delivery log holding the ids in `delivered` and the deployment's delivery `health` (moved by its
+   * notes, never back); `broken` makes it fail like an unreachable table.
+   */
+  function log(delivered: Set<string>, broken = { on: false }, health: DeliveryHealth = {}) {
     const lookups: string[][] = []
+    const notes: (keyof DeliveryHealth)[] = []
     const deliveries: DeliveryLog = {
-      receivedEvents: async (ids) => {
+      deliveries: async (ids) => {
         lookups.push(ids)
         if (broken.on) throw new Error('DynamoDB unreachable')
         const occurredAt = new Date(Date.now() + 1_500).toISOString()
-        return ids
+        const events = ids
           .filter((id) => delivered.has(id))
           .map((resourceId) => ({ resourceId, occurredAt }))
+        return { events, health: { ...health } }
+      },
+      noteDelivery: async (kind, atMs) => {
+        notes.push(kind)
+        if ((health[kind] ?? 0) < atMs) health[kind] = atMs
       },
     }
-    return { deliveries, lookups }
+    return { deliveries, lookups, notes, health }
   }
-  async function deleted(deliveries: DeliveryLog) {
+  async function deleted(deliveries: DeliveryLog, state: Partial<DeletionState> = {}) {
     const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 3 })
-    const state = await deleteStage(
+    const next = await deleteStage(
       seam,
       credentials,
-      { user_identity_id: graph.userIdentityId },
+      { ...state, user_identity_id: graph.userIdentityId },
       policy,
       { deliveries },
     )
-    return { graph, state }
+    return { graph, state: next }
   }
+  const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000
 
-  it('confirms delivered items without a Seam call, and waits a second longer once deliveries arrive', async () => {
+  it('confirms delivered items without a Seam call, and trusts deliveries once they arrive', async () => {
     const delivered = new Set<string>()
-    const { deliveries } = log(delivered)
+    const { deliveries, notes, health } = log(delivered)
     const { graph, state } = await deleted(deliveries)
-    // Nothing seen yet: the Await keeps the poll's wait.
+    // Nothing seen yet, here or in the deployment: the Await keeps the poll's wait.
     expect(state.stages?.acs_credentials).toMatchObject({ wait_seconds: 2, await_seconds: 2 })
     expect(state.deliveries).toEqual({ arrived: false, missing: [] })
     for (const id of graph.acsCredentialIds) delivered.add(id)
@@ -478,17 +491,54 @@ describe('with webhooks: what the deletion has seen of its deliveries', () => {
     expect(next.stages?.acs_credentials).toMatchObject({ pending_count: 0, checks: 1 })
     expect(emulator.requests.slice(before)).toEqual([])
     expect(next.deliveries).toEqual({ arrived: true, missing: [] })
+    // The deployment is told that deliveries come.
+    expect(notes).toEqual(['arrivedAt'])
+    expect(health.arrivedAt).toBeGreaterThan(minutesAgo(1))
     // Seam's pace, from the delivered events' times as from events/list.
     expect(next.seam_latency_seconds).toBeGreaterThan(1)
-    // The next stage trusts deliveries: its Await waits past the poll's wait for them.
+    // The next stage trusts deliveries: its Await is a safety net, which a delivery ends early.
     const users = await deleteStage(seam, stageByName('acs_users'), next, policy, { deliveries })
-    const progress = users.stages?.acs_users
-    expect(progress?.await_seconds).toBe((progress?.wait_seconds ?? 0) + DELIVERY_GRACE_SECONDS)
+    expect(users.stages?.acs_users?.await_seconds).toBe(safetyNet)
+  })
+
+  it("trusts the deployment's recent deliveries before any of its own came, and none after one was found lost", async () => {
+    const cases: { health: DeliveryHealth; own?: DeletionState['deliveries']; trusted: boolean }[] =
+      [
+        // A delivery came a minute ago, none lost: the first stage already trusts.
+        { health: { arrivedAt: minutesAgo(1) }, trusted: true },
+        // The last came 16 minutes ago: too long ago to vouch for anything.
+        { health: { arrivedAt: minutesAgo(16) }, trusted: false },
+        // One was found lost 5 minutes ago: no deletion trusts, not even one whose own came.
+        {
+          health: { arrivedAt: minutesAgo(0), lostAt: minutesAgo(5) },
+          own: { arrived: true, missing: [] },
+          trusted: false,
+        },
+        // The loss was 16 minutes ago, deliveries came since.
+        { health: { arrivedAt: minutesAgo(1), lostAt: minutesAgo(16) }, trusted: true },
+        // This deletion's own deliveries came; the deployment has no record (a new table).
+        { health: {}, own: { arrived: true, missing: [] }, trusted: true },
+        // One of its own is missing: not trusted, whatever the deployment saw.
+        {
+          health: { arrivedAt: minutesAgo(0) },
+          own: { arrived: true, missing: ['cred-x'] },
+          trusted: false,
+        },
+      ]
+    for (const { health, own, trusted } of cases) {
+      const { deliveries } = log(new Set(), { on: false }, { ...health })
+      const { state } = await deleted(deliveries, own ? { deliveries: own } : {})
+      const progress = state.stages?.acs_credentials
+      expect(
+        { health, own, await: progress?.await_seconds },
+        `${JSON.stringify(health)} ${JSON.stringify(own)}`,
+      ).toEqual({ health, own, await: trusted ? safetyNet : progress?.wait_seconds })
+    }
   })
 
   it('tells a late delivery from a lost one: items Seam confirmed first are looked for again', async () => {
     const delivered = new Set<string>()
-    const { deliveries, lookups } = log(delivered)
+    const { deliveries, lookups, notes } = log(delivered)
     const { graph, state } = await deleted(deliveries)
     await settle()
     const checked = await checkStage(seam, credentials, state, policy, { deliveries })
@@ -496,6 +546,8 @@ describe('with webhooks: what the deletion has seen of its deliveries', () => {
     expect(checked.stages?.acs_credentials?.pending_count).toBe(0)
     expect([...(checked.deliveries?.missing ?? [])].sort()).toEqual(ids)
     expect(checked.deliveries?.arrived).toBe(false)
+    // Seam finished them moments ago: late, not lost; the deployment is told nothing.
+    expect(notes).toEqual([])
     // Two deliveries come late, one never: the deletion has seen deliveries, but one is missing.
     delivered.add(ids[0] as string)
     delivered.add(ids[1] as string)
@@ -510,25 +562,23 @@ describe('with webhooks: what the deletion has seen of its deliveries', () => {
     delivered.add(ids[2] as string)
     const phones = await deleteStage(seam, stageByName('phones'), users, policy, { deliveries })
     expect(phones.deliveries).toEqual({ arrived: true, missing: [] })
+    expect(phones.stages?.phones?.await_seconds).toBe(safetyNet)
   })
 
-  it('stops trusting at once an item Seam finished long before its delivery came (lost, not late)', async () => {
-    const { deliveries } = log(new Set())
+  it('stops trusting at once an item Seam finished long before its delivery came, and tells the deployment', async () => {
+    const { deliveries, notes, health } = log(new Set())
     const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 2 })
     const seen: DeletionState = {
       user_identity_id: graph.userIdentityId,
       deliveries: { arrived: true, missing: [] },
     }
     const state = await deleteStage(seam, credentials, seen, policy, { deliveries })
-    expect(state.stages?.acs_credentials?.await_seconds).toBe(
-      (state.stages?.acs_credentials?.wait_seconds ?? 0) + DELIVERY_GRACE_SECONDS,
-    )
+    expect(state.stages?.acs_credentials?.await_seconds).toBe(safetyNet)
     await settle()
     // Just done (about 0.1 s ago): the deliveries may be on their way; the next Await waits for them.
     const late = await checkStage(seam, credentials, state, policy, { deliveries })
-    expect(late.stages?.acs_credentials?.await_seconds).toBe(
-      (late.stages?.acs_credentials?.wait_seconds ?? 0) + DELIVERY_GRACE_SECONDS,
-    )
+    expect(late.stages?.acs_credentials?.await_seconds).toBe(safetyNet)
+    expect(notes).toEqual([])
     // The same 0.1 s at a time scale of 0.005 is 20 s of the workflow: those deliveries are lost.
     const lost = await checkStage(seam, credentials, state, policy, {
       deliveries,
@@ -538,24 +588,44 @@ describe('with webhooks: what the deletion has seen of its deliveries', () => {
       lost.stages?.acs_credentials?.wait_seconds,
     )
     expect(lost.deliveries?.missing).toHaveLength(2)
+    expect(notes).toEqual(['lostAt'])
+    expect(health.lostAt).toBeGreaterThan(minutesAgo(1))
+    // Every other deletion of the deployment now polls, even one whose own deliveries came.
+    const other = await deleted(deliveries, { deliveries: { arrived: true, missing: [] } })
+    const progress = other.state.stages?.acs_credentials
+    expect(progress?.await_seconds).toBe(progress?.wait_seconds)
   })
 
-  it("sizes a stage's first Await to the slowest pace seen, and a resumed stage's pace to its events' times", async () => {
+  it('tells the deployment that deliveries come at most once a minute', async () => {
+    const delivered = new Set<string>()
+    const recent = { arrivedAt: Date.now() - 10_000 }
+    const { deliveries, notes } = log(delivered, { on: false }, recent)
+    const { graph, state } = await deleted(deliveries)
+    for (const id of graph.acsCredentialIds) delivered.add(id)
+    await checkStage(seam, credentials, state, policy, { deliveries })
+    expect(notes).toEqual([])
+    const stale = log(delivered, { on: false }, { arrivedAt: minutesAgo(2) })
+    await checkStage(seam, credentials, state, policy, { deliveries: stale.deliveries })
+    expect(stale.notes).toEqual(['arrivedAt'])
+  })
+
+  it("takes a resumed stage's pace from its events' times, and its resume as deliveries arriving", async () => {
     const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 1 })
     const doneAt = new Date(Date.now() - 20_000)
     // Seam confirmed the resumed stage's credential 1.2 s after its delete; the resume came much later.
-    const { deliveries } = log(new Set())
+    const { deliveries, notes } = log(new Set())
     const timed: DeliveryLog = {
-      receivedEvents: async (ids) =>
-        ids.map((resourceId) => ({
+      ...deliveries,
+      deliveries: async (ids) => ({
+        events: ids.map((resourceId) => ({
           resourceId,
           occurredAt: new Date(doneAt.getTime() + 1_200).toISOString(),
         })),
+        health: {},
+      }),
     }
     const resumed: DeletionState = {
       user_identity_id: graph.userIdentityId,
-      seam_latency_max_seconds: 4.6,
-      deliveries: { arrived: true, missing: [] },
       stages: {
         acs_credentials: {
           started_at: doneAt.toISOString(),
@@ -574,8 +644,9 @@ describe('with webhooks: what the deletion has seen of its deliveries', () => {
     })
     expect(users.seam_latency_seconds).toBeCloseTo(1.2, 1)
     expect(users.stages?.acs_users?.wait_seconds).toBe(2)
-    // Trusted deliveries: the Await waits for the slowest pace seen (4.6 s → 5 s), plus the grace.
-    expect(users.stages?.acs_users?.await_seconds).toBe(5 + DELIVERY_GRACE_SECONDS)
+    expect(users.deliveries).toEqual({ arrived: true, missing: [] })
+    expect(users.stages?.acs_users?.await_seconds).toBe(safetyNet)
+    expect(notes).toEqual(['arrivedAt'])
     // Without the events' times, the pace runs to this stage's start (20 s here).
     const untimed = await deleteStage(seam, stageByName('acs_users'), resumed, policy, {
       deliveries,
@@ -585,18 +656,18 @@ describe('with webhooks: what the deletion has seen of its deliveries', () => {
 
   it('goes on by polling when the delivery log does not answer', async () => {
     const broken = { on: true }
-    const { deliveries } = log(new Set(), broken)
-    const { state } = await deleted(deliveries)
+    const { deliveries } = log(new Set(), broken, { arrivedAt: Date.now() })
+    const { state } = await deleted(deliveries, { deliveries: { arrived: true, missing: [] } })
+    expect(state.stages?.acs_credentials?.await_seconds).toBe(
+      state.stages?.acs_credentials?.wait_seconds,
+    )
     await settle()
     const next = await checkStage(seam, credentials, state, policy, { deliveries })
     expect(next.stages?.acs_credentials?.pending_count).toBe(0)
-    expect(next.stages?.acs_credentials?.await_seconds).toBe(
-      next.stages?.acs_credentials?.wait_seconds,
-    )
     expect(seamCalls('/events/list')).toBe(1)
   })
 
-  it('never lets the grace reach past the stage time', () => {
+  it('never lets the safety net reach past the stage time', () => {
     const start = new Date('2026-01-01T00:00:00Z')
     const late = new Date(start.getTime() + (policy.stageTimeoutSeconds - 3) * 1000)
     expect(awaitSeconds(policy, 3, start, late, true)).toBe(3)
@@ -604,13 +675,11 @@ describe('with webhooks: what the deletion has seen of its deliveries', () => {
     expect(awaitSeconds(policy, 2, start, start, false)).toBe(2)
   })
 
-  it('once deliveries are trusted, waits for the slowest pace seen, plus the grace, within maxWaitSeconds', () => {
+  it('once deliveries are trusted, waits the longest poll wait plus the grace, whatever the wait', () => {
     const start = new Date('2026-01-01T00:00:00Z')
-    // The poll would wait 2 s; Seam once took 4.6 s: the safety net waits 5 + 1.
-    expect(awaitSeconds(policy, 2, start, start, true, 4.6)).toBe(6)
-    // Not trusted: the poll's wait, whatever was seen.
-    expect(awaitSeconds(policy, 2, start, start, false, 4.6)).toBe(2)
-    // Never beyond maxWaitSeconds (plus the grace).
-    expect(awaitSeconds(policy, 2, start, start, true, 600)).toBe(policy.maxWaitSeconds + 1)
+    expect(awaitSeconds(policy, 2, start, start, true)).toBe(policy.maxWaitSeconds + 1)
+    expect(awaitSeconds(policy, 30, start, start, true)).toBe(policy.maxWaitSeconds + 1)
+    // Not trusted: the poll's wait.
+    expect(awaitSeconds(policy, 2, start, start, false)).toBe(2)
   })
 })

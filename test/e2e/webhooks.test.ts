@@ -171,6 +171,46 @@ describe('the event-before-waiter race', () => {
   })
 })
 
+// A runtime (and a coordination table) of its own: what the deployment has seen of deliveries carries
+// from one deletion to the next, through dynalite.
+describe("the deployment's delivery health", () => {
+  it('a deletion trusts from its first stage once deliveries came to others, and none trusts after one was lost', async () => {
+    // At waitScale 0.1 Seam takes 5 s of the workflow: past an untrusted Await (the poll's 2 s), well
+    // within a trusted one (31 s); the delivery's 1 s grace is 100 ms of real time.
+    const { runtime, seam } = await start({
+      waitScale: 0.1,
+      emulator: { deleteDelayMs: 500, random: seededRandom(11) },
+    })
+    const checksOf = async (deletionId: string) =>
+      (await statesEntered(runtime, deletionId)).filter((s) =>
+        /^Check (ACS|enrollment|phones)/.test(s),
+      )
+    const deleteOne = async () => {
+      const target = seam.seed.identityGraph(SHAPE)
+      const deletion = await startDeletion(runtime.url, target.userIdentityId)
+      const done = await waitForDeletion(runtime.url, deletion.deletion_id, 60_000)
+      expect(done.status, JSON.stringify(done)).toBe('SUCCEEDED')
+      expect(seam.inspect.remainingFor(target.userIdentityId).isEmpty).toBe(true)
+      return { id: deletion.deletion_id, checks: await checksOf(deletion.deletion_id) }
+    }
+    // The first deletion has nothing to go on: its first stage waits the poll's 2 s, then checks.
+    const first = await deleteOne()
+    expect(first.checks).toContain('Check ACS credentials')
+    // The next trusts the deliveries the first one saw: every stage is resumed, none checks Seam.
+    const trusting = await deleteOne()
+    expect(trusting.checks).toEqual([])
+    // Deliveries stop: a trusting deletion waits out its safety net once, finds the loss, and still
+    // finishes by polling.
+    seam.webhooks.setFaults({ dropRate: 1 })
+    const lossy = await deleteOne()
+    expect(lossy.checks).toContain('Check ACS credentials')
+    // Deliveries are back, but one was lost moments ago: the next deletion polls from its first stage.
+    seam.webhooks.setFaults({ dropRate: 0 })
+    const wary = await deleteOne()
+    expect(wary.checks).toContain('Check ACS credentials')
+  })
+})
+
 describe('webhooks off (polling only)', () => {
   it('registers nothing, answers no webhook route, and still deletes everything', async () => {
     const { runtime, seam } = await start({ webhooks: false, emulator: { deleteDelayMs: 100 } })

@@ -378,7 +378,9 @@ describe('with an await function (Seam webhooks)', () => {
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown }[])
       .filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'))
     expect(dynamo).toHaveLength(DELETION_STAGES.length)
-    for (const statement of dynamo) expect(statement.Action).toBe('dynamodb:BatchGetItem')
+    for (const statement of dynamo) {
+      expect(statement.Action).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'])
+    }
     // Every stage task is told that deliveries are there to read.
     for (const stage of DELETION_STAGES) {
       for (const kind of ['delete', 'check'] as const) {
