@@ -232,7 +232,9 @@ export function webhookLines(r: Partial<Pick<BenchResults, 'webhooks'>>): string
 /** Webhook mode beside polling mode, one row per delay plan. */
 function webhookSection(r: Partial<Pick<BenchResults, 'webhooks'>>): string[] {
   if (!r.webhooks) return []
-  const cell = (m: { wallToIdeal: number; wallMs: number }) => `${ms(m.wallMs)} ${m.wallToIdeal}×`
+  const cell = (m: { wallToIdeal: number; slowestWallToIdeal?: number; wallMs: number }) =>
+    `${ms(m.wallMs)} ${m.wallToIdeal}×` +
+    (m.slowestWallToIdeal === undefined ? '' : ` (slowest ${m.slowestWallToIdeal}×)`)
   return [
     '8. Webhook mode (Seam events resume the stages) beside polling mode (seamWebhooks=false)',
     ...table(
@@ -260,6 +262,8 @@ function webhookSection(r: Partial<Pick<BenchResults, 'webhooks'>>): string[] {
       ]),
     ),
     '   Ideal: per asynchronous stage, the longest delay of its items (drawn per item in the varying row).',
+    '   Wall: the median run (the slowest in brackets); rows run in this order in one runtime, so each',
+    '   deletion starts from what the deployment saw of deliveries before it (trusted, or a loss found).',
     '   Cost: Step Functions transitions + Lambda requests and duration (the webhook Lambda per delivery',
     '   included); DynamoDB (a few on-demand writes per item) and API Gateway are not.',
     '',

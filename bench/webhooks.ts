@@ -35,6 +35,8 @@ export interface ModeSummary {
   readonly idealMs: number
   /** Median of each run's wall ÷ its own ideal. */
   readonly wallToIdeal: number
+  /** The largest of them: e.g. the first deletion after deliveries stop, which trusted them. */
+  readonly slowestWallToIdeal: number
   /** Seam requests of the run that made the most (the DELETE route's existence check included). */
   readonly seamCalls: number
   /**
@@ -199,6 +201,7 @@ function summarize(runs: readonly Run[], memoryMb: number): ModeSummary {
     wallMs: round(median(runs.map(({ run }) => run.wallMs))),
     idealMs: round(median(runs.map((r) => r.idealMs))),
     wallToIdeal: round(median(runs.map(({ run, idealMs }) => run.wallMs / idealMs))),
+    slowestWallToIdeal: round(Math.max(...runs.map(({ run, idealMs }) => run.wallMs / idealMs))),
     seamCalls: Math.max(...runs.map(({ run }) => run.requests.total)),
     eventsListCalls: Math.max(...runs.map((r) => r.checkEvents)),
     transitions,
@@ -265,7 +268,7 @@ export function webhookGoals(
       measured: dropped
         .map(
           (r) =>
-            `${r.label}: ${JSON.stringify(r.webhooks.statuses)}, ${r.webhooks.wallToIdeal}× vs polling ${r.polling.wallToIdeal}×`,
+            `${r.label}: ${JSON.stringify(r.webhooks.statuses)}, ${r.webhooks.wallToIdeal}× (slowest run ${r.webhooks.slowestWallToIdeal}×) vs polling ${r.polling.wallToIdeal}×`,
         )
         .join('; '),
     },
