@@ -459,13 +459,20 @@ export async function checkStage(
     const still = new Set(stillPending.map((item) => item.id))
     const early = askedSeam.filter((id) => !still.has(id))
     const nowMs = time.now().getTime()
-    const overdue = early.some((id) => {
+    const overdue = early.find((id) => {
       const at = doneAt.get(id)
       return at !== undefined && time.seconds(at, nowMs) > DELIVERY_GRACE_SECONDS
     })
-    if (overdue) {
+    if (overdue !== undefined) {
       // Lost, and so may others be: every deletion of the deployment polls for a while.
       trusted = false
+      logger.warn('Delivery found lost: every deletion polls Seam for a while', {
+        poll_for_seconds: DELIVERY_MEMORY_SECONDS,
+        user_identity_id: state.user_identity_id,
+        stage: stage.name,
+        resource_id: overdue,
+        seconds_since_seam_finished: time.seconds(doneAt.get(overdue) ?? nowMs, nowMs),
+      })
       await noteDelivery(log, 'lostAt', nowMs)
     }
     const missing = [...deliveries.missing, ...early].slice(0, MISSING_DELIVERIES_KEPT)

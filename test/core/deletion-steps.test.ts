@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { DeliveryHealth } from '../../functions/core/coordination.js'
 import {
   checkStage,
@@ -18,6 +18,7 @@ import {
   SeamError,
   SeamNotFoundError,
 } from '../../functions/seam/index.js'
+import { logger } from '../../functions/telemetry/powertools.js'
 import { type SeamEmulator, startSeamEmulator } from '../../local/seam-emulator/index.js'
 
 let emulator: SeamEmulator
@@ -31,6 +32,7 @@ beforeAll(async () => {
 })
 afterAll(() => emulator?.close())
 beforeEach(() => emulator.reset())
+afterEach(() => vi.restoreAllMocks())
 
 const seamCalls = (path: string) => emulator.requests.filter((r) => r.path === path).length
 const settle = () => new Promise((resolve) => setTimeout(resolve, 120))
@@ -566,6 +568,7 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
   })
 
   it('stops trusting at once an item Seam finished long before its delivery came, and tells the deployment', async () => {
+    const warn = vi.spyOn(logger, 'warn')
     const { deliveries, notes, health } = log(new Set())
     const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 2 })
     const seen: DeletionState = {
@@ -590,6 +593,10 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
     expect(lost.deliveries?.missing).toHaveLength(2)
     expect(notes).toEqual(['lostAt'])
     expect(health.lostAt).toBeGreaterThan(minutesAgo(1))
+    expect(warn).toHaveBeenCalledWith(
+      'Delivery found lost: every deletion polls Seam for a while',
+      expect.objectContaining({ stage: 'acs_credentials', poll_for_seconds: 900 }),
+    )
     // Every other deletion of the deployment now polls, even one whose own deliveries came.
     const other = await deleted(deliveries, { deliveries: { arrived: true, missing: [] } })
     const progress = other.state.stages?.acs_credentials
