@@ -85,7 +85,8 @@ export interface DeliveryHealth {
   lostAt?: number
 }
 
-const DELIVERY_HEALTH_KEY = 'deliveries#health'
+/** The one item the stage functions write (their IAM policy names it: dynamodb:LeadingKeys). */
+export const DELIVERY_HEALTH_KEY = 'deliveries#health'
 
 export interface WaitSet {
   setId: string

@@ -1,9 +1,13 @@
 import { RemovalPolicy } from 'aws-cdk-lib'
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb'
-import type { IGrantable } from 'aws-cdk-lib/aws-iam'
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda'
 import { Construct } from 'constructs'
-import { COORDINATION_TABLE, COORDINATION_TABLE_ENV } from '../../functions/core/coordination.js'
+import {
+  COORDINATION_TABLE,
+  COORDINATION_TABLE_ENV,
+  DELIVERY_HEALTH_KEY,
+} from '../../functions/core/coordination.js'
 
 /**
  * The service's one DynamoDB table for shared state (functions/core/coordination.ts; keys prefixed by
@@ -53,5 +57,22 @@ export class CoordinationTable extends Construct {
   attach(fn: LambdaFunction, ...actions: string[]): void {
     for (const [key, value] of Object.entries(this.environment)) fn.addEnvironment(key, value)
     this.table.grant(fn, ...actions)
+  }
+
+  /**
+   * UpdateItem on the deployment's delivery health item alone (`dynamodb:LeadingKeys`): what the stage
+   * functions write (Coordination.noteDelivery), and nothing else of the table — not the wait sets,
+   * which hold task tokens.
+   */
+  grantDeliveryHealthUpdate(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [this.table.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [DELIVERY_HEALTH_KEY] },
+        },
+      }),
+    )
   }
 }

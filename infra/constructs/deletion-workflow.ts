@@ -74,7 +74,8 @@ export interface DeletionWorkflowProps {
    * With awaitFunction: the table where the webhook Lambda records Seam's deliveries. The stage
    * functions read it (BatchGetItem): a delivered event confirms its item without a Seam call, and an
    * Await is a safety net longer than the poll's wait while deliveries are trusted to arrive. They
-   * write only the deployment's delivery health (UpdateItem): when deliveries came, when one was lost.
+   * write only the deployment's delivery health item (UpdateItem, limited to its key by
+   * dynamodb:LeadingKeys): when deliveries came, when one was lost.
    */
   readonly coordination?: CoordinationTable
   /**
@@ -270,8 +271,9 @@ export class DeletionWorkflow extends Construct {
     })
     if (this.coordination) {
       // Which deliveries came and the deployment's delivery health (Coordination.deliveries), and
-      // moving that health's times forward (Coordination.noteDelivery): nothing else.
-      this.coordination.attach(fn.function, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem')
+      // moving that health's times forward (Coordination.noteDelivery, that one item only).
+      this.coordination.attach(fn.function, 'dynamodb:BatchGetItem')
+      this.coordination.grantDeliveryHealthUpdate(fn.function)
     }
     this.functions.push(fn)
     return fn

@@ -13,6 +13,7 @@ import {
   stageOfState,
   stateName,
 } from '../../functions/contract/workflow.js'
+import { DELIVERY_HEALTH_KEY } from '../../functions/core/coordination.js'
 import {
   DEFAULT_POLL_POLICY,
   HISTORY_EVENTS,
@@ -375,11 +376,21 @@ describe('with an await function (Seam webhooks)', () => {
       })
     }
     const dynamo = Object.values(awaitedTemplate.findResources('AWS::IAM::Policy'))
-      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown }[])
+      .flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as { Action: unknown; Condition?: unknown }[],
+      )
       .filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'))
-    expect(dynamo).toHaveLength(DELETION_STAGES.length)
-    for (const statement of dynamo) {
-      expect(statement.Action).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'])
+    // Per stage function: reading deliveries, and writing the delivery health item alone.
+    expect(dynamo).toHaveLength(2 * DELETION_STAGES.length)
+    const reads = dynamo.filter((s) => s.Action === 'dynamodb:BatchGetItem')
+    const writes = dynamo.filter((s) => s.Action === 'dynamodb:UpdateItem')
+    expect(reads).toHaveLength(DELETION_STAGES.length)
+    expect(reads.every((s) => s.Condition === undefined)).toBe(true)
+    expect(writes).toHaveLength(DELETION_STAGES.length)
+    for (const statement of writes) {
+      expect(statement.Condition).toEqual({
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [DELIVERY_HEALTH_KEY] },
+      })
     }
     // Every stage task is told that deliveries are there to read.
     for (const stage of DELETION_STAGES) {
