@@ -105,13 +105,19 @@ export const deletionStateSchema = z.object({
    */
   seam_latency_seconds: z.number().positive().optional(),
   /**
-   * With Seam's webhooks: what this deletion has seen of their deliveries. `arrived`: some event of
-   * it was delivered. `missing`: ids a check found gone before their delivery had come (at most
-   * MISSING_DELIVERIES_KEPT); each later task looks for them again. Deliveries are trusted to come —
-   * an Await is then a safety net of the poll's longest wait — only while none is missing, none was
-   * found lost in the deployment lately, and some came (deletion-steps.ts trustDeliveries).
+   * With Seam's webhooks: the deliveries this deletion still misses (functions/core/deliveries.ts).
+   * `missing`: ids a check confirmed with Seam before their delivery came (at most
+   * MISSING_DELIVERIES_KEPT), looked for again by each later task; while any is missing the deletion's
+   * Awaits do not trust deliveries. `seam_done_at`: Seam's time (epoch ms) of those whose event said
+   * when; one still missing DELIVERY_LOST_SECONDS after it is lost, and the deployment is told (once).
+   * States written before carried `arrived`: it is ignored.
    */
-  deliveries: z.object({ arrived: z.boolean(), missing: z.array(z.string().min(1)) }).optional(),
+  deliveries: z
+    .object({
+      missing: z.array(z.string().min(1)),
+      seam_done_at: z.record(z.string().min(1), z.number()).optional(),
+    })
+    .optional(),
 })
 export type DeletionState = z.infer<typeof deletionStateSchema>
 export type Deliveries = NonNullable<DeletionState['deliveries']>

@@ -11,26 +11,24 @@
 import type {
   DeletionState,
   DeletionSummary,
-  Deliveries,
   StageItem,
   StageName,
   StageProgress,
 } from '../contract/workflow.js'
 import type { SeamClient } from '../seam/index.js'
 import { isNotFound, isSeamError, isTransient } from '../seam/index.js'
-import { logger } from '../telemetry/powertools.js'
 import { forEachLimited } from './concurrency.js'
-import type { DeliveryHealth } from './coordination.js'
 import {
-  awaitSeconds,
-  DELIVERY_GRACE_SECONDS,
-  nextPoll,
-  PACE_TOLERANCE_SECONDS,
-  type PollPolicy,
-} from './poll.js'
+  confirmedBeforeDelivery,
+  type DeliveryLog,
+  lookUpDeliveries,
+  recordDeliveries,
+  trustDeliveries,
+} from './deliveries.js'
+import { awaitSeconds, nextPoll, PACE_TOLERANCE_SECONDS, type PollPolicy } from './poll.js'
 import { type Confirmation, DELETION_STAGES, type StageDefinition, splitListed } from './stages.js'
 
-export type { DeletionState, DeletionSummary, StageProgress }
+export type { DeletionState, DeletionSummary, DeliveryLog, StageProgress }
 
 /** How many deletes of one stage run at once: fast for big lists, gentle on Seam's rate limits. */
 export const DELETE_CONCURRENCY = 4
@@ -46,36 +44,6 @@ const PER_ID_EVENT_QUERIES_MAX = 5
  * yet, and a list call per check would double the Seam requests of every wait.
  */
 const LIST_FALLBACK_FROM_CHECK = 3
-
-/**
- * What the stage tasks read of Seam's webhook deliveries: the events the webhook Lambda recorded
- * (Coordination, the coordination table), each verified by its signature, and what the whole
- * deployment has seen of its deliveries lately.
- */
-export interface DeliveryLog {
-  /**
-   * In one lookup: the delivered events confirming any of `ids`, each with Seam's time of it
-   * (ISO 8601), and the deployment's delivery health.
-   */
-  deliveries(ids: string[]): Promise<{
-    events: { resourceId: string; occurredAt: string }[]
-    health: DeliveryHealth
-  }>
-  /** Moves the deployment's `arrivedAt` or `lostAt` to `atMs` (never back). */
-  noteDelivery(kind: keyof DeliveryHealth, atMs: number): Promise<void>
-}
-
-/** Ids kept in DeletionState.deliveries.missing: enough to tell lost deliveries from late ones. */
-export const MISSING_DELIVERIES_KEPT = 100
-
-/**
- * How long, in the workflow's seconds, the deployment's delivery health counts. A delivery found lost
- * within it keeps every deletion on the poll schedule; one that came within it (none lost) lets a
- * deletion trust its deliveries before any of its own has come.
- */
-export const DELIVERY_MEMORY_SECONDS = 15 * 60
-/** A stage task writes that deliveries came only when the record is older than this: one write a minute. */
-export const ARRIVAL_NOTE_SECONDS = 60
 
 export interface StepOptions {
   /** Real time now (tests move it). */
@@ -93,13 +61,11 @@ export interface StepOptions {
   readonly lookAfterDelete?: boolean
   /**
    * Seam's webhooks resume the stages (StageTaskEvent.webhooks): delivered events confirm their items
-   * without a Seam call, and once deliveries are known to arrive the next Await waits longer than the
-   * poll's wait (poll.ts awaitSeconds).
+   * without a Seam call, and while deliveries are trusted (deliveries.ts trustDeliveries) the next Await
+   * is a safety net longer than the poll's wait (poll.ts awaitSeconds).
    */
   readonly deliveries?: DeliveryLog
 }
-
-type Clock = ReturnType<typeof clock>
 
 /** Real clock and time scale, and the workflow's view of elapsed time. */
 function clock(options: StepOptions) {
@@ -153,15 +119,13 @@ export async function deleteStage(
   // their events' times give Seam's pace, read in the same lookup as the missing deliveries.
   const resumedIds = (previousProgress(state, stage)?.pending ?? []).map((item) => item.id)
   const log = options.deliveries
-  const looked = log && (await deliveriesNow(state, log, resumedIds))
-  const paced = withResumedPace(state, stage, startedAt, time.seconds, looked?.came)
-  let deliveries = looked?.deliveries
-  if (deliveries && resumedIds.length > 0) {
-    deliveries = { ...deliveries, arrived: true }
-    if (log && looked?.health) await noteArrival(log, looked.health, time)
-  }
+  const view = log && (await lookUpDeliveries(state, log, resumedIds, time))
+  const paced = withResumedPace(state, stage, startedAt, time.seconds, view?.came)
+  const deliveries = view?.deliveries
+  const health =
+    log && view && (await recordDeliveries(log, view, view.lost, time, at(state, stage)))
   const waitSeconds = firstWait(policy, paced.seam_latency_seconds, Math.max(1, poll.waitSeconds))
-  const trusted = deliveries !== undefined && trustDeliveries(deliveries, looked?.health, time)
+  const trusted = trustDeliveries(deliveries, health, time)
   return withProgress(deliveries ? { ...paced, deliveries } : paced, stage.name, {
     started_at: startedAt.toISOString(),
     deletes_done_at: deletesDoneAt.toISOString(),
@@ -230,80 +194,9 @@ export function previousProgress(
   return index > 0 ? state.stages?.[DELETION_STAGES[index - 1]?.name as StageName] : undefined
 }
 
-/**
- * Deliveries are trusted to come — the next Await is a safety net of the poll's longest wait — when
- * none this deletion looked for is missing, none was found lost anywhere in the deployment within
- * DELIVERY_MEMORY_SECONDS, and some came: to this deletion, or to the deployment within that time.
- * Unknown health (the table did not answer) trusts nothing.
- */
-function trustDeliveries(
-  own: Deliveries,
-  health: DeliveryHealth | undefined,
-  time: Clock,
-): boolean {
-  if (!health || own.missing.length > 0) return false
-  const nowMs = time.now().getTime()
-  const recent = (at: number | undefined) =>
-    at !== undefined && time.seconds(at, nowMs) <= DELIVERY_MEMORY_SECONDS
-  if (recent(health.lostAt)) return false
-  return own.arrived || recent(health.arrivedAt)
-}
-
-/** Tells the deployment that deliveries came, when its record says so less recently than a minute. */
-async function noteArrival(log: DeliveryLog, health: DeliveryHealth, time: Clock): Promise<void> {
-  const nowMs = time.now().getTime()
-  const last = health.arrivedAt
-  if (last !== undefined && time.seconds(last, nowMs) < ARRIVAL_NOTE_SECONDS) return
-  await noteDelivery(log, 'arrivedAt', nowMs)
-}
-
-/** A write to the delivery health; one that fails is logged: it only steers waits, never correctness. */
-async function noteDelivery(
-  log: DeliveryLog,
-  kind: keyof DeliveryHealth,
-  atMs: number,
-): Promise<void> {
-  try {
-    await log.noteDelivery(kind, atMs)
-  } catch (error) {
-    logger.warn('The delivery health was not written', {
-      kind,
-      error: error instanceof Error ? error.message : String(error),
-    })
-  }
-}
-
-/**
- * What the deletion knew of its deliveries, the missing ones looked for again, in one lookup with
- * `alsoIds` (whose delivered events it returns too, as `came`) and the deployment's delivery health.
- * `came` and `health` are undefined when the log did not answer: the table is a shortcut, never the
- * authority, so a deletion goes on (by polling) without it.
- */
-async function deliveriesNow(
-  state: DeletionState,
-  log: DeliveryLog,
-  alsoIds: readonly string[] = [],
-): Promise<{
-  deliveries: Deliveries
-  came: Map<string, number> | undefined
-  health: DeliveryHealth | undefined
-}> {
-  const known = state.deliveries ?? { arrived: false, missing: [] }
-  const ids = [...new Set([...known.missing, ...alsoIds])]
-  let looked: Awaited<ReturnType<DeliveryLog['deliveries']>>
-  try {
-    looked = await log.deliveries(ids)
-  } catch (error) {
-    logger.warn('The delivery log did not answer: the stage polls Seam instead', {
-      error: error instanceof Error ? error.message : String(error),
-    })
-    return { deliveries: known, came: undefined, health: undefined }
-  }
-  // Each with Seam's time of its event (epoch ms, NaN when unknown).
-  const came = new Map(looked.events.map((e) => [e.resourceId, Date.parse(e.occurredAt)]))
-  const still = known.missing.filter((id) => !came.has(id))
-  const arrived = known.arrived || still.length < known.missing.length
-  return { deliveries: { arrived, missing: still }, came, health: looked.health }
+/** Where a stage task is, for its log lines. */
+function at(state: DeletionState, stage: StageDefinition) {
+  return { user_identity_id: state.user_identity_id, stage: stage.name }
 }
 
 /** The first wait of a stage: Seam's observed pace when known, else the policy's. */
@@ -352,21 +245,15 @@ export async function checkStage(
   let capped = false
   // Events Seam's webhooks delivered confirm their items without asking Seam.
   const log = options.deliveries
-  const looked = log && (await deliveriesNow(state, log, confirmation ? [...pending.keys()] : []))
-  let deliveries = looked?.deliveries
-  let confirmedByDelivery = 0
+  const view =
+    log && (await lookUpDeliveries(state, log, confirmation ? [...pending.keys()] : [], time))
   let timeless = false
-  if (looked && deliveries && confirmation) {
-    for (const [id, at] of looked.came ?? []) {
+  if (confirmation) {
+    for (const [id, at] of view?.came ?? []) {
       if (!pending.delete(id)) continue
-      confirmedByDelivery++
       // Seam's time of the event, as a check reads it from events/list: the pace counts it alike.
       if (Number.isFinite(at)) latestConfirmation = Math.max(latestConfirmation, at)
       else timeless = true
-    }
-    if (confirmedByDelivery > 0) {
-      deliveries = { ...deliveries, arrived: true }
-      if (log && looked.health) await noteArrival(log, looked.health, time)
     }
   }
   const askedSeam = [...pending.keys()]
@@ -415,9 +302,12 @@ export async function checkStage(
     new Date(startedAt),
     time.workflowNow(new Date(startedAt)),
   ).checksLeft
+  // A trusted Await that timed out: its deliveries did not all come within the poll's longest wait, so
+  // an event Seam never sent is as likely as a slow Seam — the list settles it now.
+  const afterSafetyNet = (progress.await_seconds ?? 0) > progress.wait_seconds
   if (
     pending.size > 0 &&
-    (!confirmation || capped || lastChance || checks >= LIST_FALLBACK_FROM_CHECK)
+    (!confirmation || capped || lastChance || afterSafetyNet || checks >= LIST_FALLBACK_FROM_CHECK)
   ) {
     await unlessRefused(async () => {
       const listed = new Set((await stage.list(seam, state.user_identity_id)).map((i) => i.id))
@@ -451,33 +341,15 @@ export async function checkStage(
     !timeless
       ? time.seconds(deletesDoneAt, latestConfirmation)
       : undefined
-  // Deliveries are trusted for the next Await if they were before this check, and no item Seam says it
-  // finished over DELIVERY_GRACE_SECONDS ago is without its delivery (that one is lost, not late).
-  let trusted = deliveries !== undefined && trustDeliveries(deliveries, looked?.health, time)
-  if (log && deliveries && confirmation) {
-    // Confirmed by Seam before their delivery came: looked for again by the next tasks.
-    const still = new Set(stillPending.map((item) => item.id))
-    const early = askedSeam.filter((id) => !still.has(id))
-    const nowMs = time.now().getTime()
-    const overdue = early.find((id) => {
-      const at = doneAt.get(id)
-      return at !== undefined && time.seconds(at, nowMs) > DELIVERY_GRACE_SECONDS
-    })
-    if (overdue !== undefined) {
-      // Lost, and so may others be: every deletion of the deployment polls for a while.
-      trusted = false
-      logger.warn('Delivery found lost: every deletion polls Seam for a while', {
-        poll_for_seconds: DELIVERY_MEMORY_SECONDS,
-        user_identity_id: state.user_identity_id,
-        stage: stage.name,
-        resource_id: overdue,
-        seconds_since_seam_finished: time.seconds(doneAt.get(overdue) ?? nowMs, nowMs),
-      })
-      await noteDelivery(log, 'lostAt', nowMs)
-    }
-    const missing = [...deliveries.missing, ...early].slice(0, MISSING_DELIVERIES_KEPT)
-    deliveries = { ...deliveries, missing }
-  }
+  // Confirmed by Seam before their delivery came: missing (this deletion trusts no Await until they
+  // come), or lost (neither does the deployment).
+  const still = new Set(stillPending.map((item) => item.id))
+  const early = view && confirmation ? askedSeam.filter((id) => !still.has(id)) : []
+  const seen = view && confirmedBeforeDelivery(view, early, doneAt, time)
+  const deliveries = seen?.deliveries
+  const health =
+    log && view && seen && (await recordDeliveries(log, view, seen.lost, time, at(state, stage)))
+  const trusted = trustDeliveries(deliveries, health, time)
   const { to_delete: _retried, unlisted: _listed, ...rest } = progress
   const measured = pace === undefined || pace <= 0 ? state : withPace(state, pace)
   const next = withProgress(deliveries ? { ...measured, deliveries } : measured, stage.name, {

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Coordination } from '../../functions/core/coordination.js'
 import { type LocalDynamoDb, startLocalDynamoDb } from '../../local/dynamodb.js'
+import { seededRandom } from '../../local/seam-emulator/index.js'
 
 let db: LocalDynamoDb
 beforeAll(async () => {
@@ -184,11 +185,12 @@ describe("the deployment's delivery health", () => {
   it('keeps the latest time of each kind whatever order many racing writers come in, and reads it with the events in one lookup', async () => {
     const coordination = store()
     const base = Date.now()
+    const random = seededRandom(7)
     const notes = Array.from({ length: 40 }, (_, i) => ({
       kind: i % 2 === 0 ? ('arrivedAt' as const) : ('lostAt' as const),
-      at: base - Math.floor(Math.random() * 600_000),
+      at: base - Math.floor(random() * 600_000),
     }))
-    notes.sort(() => Math.random() - 0.5)
+    notes.sort(() => random() - 0.5)
     // Every writer its own Coordination, as every Lambda instance has its own.
     await Promise.all(notes.map((n) => store().noteDelivery(n.kind, n.at)))
     const latest = (kind: string) =>
@@ -198,6 +200,12 @@ describe("the deployment's delivery health", () => {
     const looked = await coordination.deliveries([a, b])
     expect(looked.health).toEqual({ arrivedAt: latest('arrivedAt'), lostAt: latest('lostAt') })
     expect(looked.events.map((e) => e.resourceId)).toEqual([a])
+    // Past DynamoDB's 100 keys per BatchGet, the health key lands in a later batch: read all the same.
+    const many = ids(150)
+    await Promise.all(many.slice(140).map((id) => coordination.recordEvent(event(id))))
+    const batched = await coordination.deliveries(many)
+    expect(batched.health).toEqual(looked.health)
+    expect(batched.events.map((e) => e.resourceId).sort()).toEqual(many.slice(140).sort())
     // An earlier time never moves it back.
     await coordination.noteDelivery('lostAt', base - 3_600_000)
     expect((await coordination.deliveries([])).health.lostAt).toBe(latest('lostAt'))

@@ -89,3 +89,27 @@ describe('a check reading events', () => {
     expect(queries.map((q) => q.acs_credential_id).filter(Boolean)).toEqual(['cred-1', 'cred-2'])
   })
 })
+
+describe('a check after a trusted Await timed out (its safety net)', () => {
+  /** Seam deleted cred-1 and listed it no more, but never sent its event. */
+  const { seam } = seamWith([], [])
+  const afterAwait = (awaitSeconds: number): DeletionState => {
+    const state = waiting(['cred-1'])
+    const progress = state.stages?.acs_credentials
+    if (!progress) throw new Error('no progress')
+    return { ...state, stages: { acs_credentials: { ...progress, await_seconds: awaitSeconds } } }
+  }
+  const checkAfter = (awaitSeconds: number) =>
+    checkStage(seam, credentials, afterAwait(awaitSeconds), DEFAULT_POLL_POLICY, { now: () => NOW })
+
+  it('looks the stage up in its list at once: an event Seam never sent is as likely as a slow Seam', async () => {
+    // The safety net (31 s) ran out: the first check lists, and finds the credential gone.
+    const progress = (await checkAfter(31)).stages?.acs_credentials
+    expect(progress?.pending_count).toBe(0)
+  })
+
+  it('after an untrusted Await (the poll wait), waits for the third check to list, as polling does', async () => {
+    const progress = (await checkAfter(2)).stages?.acs_credentials
+    expect(progress?.pending_count).toBe(1)
+  })
+})

@@ -6,6 +6,7 @@ import {
   type DeliveryLog,
   deleteStage,
 } from '../../functions/core/deletion-steps.js'
+import { DELIVERY_LOG_TIMEOUT_MS } from '../../functions/core/deliveries.js'
 import {
   awaitSeconds,
   DEFAULT_POLL_POLICY,
@@ -445,15 +446,20 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
   const safetyNet = policy.maxWaitSeconds + DELIVERY_GRACE_SECONDS
   /**
    * A delivery log holding the ids in `delivered` and the deployment's delivery `health` (moved by its
-   * notes, never back); `broken` makes it fail like an unreachable table.
+   * notes, never back); `faults.read` makes its lookups fail like an unreachable table, `faults.write`
+   * its notes.
    */
-  function log(delivered: Set<string>, broken = { on: false }, health: DeliveryHealth = {}) {
+  function log(
+    delivered: Set<string>,
+    health: DeliveryHealth = {},
+    faults: { read?: boolean; write?: boolean } = {},
+  ) {
     const lookups: string[][] = []
     const notes: (keyof DeliveryHealth)[] = []
     const deliveries: DeliveryLog = {
       deliveries: async (ids) => {
         lookups.push(ids)
-        if (broken.on) throw new Error('DynamoDB unreachable')
+        if (faults.read) throw new Error('DynamoDB unreachable')
         const occurredAt = new Date(Date.now() + 1_500).toISOString()
         const events = ids
           .filter((id) => delivered.has(id))
@@ -462,38 +468,44 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
       },
       noteDelivery: async (kind, atMs) => {
         notes.push(kind)
+        if (faults.write) throw new Error('AccessDeniedException')
         if ((health[kind] ?? 0) < atMs) health[kind] = atMs
       },
     }
     return { deliveries, lookups, notes, health }
   }
-  async function deleted(deliveries: DeliveryLog, state: Partial<DeletionState> = {}) {
+  async function deleted(
+    deliveries: DeliveryLog,
+    state: Partial<DeletionState> = {},
+    options: { timeScale?: number } = {},
+  ) {
     const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 3 })
     const next = await deleteStage(
       seam,
       credentials,
       { ...state, user_identity_id: graph.userIdentityId },
       policy,
-      { deliveries },
+      { deliveries, ...options },
     )
     return { graph, state: next }
   }
   const minutesAgo = (minutes: number) => Date.now() - minutes * 60_000
+  const lostWarnings = (warn: { mock: { calls: unknown[][] } }) =>
+    warn.mock.calls.filter((call) => String(call[0]).startsWith('Delivery found lost'))
 
-  it('confirms delivered items without a Seam call, and trusts deliveries once they arrive', async () => {
+  it('confirms delivered items without a Seam call, tells the deployment, and trusts deliveries from then on', async () => {
     const delivered = new Set<string>()
     const { deliveries, notes, health } = log(delivered)
     const { graph, state } = await deleted(deliveries)
     // Nothing seen yet, here or in the deployment: the Await keeps the poll's wait.
     expect(state.stages?.acs_credentials).toMatchObject({ wait_seconds: 2, await_seconds: 2 })
-    expect(state.deliveries).toEqual({ arrived: false, missing: [] })
+    expect(state.deliveries).toEqual({ missing: [] })
     for (const id of graph.acsCredentialIds) delivered.add(id)
     const before = emulator.requests.length
     const next = await checkStage(seam, credentials, state, policy, { deliveries })
     expect(next.stages?.acs_credentials).toMatchObject({ pending_count: 0, checks: 1 })
     expect(emulator.requests.slice(before)).toEqual([])
-    expect(next.deliveries).toEqual({ arrived: true, missing: [] })
-    // The deployment is told that deliveries come.
+    expect(next.deliveries).toEqual({ missing: [] })
     expect(notes).toEqual(['arrivedAt'])
     expect(health.arrivedAt).toBeGreaterThan(minutesAgo(1))
     // Seam's pace, from the delivered events' times as from events/list.
@@ -503,117 +515,165 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
     expect(users.stages?.acs_users?.await_seconds).toBe(safetyNet)
   })
 
-  it("trusts the deployment's recent deliveries before any of its own came, and none after one was found lost", async () => {
-    const cases: { health: DeliveryHealth; own?: DeletionState['deliveries']; trusted: boolean }[] =
-      [
-        // A delivery came a minute ago, none lost: the first stage already trusts.
-        { health: { arrivedAt: minutesAgo(1) }, trusted: true },
-        // The last came 16 minutes ago: too long ago to vouch for anything.
-        { health: { arrivedAt: minutesAgo(16) }, trusted: false },
-        // One was found lost 5 minutes ago: no deletion trusts, not even one whose own came.
-        {
-          health: { arrivedAt: minutesAgo(0), lostAt: minutesAgo(5) },
-          own: { arrived: true, missing: [] },
-          trusted: false,
-        },
-        // The loss was 16 minutes ago, deliveries came since.
-        { health: { arrivedAt: minutesAgo(1), lostAt: minutesAgo(16) }, trusted: true },
-        // This deletion's own deliveries came; the deployment has no record (a new table).
-        { health: {}, own: { arrived: true, missing: [] }, trusted: true },
-        // One of its own is missing: not trusted, whatever the deployment saw.
-        {
-          health: { arrivedAt: minutesAgo(0) },
-          own: { arrived: true, missing: ['cred-x'] },
-          trusted: false,
-        },
-      ]
-    for (const { health, own, trusted } of cases) {
-      const { deliveries } = log(new Set(), { on: false }, { ...health })
-      const { state } = await deleted(deliveries, own ? { deliveries: own } : {})
+  it("trusts the deployment's recent deliveries from a deletion's first stage, and none within 15 minutes of a loss", async () => {
+    const cases: {
+      label: string
+      health: DeliveryHealth
+      own?: DeletionState['deliveries']
+      timeScale?: number
+      trusted: boolean
+    }[] = [
+      {
+        label: 'came a minute ago, none lost',
+        health: { arrivedAt: minutesAgo(1) },
+        trusted: true,
+      },
+      { label: 'last came 16 minutes ago', health: { arrivedAt: minutesAgo(16) }, trusted: false },
+      {
+        label: 'one lost 5 minutes ago',
+        health: { arrivedAt: minutesAgo(0), lostAt: minutesAgo(5) },
+        trusted: false,
+      },
+      {
+        label: 'the loss 16 minutes ago, deliveries since',
+        health: { arrivedAt: minutesAgo(1), lostAt: minutesAgo(16) },
+        trusted: true,
+      },
+      { label: 'a new table: nothing seen', health: {}, trusted: false },
+      {
+        label: 'one of its own missing',
+        health: { arrivedAt: minutesAgo(0) },
+        own: { missing: ['cred-x'] },
+        trusted: false,
+      },
+      // 20 s of real time at a time scale of 0.02 is 1,000 s of the workflow: past the 15 minutes.
+      {
+        label: 'came 20 s ago, workflow time scaled by 0.02',
+        health: { arrivedAt: Date.now() - 20_000 },
+        timeScale: 0.02,
+        trusted: false,
+      },
+    ]
+    for (const { label, health, own, timeScale, trusted } of cases) {
+      const { deliveries } = log(new Set(), { ...health })
+      const { state } = await deleted(
+        deliveries,
+        own ? { deliveries: own } : {},
+        timeScale ? { timeScale } : {},
+      )
       const progress = state.stages?.acs_credentials
-      expect(
-        { health, own, await: progress?.await_seconds },
-        `${JSON.stringify(health)} ${JSON.stringify(own)}`,
-      ).toEqual({ health, own, await: trusted ? safetyNet : progress?.wait_seconds })
+      expect(progress?.await_seconds, label).toBe(trusted ? safetyNet : progress?.wait_seconds)
     }
   })
 
-  it('tells a late delivery from a lost one: items Seam confirmed first are looked for again', async () => {
+  it('tells a late delivery from a lost one, reports a loss once, and then polls deployment-wide', async () => {
+    const warn = vi.spyOn(logger, 'warn')
     const delivered = new Set<string>()
-    const { deliveries, lookups, notes } = log(delivered)
+    const { deliveries, lookups, notes } = log(delivered, { arrivedAt: minutesAgo(1) })
     const { graph, state } = await deleted(deliveries)
+    expect(state.stages?.acs_credentials?.await_seconds).toBe(safetyNet)
     await settle()
+    // Seam finished them moments ago, their deliveries have not come: late, not lost (yet).
     const checked = await checkStage(seam, credentials, state, policy, { deliveries })
     const ids = [...graph.acsCredentialIds].sort()
     expect(checked.stages?.acs_credentials?.pending_count).toBe(0)
     expect([...(checked.deliveries?.missing ?? [])].sort()).toEqual(ids)
-    expect(checked.deliveries?.arrived).toBe(false)
-    // Seam finished them moments ago: late, not lost; the deployment is told nothing.
+    expect(Object.keys(checked.deliveries?.seam_done_at ?? {}).sort()).toEqual(ids)
     expect(notes).toEqual([])
-    // Two deliveries come late, one never: the deletion has seen deliveries, but one is missing.
+    // Two come, one does not: the deletion still misses one, and does not trust.
     delivered.add(ids[0] as string)
     delivered.add(ids[1] as string)
     const users = await deleteStage(seam, stageByName('acs_users'), checked, policy, {
       deliveries,
     })
     expect(lookups.at(-1)?.sort()).toEqual(ids)
-    expect(users.deliveries).toEqual({ arrived: true, missing: [ids[2]] })
-    const progress = users.stages?.acs_users
-    expect(progress?.await_seconds).toBe(progress?.wait_seconds)
-    // It comes after all: from then on deliveries are trusted again.
+    expect(users.deliveries?.missing).toEqual([ids[2]])
+    expect(users.stages?.acs_users?.await_seconds).toBe(users.stages?.acs_users?.wait_seconds)
+    expect(lostWarnings(warn)).toEqual([])
+    // Over 10 s of the workflow later (a time scale of 0.005 makes the moments since 20 s and more),
+    // still not come: lost. The deployment is told once, and the id stays missing.
+    const later = { deliveries, timeScale: 0.005 }
+    const phones = await deleteStage(seam, stageByName('phones'), users, policy, later)
+    expect(phones.deliveries).toEqual({ missing: [ids[2]] })
+    expect(notes.filter((n) => n === 'lostAt')).toHaveLength(1)
+    expect(lostWarnings(warn)).toHaveLength(1)
+    expect(lostWarnings(warn)[0]?.[1]).toMatchObject({ resource_id: ids[2], lost: 1 })
+    await deleteStage(seam, stageByName('phones'), phones, policy, later)
+    expect(notes.filter((n) => n === 'lostAt')).toHaveLength(1)
+    // It comes after all: nothing is missing, yet no deletion trusts within 15 minutes of the loss.
     delivered.add(ids[2] as string)
-    const phones = await deleteStage(seam, stageByName('phones'), users, policy, { deliveries })
-    expect(phones.deliveries).toEqual({ arrived: true, missing: [] })
-    expect(phones.stages?.phones?.await_seconds).toBe(safetyNet)
+    const after = await deleteStage(seam, stageByName('phones'), phones, policy, { deliveries })
+    expect(after.deliveries).toEqual({ missing: [] })
+    expect(after.stages?.phones?.await_seconds).toBe(after.stages?.phones?.wait_seconds)
   })
 
-  it('stops trusting at once an item Seam finished long before its delivery came, and tells the deployment', async () => {
+  it('a check stops trusting when Seam confirms items before their deliveries, and calls them lost past 10 s', async () => {
     const warn = vi.spyOn(logger, 'warn')
-    const { deliveries, notes, health } = log(new Set())
-    const graph = emulator.seed.identityGraph({ acsSystems: 1, credentialsPerUser: 2 })
-    const seen: DeletionState = {
-      user_identity_id: graph.userIdentityId,
-      deliveries: { arrived: true, missing: [] },
-    }
-    const state = await deleteStage(seam, credentials, seen, policy, { deliveries })
+    const { deliveries, notes, health } = log(new Set(), { arrivedAt: minutesAgo(1) })
+    const { state } = await deleted(deliveries)
     expect(state.stages?.acs_credentials?.await_seconds).toBe(safetyNet)
     await settle()
-    // Just done (about 0.1 s ago): the deliveries may be on their way; the next Await waits for them.
-    const late = await checkStage(seam, credentials, state, policy, { deliveries })
-    expect(late.stages?.acs_credentials?.await_seconds).toBe(safetyNet)
+    // About 0.1 s ago, or 2 s of the workflow at a time scale of 0.05: missing, maybe on their way.
+    // This deletion stops trusting until they come; the deployment is told nothing.
+    for (const timeScale of [1, 0.05]) {
+      const checked = await checkStage(seam, credentials, state, policy, { deliveries, timeScale })
+      expect(checked.deliveries?.missing).toHaveLength(3)
+      expect(Object.keys(checked.deliveries?.seam_done_at ?? {})).toHaveLength(3)
+      const next = await deleteStage(seam, stageByName('acs_users'), checked, policy, {
+        deliveries,
+        timeScale,
+      })
+      const progress = next.stages?.acs_users
+      expect(progress?.await_seconds).toBe(progress?.wait_seconds)
+    }
     expect(notes).toEqual([])
-    // The same 0.1 s at a time scale of 0.005 is 20 s of the workflow: those deliveries are lost.
+    // At 0.005 it is 20 s: lost. Every other deletion of the deployment now polls.
     const lost = await checkStage(seam, credentials, state, policy, {
       deliveries,
       timeScale: 0.005,
     })
-    expect(lost.stages?.acs_credentials?.await_seconds).toBe(
-      lost.stages?.acs_credentials?.wait_seconds,
-    )
-    expect(lost.deliveries?.missing).toHaveLength(2)
+    expect(lost.deliveries?.missing).toHaveLength(3)
+    expect(lost.deliveries?.seam_done_at).toBeUndefined()
     expect(notes).toEqual(['lostAt'])
     expect(health.lostAt).toBeGreaterThan(minutesAgo(1))
-    expect(warn).toHaveBeenCalledWith(
-      'Delivery found lost: every deletion polls Seam for a while',
-      expect.objectContaining({ stage: 'acs_credentials', poll_for_seconds: 900 }),
-    )
-    // Every other deletion of the deployment now polls, even one whose own deliveries came.
-    const other = await deleted(deliveries, { deliveries: { arrived: true, missing: [] } })
+    expect(lostWarnings(warn)[0]?.[1]).toMatchObject({
+      stage: 'acs_credentials',
+      lost: 3,
+      poll_for_seconds: 900,
+    })
+    const other = await deleted(deliveries)
     const progress = other.state.stages?.acs_credentials
     expect(progress?.await_seconds).toBe(progress?.wait_seconds)
   })
 
   it('tells the deployment that deliveries come at most once a minute', async () => {
     const delivered = new Set<string>()
-    const recent = { arrivedAt: Date.now() - 10_000 }
-    const { deliveries, notes } = log(delivered, { on: false }, recent)
+    const { deliveries, notes } = log(delivered, { arrivedAt: Date.now() - 10_000 })
     const { graph, state } = await deleted(deliveries)
     for (const id of graph.acsCredentialIds) delivered.add(id)
     await checkStage(seam, credentials, state, policy, { deliveries })
     expect(notes).toEqual([])
-    const stale = log(delivered, { on: false }, { arrivedAt: minutesAgo(2) })
+    const stale = log(delivered, { arrivedAt: minutesAgo(2) })
     await checkStage(seam, credentials, state, policy, { deliveries: stale.deliveries })
     expect(stale.notes).toEqual(['arrivedAt'])
+  })
+
+  it('goes on when the delivery health cannot be written: logged, and trusted no longer than the task', async () => {
+    const warn = vi.spyOn(logger, 'warn')
+    const delivered = new Set<string>()
+    const { deliveries, notes } = log(delivered, {}, { write: true })
+    const { graph, state } = await deleted(deliveries)
+    for (const id of graph.acsCredentialIds) delivered.add(id)
+    const next = await checkStage(seam, credentials, state, policy, { deliveries })
+    expect(next.stages?.acs_credentials?.pending_count).toBe(0)
+    expect(notes).toEqual(['arrivedAt'])
+    expect(warn).toHaveBeenCalledWith(
+      'The delivery health was not written',
+      expect.objectContaining({ kind: 'arrivedAt', error: 'AccessDeniedException' }),
+    )
+    // The next stage reads no arrival: it polls.
+    const users = await deleteStage(seam, stageByName('acs_users'), next, policy, { deliveries })
+    expect(users.stages?.acs_users?.await_seconds).toBe(users.stages?.acs_users?.wait_seconds)
   })
 
   it("takes a resumed stage's pace from its events' times, and its resume as deliveries arriving", async () => {
@@ -651,7 +711,6 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
     })
     expect(users.seam_latency_seconds).toBeCloseTo(1.2, 1)
     expect(users.stages?.acs_users?.wait_seconds).toBe(2)
-    expect(users.deliveries).toEqual({ arrived: true, missing: [] })
     expect(users.stages?.acs_users?.await_seconds).toBe(safetyNet)
     expect(notes).toEqual(['arrivedAt'])
     // Without the events' times, the pace runs to this stage's start (20 s here).
@@ -661,10 +720,9 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
     expect(untimed.seam_latency_seconds).toBeGreaterThanOrEqual(20)
   })
 
-  it('goes on by polling when the delivery log does not answer', async () => {
-    const broken = { on: true }
-    const { deliveries } = log(new Set(), broken, { arrivedAt: Date.now() })
-    const { state } = await deleted(deliveries, { deliveries: { arrived: true, missing: [] } })
+  it('goes on by polling when the delivery log does not answer, or hangs', async () => {
+    const { deliveries } = log(new Set(), { arrivedAt: Date.now() }, { read: true })
+    const { state } = await deleted(deliveries)
     expect(state.stages?.acs_credentials?.await_seconds).toBe(
       state.stages?.acs_credentials?.wait_seconds,
     )
@@ -672,6 +730,17 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
     const next = await checkStage(seam, credentials, state, policy, { deliveries })
     expect(next.stages?.acs_credentials?.pending_count).toBe(0)
     expect(seamCalls('/events/list')).toBe(1)
+    // A table that never answers is one that did not: the task goes on after DELIVERY_LOG_TIMEOUT_MS.
+    const hanging: DeliveryLog = {
+      deliveries: () => new Promise(() => {}),
+      noteDelivery: () => new Promise(() => {}),
+    }
+    const started = Date.now()
+    const { state: hung } = await deleted(hanging)
+    expect(Date.now() - started).toBeLessThan(DELIVERY_LOG_TIMEOUT_MS + 2_000)
+    expect(hung.stages?.acs_credentials?.await_seconds).toBe(
+      hung.stages?.acs_credentials?.wait_seconds,
+    )
   })
 
   it('never lets the safety net reach past the stage time', () => {
