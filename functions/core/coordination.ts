@@ -77,8 +77,8 @@ export interface ReceivedEvent {
 
 /**
  * What the deployment has seen of Seam's webhook deliveries (epoch ms of the stage task's clock; absent:
- * never, or expired): `arrivedAt`, a stage task saw its items confirmed by deliveries; `lostAt`, a check
- * found an item Seam had finished well before with no delivery (deletion-steps.ts trustDeliveries).
+ * never, or expired): `arrivedAt`, a stage task found some of its items delivered; `lostAt`, a stage task
+ * found an item still undelivered well after Seam had finished it (deliveries.ts trustDeliveries).
  */
 export interface DeliveryHealth {
   arrivedAt?: number
@@ -87,6 +87,13 @@ export interface DeliveryHealth {
 
 /** The one item the stage functions write (their IAM policy names it: dynamodb:LeadingKeys). */
 export const DELIVERY_HEALTH_KEY = 'deliveries#health'
+
+/** Key patterns of kinds of item, for IAM policies limited to them (`*`: any id). */
+export const KEY_PATTERNS = {
+  event: 'event#*',
+  rate: 'rate#*',
+  deliveryHealth: DELIVERY_HEALTH_KEY,
+} as const
 
 export interface WaitSet {
   setId: string

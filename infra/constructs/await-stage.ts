@@ -30,8 +30,8 @@ export interface AwaitStageProps {
 /**
  * `Await <stage>`: the callback task that takes the place of `Wait <stage>` for a stage Seam confirms
  * with events. It waits `await_seconds` of the stage's progress: what the Wait would have
- * (`wait_seconds`) until the deletion has seen its deliveries arrive, then longer (poll.ts
- * awaitSeconds), since the Await is then a safety net; never past the stage's time. Resumed (the events
+ * (`wait_seconds`), or, while deliveries are trusted to arrive, longer (poll.ts awaitSeconds), since
+ * the Await is then a safety net; never past the stage's time. Resumed (the events
  * of all pending ids are in), it goes on to the next stage without a Check, unless deletes Seam refused
  * are still to be retried.
  * Anything else — its timeout, a failure of the await task itself — leads into the Check: the poll

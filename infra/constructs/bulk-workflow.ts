@@ -25,6 +25,7 @@ import {
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks'
 import { Construct } from 'constructs'
 import { MAX_BULK_IDENTITIES } from '../../functions/contract/http.js'
+import { KEY_PATTERNS } from '../../functions/core/coordination.js'
 import { SEAM_TRANSIENT_ERROR_NAMES } from '../../functions/seam/errors.js'
 import type { FunctionCapacity } from '../capacity.js'
 import type { CoordinationTable } from './coordination-table.js'
@@ -128,7 +129,7 @@ export class BulkDeletionWorkflow extends Construct {
         )
       }
       // The shared Seam rate's count (Coordination.takeRateSlot): one conditional update.
-      props.coordination.attach(fn.function, 'dynamodb:UpdateItem')
+      props.coordination.attach(fn.function, ['dynamodb:UpdateItem'], [KEY_PATTERNS.rate])
     }
     deletion.grantExecution(fn.function, 'states:DescribeExecution')
     acknowledgeWildcardResources(

@@ -3,11 +3,7 @@ import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda'
 import { Construct } from 'constructs'
-import {
-  COORDINATION_TABLE,
-  COORDINATION_TABLE_ENV,
-  DELIVERY_HEALTH_KEY,
-} from '../../functions/core/coordination.js'
+import { COORDINATION_TABLE, COORDINATION_TABLE_ENV } from '../../functions/core/coordination.js'
 
 /**
  * The service's one DynamoDB table for shared state (functions/core/coordination.ts; keys prefixed by
@@ -50,28 +46,28 @@ export class CoordinationTable extends Construct {
   }
 
   /**
-   * Gives an existing function the table's name (its environment) and exactly `actions` on it, e.g.
-   * `dynamodb:BatchGetItem` for the stage functions reading deliveries, `dynamodb:UpdateItem` for the
-   * bulk task counting its Seam rate (Coordination.takeRateSlot).
+   * Gives an existing function the table's name (its environment) and exactly `actions` on it (grant).
    */
-  attach(fn: LambdaFunction, ...actions: string[]): void {
+  attach(fn: LambdaFunction, actions: string[], keys?: string[]): void {
     for (const [key, value] of Object.entries(this.environment)) fn.addEnvironment(key, value)
-    this.table.grant(fn, ...actions)
+    this.grant(fn, actions, keys)
   }
 
   /**
-   * UpdateItem on the deployment's delivery health item alone (`dynamodb:LeadingKeys`): what the stage
-   * functions write (Coordination.noteDelivery), and nothing else of the table — not the wait sets,
-   * which hold task tokens.
+   * Exactly `actions` on the table; with `keys` (KEY_PATTERNS), on the items whose key matches one of
+   * them only (`dynamodb:LeadingKeys`): e.g. the stage functions read events and the delivery health
+   * and write that one item — never the wait sets, which hold task tokens.
    */
-  grantDeliveryHealthUpdate(grantee: IGrantable): void {
+  grant(grantee: IGrantable, actions: string[], keys?: string[]): void {
+    if (!keys) {
+      this.table.grant(grantee, ...actions)
+      return
+    }
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: ['dynamodb:UpdateItem'],
+        actions,
         resources: [this.table.tableArn],
-        conditions: {
-          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [DELIVERY_HEALTH_KEY] },
-        },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } },
       }),
     )
   }

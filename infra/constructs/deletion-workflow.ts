@@ -35,6 +35,7 @@ import {
   stateName,
   statePath,
 } from '../../functions/contract/workflow.js'
+import { KEY_PATTERNS } from '../../functions/core/coordination.js'
 import {
   DEFAULT_POLL_POLICY,
   executionTimeoutSeconds,
@@ -272,8 +273,12 @@ export class DeletionWorkflow extends Construct {
     if (this.coordination) {
       // Which deliveries came and the deployment's delivery health (Coordination.deliveries), and
       // moving that health's times forward (Coordination.noteDelivery, that one item only).
-      this.coordination.attach(fn.function, 'dynamodb:BatchGetItem')
-      this.coordination.grantDeliveryHealthUpdate(fn.function)
+      this.coordination.attach(
+        fn.function,
+        ['dynamodb:BatchGetItem'],
+        [KEY_PATTERNS.event, KEY_PATTERNS.deliveryHealth],
+      )
+      this.coordination.grant(fn.function, ['dynamodb:UpdateItem'], [KEY_PATTERNS.deliveryHealth])
     }
     this.functions.push(fn)
     return fn

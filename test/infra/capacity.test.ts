@@ -144,9 +144,17 @@ describe('the template under seamRequestsPerSecond', () => {
       JSON.stringify(p.Properties.Roles).includes(role),
     )
     const dynamo = policies
-      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: unknown }[])
+      .flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as { Action: unknown; Condition?: unknown }[],
+      )
       .filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'))
-    expect(dynamo.map((statement) => statement.Action)).toEqual(['dynamodb:UpdateItem'])
+    // The rate counts only: no other item of the table.
+    expect(dynamo.map(({ Action, Condition }) => ({ Action, Condition }))).toEqual([
+      {
+        Action: 'dynamodb:UpdateItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] } },
+      },
+    ])
     const definition = JSON.stringify(template.findResources('AWS::StepFunctions::StateMachine'))
     expect(definition).toMatch(
       new RegExp(`seam_requests_per_second\\W+${plan.bulk.sharedRequestsPerSecond}\\b`),
