@@ -71,9 +71,9 @@ export const stageProgressSchema = z.object({
   wait_seconds: count,
   /**
    * With Seam's webhooks: seconds the next `Await <stage>` waits for the events before it checks —
-   * wait_seconds; once deliveries are trusted to arrive (DeletionState.deliveries), the poll's longest
-   * wait plus a second for the delivery (poll.ts awaitSeconds); never past the stage's time. Absent
-   * from states written before it.
+   * wait_seconds; while deliveries are trusted to arrive (deliveries.ts trustDeliveries), a safety net
+   * of the poll's longest wait plus a second (poll.ts awaitSeconds); never past the stage's time.
+   * Absent from states written before it.
    */
   await_seconds: count.optional(),
   /** False once the stage may not check again (its `done?` Choice reads it). */
@@ -108,14 +108,14 @@ export const deletionStateSchema = z.object({
    * With Seam's webhooks: the deliveries this deletion still misses (functions/core/deliveries.ts).
    * `missing`: ids a check confirmed with Seam before their delivery came (at most
    * MISSING_DELIVERIES_KEPT), looked for again by each later task; while any is missing the deletion's
-   * Awaits do not trust deliveries. `seam_done_at`: Seam's time (epoch ms) of those whose event said
-   * when; one still missing DELIVERY_LOST_SECONDS after it is lost, and the deployment is told (once).
-   * States written before carried `arrived`: it is ignored.
+   * Awaits do not trust deliveries. `confirmed_at`: when that check knew each done (epoch ms, the stage
+   * task's clock); one still missing DELIVERY_LOST_SECONDS later is lost, and the deployment is told
+   * (once). States written before carried `arrived` (and no times): it is ignored.
    */
   deliveries: z
     .object({
       missing: z.array(z.string().min(1)),
-      seam_done_at: z.record(z.string().min(1), z.number()).optional(),
+      confirmed_at: z.record(z.string().min(1), z.number()).optional(),
     })
     .optional(),
 })

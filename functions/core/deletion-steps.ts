@@ -41,7 +41,8 @@ const PER_ID_EVENT_QUERIES_MAX = 5
 /**
  * From this check on, what events have not confirmed is also looked up in the stage's list (events can
  * be missed). Earlier checks trust events alone: an unconfirmed item there is almost always just not done
- * yet, and a list call per check would double the Seam requests of every wait.
+ * yet, and a list call per check would double the Seam requests of every wait. A check after a trusted
+ * Await lists at once (checkStage).
  */
 const LIST_FALLBACK_FROM_CHECK = 3
 
@@ -302,8 +303,8 @@ export async function checkStage(
     new Date(startedAt),
     time.workflowNow(new Date(startedAt)),
   ).checksLeft
-  // A trusted Await that timed out: its deliveries did not all come within the poll's longest wait, so
-  // an event Seam never sent is as likely as a slow Seam — the list settles it now.
+  // After a trusted Await (it ran out, or failed): the deliveries did not all come within the poll's
+  // longest wait, so an event Seam never sent is as likely as a slow Seam — the list settles it now.
   const afterSafetyNet = (progress.await_seconds ?? 0) > progress.wait_seconds
   if (
     pending.size > 0 &&

@@ -27,20 +27,31 @@ export interface DeliveryLog {
 /** Ids kept in DeletionState.deliveries.missing: enough to tell lost deliveries from late ones. */
 export const MISSING_DELIVERIES_KEPT = 100
 /**
- * How long, in the workflow's seconds, the deployment's delivery health counts: a delivery found lost
- * within it keeps every deletion on the poll schedule; without one, deliveries that came within it are
- * trusted, by every deletion, from its first stage.
+ * How long (workflow seconds) deliveries that came vouch for those to come: within it, and with no loss
+ * remembered, every deletion trusts them from its first stage.
  */
-export const DELIVERY_MEMORY_SECONDS = 15 * 60
-/** A stage task writes that deliveries came only when the record is older than this: one write a minute. */
+export const ARRIVAL_MEMORY_SECONDS = 15 * 60
+/**
+ * How long (workflow seconds) a delivery found lost keeps every deletion on the poll schedule: longer
+ * than arrivals vouch, so a deployment that loses deliveries does not go back to trusting them merely
+ * because its deletions are sparse.
+ */
+export const LOSS_MEMORY_SECONDS = 60 * 60
+/** A stage task writes that deliveries came only when the record is older than this: about one write a minute. */
 export const ARRIVAL_NOTE_SECONDS = 60
 /**
- * An item Seam finished this long ago (workflow seconds) without its delivery is lost, not late: well past
- * the moment a delivery takes, and past Svix's first retry (5 s after a failed attempt). Only a loss
- * makes the whole deployment poll; a delivery merely missing when a check confirmed its item makes only
- * its own deletion stop trusting, until it comes.
+ * An item a check of ours confirmed with Seam is lost, not late, when its delivery has not come this long
+ * (workflow seconds, by the stage tasks' own clock) after that check: far past the moment a delivery
+ * takes, and past Svix's first retry 5 s after an attempt that failed fast. Only a loss makes the whole
+ * deployment poll; a delivery merely missing makes only its own deletion stop trusting, until it comes.
  */
 export const DELIVERY_LOST_SECONDS = 10
+/**
+ * At the check itself, an item whose Seam event is older than DELIVERY_LOST_SECONDS plus this much is
+ * lost at once (a trusted Await that ran out finds them so): the margin covers Seam's clock and ours
+ * disagreeing.
+ */
+export const SEAM_CLOCK_TOLERANCE_SECONDS = 10
 /** The longest a stage task waits for the table (real ms): a table that hangs is one that did not answer. */
 export const DELIVERY_LOG_TIMEOUT_MS = 2_000
 
@@ -51,10 +62,10 @@ export interface WorkflowClock {
   seconds(fromMs: number, toMs: number): number
 }
 
-/** An item lost: its id, and Seam's time of finishing it (epoch ms). */
+/** An item lost: its id, and since when it is known done without its delivery (epoch ms). */
 export interface LostDelivery {
   readonly id: string
-  readonly seamDoneAt: number
+  readonly doneSince: number
 }
 
 /** What one stage task looked up. `came` and `health` are undefined when the table did not answer. */
@@ -66,6 +77,8 @@ export interface DeliveryView {
   readonly health: DeliveryHealth | undefined
   /** Missing ids whose delivery is now over DELIVERY_LOST_SECONDS late. */
   readonly lost: readonly LostDelivery[]
+  /** When the lookup was made (epoch ms): a delivery after it is not yet seen. */
+  readonly lookedAtMs: number
 }
 
 const NONE: Deliveries = { missing: [] }
@@ -82,6 +95,7 @@ export async function lookUpDeliveries(
 ): Promise<DeliveryView> {
   const known = state.deliveries ?? NONE
   const ids = [...new Set([...known.missing, ...alsoIds])]
+  const lookedAtMs = time.now().getTime()
   let looked: Awaited<ReturnType<DeliveryLog['deliveries']>>
   try {
     looked = await within(log.deliveries(ids), 'read')
@@ -89,50 +103,55 @@ export async function lookUpDeliveries(
     logger.warn('The delivery log did not answer: the stage polls Seam instead', {
       error: messageOf(error),
     })
-    return { deliveries: known, came: undefined, health: undefined, lost: [] }
+    return { deliveries: known, came: undefined, health: undefined, lost: [], lookedAtMs }
   }
   const came = new Map(looked.events.map((e) => [e.resourceId, Date.parse(e.occurredAt)]))
-  const nowMs = time.now().getTime()
   const lost: LostDelivery[] = []
-  const doneAt: Record<string, number> = {}
+  const confirmedAt: Record<string, number> = {}
   const missing = known.missing.filter((id) => !came.has(id))
   for (const id of missing) {
-    const at = known.seam_done_at?.[id]
+    const at = known.confirmed_at?.[id]
     if (at === undefined) continue
-    if (time.seconds(at, nowMs) > DELIVERY_LOST_SECONDS) lost.push({ id, seamDoneAt: at })
-    else doneAt[id] = at
+    if (time.seconds(at, lookedAtMs) > DELIVERY_LOST_SECONDS) lost.push({ id, doneSince: at })
+    else confirmedAt[id] = at
   }
-  return { deliveries: record(missing, doneAt), came, health: looked.health, lost }
+  return { deliveries: record(missing, confirmedAt), came, health: looked.health, lost, lookedAtMs }
 }
 
 /**
- * A check confirmed `ids` with Seam before their deliveries came (`doneAt`: Seam's time of each, where
- * events/list gave one). They join the missing ids, looked for again by each later task; one Seam
- * finished over DELIVERY_LOST_SECONDS ago is lost. Nothing is concluded when the table did not answer.
+ * A check confirmed `ids` with Seam (its events, or its list) that were not delivered at its lookup.
+ * They join the missing ids, looked for again by each later task, with the moment the check knew them
+ * done (now); one whose Seam event (`seamDoneAt`) is over DELIVERY_LOST_SECONDS plus
+ * SEAM_CLOCK_TOLERANCE_SECONDS older than the lookup is lost already. When the table did not answer
+ * they are missing all the same: the next task looks for them.
  */
 export function confirmedBeforeDelivery(
   view: DeliveryView,
   ids: readonly string[],
-  doneAt: ReadonlyMap<string, number>,
+  seamDoneAt: ReadonlyMap<string, number>,
   time: WorkflowClock,
 ): { deliveries: Deliveries; lost: LostDelivery[] } {
-  if (!view.came || ids.length === 0) return { deliveries: view.deliveries, lost: [...view.lost] }
-  const nowMs = time.now().getTime()
-  const times: Record<string, number> = { ...view.deliveries.seam_done_at }
   const lost: LostDelivery[] = [...view.lost]
+  if (ids.length === 0) return { deliveries: view.deliveries, lost }
+  const nowMs = time.now().getTime()
+  const confirmedAt: Record<string, number> = { ...view.deliveries.confirmed_at }
   for (const id of ids) {
-    const at = doneAt.get(id)
-    if (at === undefined) continue
-    if (time.seconds(at, nowMs) > DELIVERY_LOST_SECONDS) lost.push({ id, seamDoneAt: at })
-    else times[id] = at
+    const at = seamDoneAt.get(id)
+    const age = at === undefined ? 0 : time.seconds(at, view.lookedAtMs)
+    if (at !== undefined && age > DELIVERY_LOST_SECONDS + SEAM_CLOCK_TOLERANCE_SECONDS) {
+      lost.push({ id, doneSince: at })
+    } else confirmedAt[id] = nowMs
   }
-  const missing = [...view.deliveries.missing, ...ids].slice(0, MISSING_DELIVERIES_KEPT)
-  return { deliveries: record(missing, times), lost }
+  const missing = [...new Set([...view.deliveries.missing, ...ids])].slice(
+    0,
+    MISSING_DELIVERIES_KEPT,
+  )
+  return { deliveries: record(missing, confirmedAt), lost }
 }
 
 /**
- * Tells the deployment what this task saw — deliveries came (at most once a minute), some were lost
- * (logged `Delivery found lost`) — and returns its delivery health as it now stands, for
+ * Tells the deployment what this task saw — deliveries came (about once a minute), some were lost
+ * (one warning, `Delivery found lost`, naming them; each is reported once) — and returns its delivery health as it now stands, for
  * trustDeliveries. A write that fails is logged: the record only steers waits, never correctness.
  */
 export async function recordDeliveries(
@@ -157,10 +176,10 @@ export async function recordDeliveries(
   if (first) {
     logger.warn('Delivery found lost: every deletion polls Seam for a while', {
       ...context,
-      poll_for_seconds: DELIVERY_MEMORY_SECONDS,
+      poll_for_seconds: LOSS_MEMORY_SECONDS,
       lost: lost.length,
-      resource_id: first.id,
-      seconds_since_seam_finished: time.seconds(first.seamDoneAt, nowMs),
+      resource_ids: lost.map((l) => l.id),
+      seconds_undelivered: time.seconds(first.doneSince, nowMs),
     })
     await tryNote(log, 'lostAt', nowMs)
     health = { ...health, lostAt: nowMs }
@@ -171,7 +190,8 @@ export async function recordDeliveries(
 /**
  * Deliveries are trusted to come — the next Await is a safety net of the poll's longest wait — when
  * none of this deletion's is missing, and the deployment saw deliveries come within
- * DELIVERY_MEMORY_SECONDS and none lost. Unknown health (the table did not answer) trusts nothing.
+ * ARRIVAL_MEMORY_SECONDS and none found lost within LOSS_MEMORY_SECONDS. Unknown health (the table did
+ * not answer) trusts nothing.
  */
 export function trustDeliveries(
   deliveries: Deliveries | undefined,
@@ -180,14 +200,18 @@ export function trustDeliveries(
 ): boolean {
   if (!deliveries || !health || deliveries.missing.length > 0) return false
   const nowMs = time.now().getTime()
-  const recent = (at: number | undefined) =>
-    at !== undefined && time.seconds(at, nowMs) <= DELIVERY_MEMORY_SECONDS
-  return recent(health.arrivedAt) && !recent(health.lostAt)
+  const within = (at: number | undefined, seconds: number) =>
+    at !== undefined && time.seconds(at, nowMs) <= seconds
+  return (
+    within(health.arrivedAt, ARRIVAL_MEMORY_SECONDS) && !within(health.lostAt, LOSS_MEMORY_SECONDS)
+  )
 }
 
-function record(missing: string[], doneAt: Record<string, number>): Deliveries {
-  const kept = Object.fromEntries(Object.entries(doneAt).filter(([id]) => missing.includes(id)))
-  return Object.keys(kept).length > 0 ? { missing, seam_done_at: kept } : { missing }
+function record(missing: string[], confirmedAt: Record<string, number>): Deliveries {
+  const kept = Object.fromEntries(
+    Object.entries(confirmedAt).filter(([id]) => missing.includes(id)),
+  )
+  return Object.keys(kept).length > 0 ? { missing, confirmed_at: kept } : { missing }
 }
 
 async function tryNote(log: DeliveryLog, kind: keyof DeliveryHealth, atMs: number) {

@@ -350,11 +350,11 @@ export function nextPoll(
 export const DELIVERY_GRACE_SECONDS = 1
 
 /**
- * The next Await's timeout. Untrusted deliveries (deletion-steps.ts trustDeliveries): the poll's wait,
- * so a lost delivery costs no more time than polling. Trusted: the Await is a safety net, and a
- * delivery ends it early — the poll's longest wait (maxWaitSeconds) plus DELIVERY_GRACE_SECONDS, so
- * Seam's pace need not be known and Svix's retry 5 s after a failed delivery still resumes it; never
- * past the stage's time (the stage's time bound holds as with Waits).
+ * The next Await's timeout. Untrusted deliveries (deliveries.ts trustDeliveries): the poll's wait, so a
+ * lost delivery costs no more time than polling. Trusted: the Await is a safety net, and a delivery
+ * ends it early — the poll's longest wait (maxWaitSeconds) plus DELIVERY_GRACE_SECONDS, so Seam's pace
+ * need not be known, and a delivery Svix retries after a quick failure still resumes it; never past
+ * the stage's time (the stage's time bound holds as with Waits).
  */
 export function awaitSeconds(
   policy: PollPolicy,

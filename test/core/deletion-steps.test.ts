@@ -515,7 +515,7 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
     expect(users.stages?.acs_users?.await_seconds).toBe(safetyNet)
   })
 
-  it("trusts the deployment's recent deliveries from a deletion's first stage, and none within 15 minutes of a loss", async () => {
+  it("trusts the deployment's deliveries of the last 15 minutes from a deletion's first stage, and none within the hour after a loss", async () => {
     const cases: {
       label: string
       health: DeliveryHealth
@@ -535,8 +535,13 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
         trusted: false,
       },
       {
-        label: 'the loss 16 minutes ago, deliveries since',
-        health: { arrivedAt: minutesAgo(1), lostAt: minutesAgo(16) },
+        label: 'the loss 30 minutes ago, deliveries since',
+        health: { arrivedAt: minutesAgo(1), lostAt: minutesAgo(30) },
+        trusted: false,
+      },
+      {
+        label: 'the loss 61 minutes ago, deliveries since',
+        health: { arrivedAt: minutesAgo(1), lostAt: minutesAgo(61) },
         trusted: true,
       },
       { label: 'a new table: nothing seen', health: {}, trusted: false },
@@ -578,7 +583,7 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
     const ids = [...graph.acsCredentialIds].sort()
     expect(checked.stages?.acs_credentials?.pending_count).toBe(0)
     expect([...(checked.deliveries?.missing ?? [])].sort()).toEqual(ids)
-    expect(Object.keys(checked.deliveries?.seam_done_at ?? {}).sort()).toEqual(ids)
+    expect(Object.keys(checked.deliveries?.confirmed_at ?? {}).sort()).toEqual(ids)
     expect(notes).toEqual([])
     // Two come, one does not: the deletion still misses one, and does not trust.
     delivered.add(ids[0] as string)
@@ -592,22 +597,23 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
     expect(lostWarnings(warn)).toEqual([])
     // Over 10 s of the workflow later (a time scale of 0.005 makes the moments since 20 s and more),
     // still not come: lost. The deployment is told once, and the id stays missing.
+    await settle()
     const later = { deliveries, timeScale: 0.005 }
     const phones = await deleteStage(seam, stageByName('phones'), users, policy, later)
     expect(phones.deliveries).toEqual({ missing: [ids[2]] })
     expect(notes.filter((n) => n === 'lostAt')).toHaveLength(1)
     expect(lostWarnings(warn)).toHaveLength(1)
-    expect(lostWarnings(warn)[0]?.[1]).toMatchObject({ resource_id: ids[2], lost: 1 })
+    expect(lostWarnings(warn)[0]?.[1]).toMatchObject({ resource_ids: [ids[2]], lost: 1 })
     await deleteStage(seam, stageByName('phones'), phones, policy, later)
     expect(notes.filter((n) => n === 'lostAt')).toHaveLength(1)
-    // It comes after all: nothing is missing, yet no deletion trusts within 15 minutes of the loss.
+    // It comes after all: nothing is missing, yet no deletion trusts within the hour after the loss.
     delivered.add(ids[2] as string)
     const after = await deleteStage(seam, stageByName('phones'), phones, policy, { deliveries })
     expect(after.deliveries).toEqual({ missing: [] })
     expect(after.stages?.phones?.await_seconds).toBe(after.stages?.phones?.wait_seconds)
   })
 
-  it('a check stops trusting when Seam confirms items before their deliveries, and calls them lost past 10 s', async () => {
+  it("a check stops trusting when Seam confirms items before their deliveries, and calls them lost when Seam's own time is over 20 s old", async () => {
     const warn = vi.spyOn(logger, 'warn')
     const { deliveries, notes, health } = log(new Set(), { arrivedAt: minutesAgo(1) })
     const { state } = await deleted(deliveries)
@@ -618,7 +624,7 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
     for (const timeScale of [1, 0.05]) {
       const checked = await checkStage(seam, credentials, state, policy, { deliveries, timeScale })
       expect(checked.deliveries?.missing).toHaveLength(3)
-      expect(Object.keys(checked.deliveries?.seam_done_at ?? {})).toHaveLength(3)
+      expect(Object.keys(checked.deliveries?.confirmed_at ?? {})).toHaveLength(3)
       const next = await deleteStage(seam, stageByName('acs_users'), checked, policy, {
         deliveries,
         timeScale,
@@ -627,19 +633,20 @@ describe('with webhooks: what the deletion and the deployment have seen of deliv
       expect(progress?.await_seconds).toBe(progress?.wait_seconds)
     }
     expect(notes).toEqual([])
-    // At 0.005 it is 20 s: lost. Every other deletion of the deployment now polls.
+    // At 0.002 it is over 40 s: lost at once (a trusted Await that ran out finds them so). Every
+    // other deletion of the deployment now polls.
     const lost = await checkStage(seam, credentials, state, policy, {
       deliveries,
-      timeScale: 0.005,
+      timeScale: 0.002,
     })
     expect(lost.deliveries?.missing).toHaveLength(3)
-    expect(lost.deliveries?.seam_done_at).toBeUndefined()
+    expect(lost.deliveries?.confirmed_at).toBeUndefined()
     expect(notes).toEqual(['lostAt'])
     expect(health.lostAt).toBeGreaterThan(minutesAgo(1))
     expect(lostWarnings(warn)[0]?.[1]).toMatchObject({
       stage: 'acs_credentials',
       lost: 3,
-      poll_for_seconds: 900,
+      poll_for_seconds: 3600,
     })
     const other = await deleted(deliveries)
     const progress = other.state.stages?.acs_credentials

@@ -176,7 +176,7 @@ describe('the event-before-waiter race', () => {
 describe("the deployment's delivery health", () => {
   it('a deletion trusts from its first stage once deliveries came to others, and none trusts after one was lost', async () => {
     // At waitScale 0.1 Seam takes 5 s of the workflow: past an untrusted Await (the poll's 2 s), well
-    // within a trusted one (31 s); the delivery's 1 s grace is 100 ms of real time.
+    // within a trusted one (31 s); a delivery is lost 10 s (1 s of real time) after a check found it done.
     const { runtime, seam } = await start({
       waitScale: 0.1,
       emulator: { deleteDelayMs: 500, random: seededRandom(11) },
