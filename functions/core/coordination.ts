@@ -18,6 +18,7 @@
  * conditional `settled` write lets exactly one of them resume the task.
  */
 import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -227,19 +228,24 @@ export class Coordination {
 
   /**
    * A stage task's one lookup: the events received for any of `resourceIds`, and the deployment's
-   * delivery health, in the same strongly consistent BatchGet.
+   * delivery health, in the same strongly consistent BatchGet; `abortSignal` cancels it.
    */
   async deliveries(
     resourceIds: string[],
+    abortSignal?: AbortSignal,
   ): Promise<{ events: ReceivedEvent[]; health: DeliveryHealth }> {
-    return this.lookup(resourceIds, true)
+    return this.lookup(resourceIds, true, abortSignal)
   }
 
   /**
    * Moves the deployment's `arrivedAt` or `lostAt` to `atMs`, unless it is later already: racing
-   * writers leave the latest time, whatever their order.
+   * writers leave the latest time, whatever their order. `abortSignal` cancels it.
    */
-  async noteDelivery(kind: keyof DeliveryHealth, atMs: number): Promise<void> {
+  async noteDelivery(
+    kind: keyof DeliveryHealth,
+    atMs: number,
+    abortSignal?: AbortSignal,
+  ): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
@@ -253,15 +259,21 @@ export class Coordination {
             ':expires': this.epochSeconds() + RECORD_TTL_SECONDS,
           },
         }),
+        abortSignal ? { abortSignal } : {},
       )
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err
     }
   }
 
+  /**
+   * One strongly consistent BatchGet per 100 keys; keys DynamoDB leaves unprocessed (throttling) are
+   * asked again after a growing pause, as DynamoDB advises, until `abortSignal` says to stop.
+   */
   private async lookup(
     resourceIds: string[],
     withHealth: boolean,
+    abortSignal?: AbortSignal,
   ): Promise<{ events: ReceivedEvent[]; health: DeliveryHealth }> {
     const events: ReceivedEvent[] = []
     const health: DeliveryHealth = {}
@@ -269,11 +281,16 @@ export class Coordination {
     if (withHealth) keys.push({ pk: DELIVERY_HEALTH_KEY })
     for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
       let batch: Record<string, unknown>[] = keys.slice(i, i + BATCH_GET_KEYS)
-      while (batch.length > 0) {
+      for (let attempt = 0; batch.length > 0; attempt++) {
+        if (attempt > 0) {
+          await sleep(Math.min(1_000, 25 * 2 ** attempt), undefined, { signal: abortSignal })
+        }
+        abortSignal?.throwIfAborted()
         const out = await this.client.send(
           new BatchGetCommand({
             RequestItems: { [this.table]: { Keys: batch, ConsistentRead: true } },
           }),
+          abortSignal ? { abortSignal } : {},
         )
         for (const item of out.Responses?.[this.table] ?? []) {
           if (!this.live(item)) continue

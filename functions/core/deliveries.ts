@@ -16,12 +16,15 @@ export interface DeliveryLog {
    * In one lookup: the delivered events confirming any of `ids`, each with Seam's time of it
    * (ISO 8601), and the deployment's delivery health.
    */
-  deliveries(ids: string[]): Promise<{
+  deliveries(
+    ids: string[],
+    abortSignal?: AbortSignal,
+  ): Promise<{
     events: { resourceId: string; occurredAt: string }[]
     health: DeliveryHealth
   }>
   /** Moves the deployment's `arrivedAt` or `lostAt` to `atMs` (never back). */
-  noteDelivery(kind: keyof DeliveryHealth, atMs: number): Promise<void>
+  noteDelivery(kind: keyof DeliveryHealth, atMs: number, abortSignal?: AbortSignal): Promise<void>
 }
 
 /** Ids kept in DeletionState.deliveries.missing: enough to tell lost deliveries from late ones. */
@@ -98,7 +101,7 @@ export async function lookUpDeliveries(
   const lookedAtMs = time.now().getTime()
   let looked: Awaited<ReturnType<DeliveryLog['deliveries']>>
   try {
-    looked = await within(log.deliveries(ids), 'read')
+    looked = await within((signal) => log.deliveries(ids, signal), 'read')
   } catch (error) {
     logger.warn('The delivery log did not answer: the stage polls Seam instead', {
       error: messageOf(error),
@@ -216,23 +219,28 @@ function record(missing: string[], confirmedAt: Record<string, number>): Deliver
 
 async function tryNote(log: DeliveryLog, kind: keyof DeliveryHealth, atMs: number) {
   try {
-    await within(log.noteDelivery(kind, atMs), 'write')
+    await within((signal) => log.noteDelivery(kind, atMs, signal), 'write')
   } catch (error) {
     logger.warn('The delivery health was not written', { kind, error: messageOf(error) })
   }
 }
 
-/** `work`, or a rejection once DELIVERY_LOG_TIMEOUT_MS have passed. */
-async function within<T>(work: Promise<T>, what: string): Promise<T> {
+/**
+ * `work`, given a signal that aborts it once DELIVERY_LOG_TIMEOUT_MS have passed, when it is rejected
+ * whether or not the call heeds the signal (a hung call is cancelled, not left running).
+ */
+async function within<T>(work: (signal: AbortSignal) => Promise<T>, what: string): Promise<T> {
+  const controller = new AbortController()
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`the delivery log's ${what} took over ${DELIVERY_LOG_TIMEOUT_MS} ms`)),
-      DELIVERY_LOG_TIMEOUT_MS,
-    )
+    timer = setTimeout(() => {
+      const error = new Error(`the delivery log's ${what} took over ${DELIVERY_LOG_TIMEOUT_MS} ms`)
+      controller.abort(error)
+      reject(error)
+    }, DELIVERY_LOG_TIMEOUT_MS)
   })
   try {
-    return await Promise.race([work, timeout])
+    return await Promise.race([work(controller.signal), timeout])
   } finally {
     clearTimeout(timer)
   }

@@ -209,6 +209,11 @@ describe("the deployment's delivery health", () => {
     // An earlier time never moves it back.
     await coordination.noteDelivery('lostAt', base - 3_600_000)
     expect((await coordination.deliveries([])).health.lostAt).toBe(latest('lostAt'))
+    // A cancelled lookup or write sends nothing and fails (the stage task's timeout cancels them).
+    const cancelled = AbortSignal.abort(new Error('took too long'))
+    await expect(coordination.deliveries([a], cancelled)).rejects.toThrow()
+    await expect(coordination.noteDelivery('lostAt', base + 60_000, cancelled)).rejects.toThrow()
+    expect((await coordination.deliveries([])).health.lostAt).toBe(latest('lostAt'))
     // Past its expires_at (TTL deletes only eventually), the record reads as nothing seen.
     const later = store(() => new Date(Date.now() + 8 * 24 * 3600 * 1000))
     expect((await later.deliveries([])).health).toEqual({})

@@ -150,12 +150,16 @@ describe('what a stage task tells the deployment', () => {
   it('goes on when the writes hang: each gives up after the timeout, logged, and the task trusts nothing it did not see', async () => {
     const warn = vi.spyOn(logger, 'warn')
     const clock = clockAt({ now: T0 })
+    const signals: AbortSignal[] = []
     const hanging: DeliveryLog = {
       deliveries: async (ids) => ({
         events: ids.map((resourceId) => ({ resourceId, occurredAt: new Date(T0).toISOString() })),
         health: {},
       }),
-      noteDelivery: () => new Promise(() => {}),
+      noteDelivery: (_kind, _at, signal) => {
+        if (signal) signals.push(signal)
+        return new Promise(() => {})
+      },
     }
     const view = await lookUpDeliveries({ user_identity_id: ID }, hanging, ['a'], clock)
     const started = Date.now()
@@ -168,6 +172,8 @@ describe('what a stage task tells the deployment', () => {
     )
     expect(Date.now() - started).toBeLessThan(2 * DELIVERY_LOG_TIMEOUT_MS + 1_000)
     expect(health).toEqual({ arrivedAt: T0, lostAt: T0 })
+    // Each hung write was cancelled, not left running.
+    expect(signals.map((signal) => signal.aborted)).toEqual([true, true])
     expect(
       warn.mock.calls.filter((call) => call[0] === 'The delivery health was not written'),
     ).toHaveLength(2)
