@@ -153,9 +153,10 @@ export function confirmedBeforeDelivery(
 }
 
 /**
- * Tells the deployment what this task saw — deliveries came (about once a minute), some were lost
- * (one warning, `Delivery found lost`, naming them; each is reported once) — and returns its delivery health as it now stands, for
- * trustDeliveries. A write that fails is logged: the record only steers waits, never correctness.
+ * Tells the deployment what this task saw — deliveries came (about once a minute), some were lost (one
+ * warning, `Delivery found lost`, naming them; each is reported once) — and returns its delivery health
+ * as it now stands, for trustDeliveries. A write that fails is logged: the record only steers waits,
+ * never correctness.
  */
 export async function recordDeliveries(
   log: DeliveryLog,
