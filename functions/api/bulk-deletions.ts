@@ -25,13 +25,11 @@ import { baseBulkDeletion, countsOf, summaryOf } from '../core/bulk.js'
 import {
   type ExecutionView,
   executionArnFor,
-  executionName,
   isValidUserIdentityId,
-  MAX_ATTEMPTS,
   toDeletion,
 } from '../core/deletions.js'
 import { awsDeletionBackend, type DeletionBackend } from './deletion-executions.js'
-import { findExecution } from './deletions.js'
+import { deletionAttempts } from './deletions.js'
 
 type Out<T> = Promise<Omit<T, '$metadata'>>
 
@@ -138,8 +136,7 @@ async function mapRunItems(backend: BulkBackend, executionArn: string) {
 /** The failure of one identity: its latest deletion (the highest attempt) and that deletion's error. */
 async function failureOf(deletions: DeletionBackend, userIdentityId: string): Promise<BulkFailure> {
   let latest: ExecutionView | undefined
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const execution = await findExecution(deletions, executionName(userIdentityId, attempt))
+  for await (const { execution } of deletionAttempts(deletions, userIdentityId)) {
     if (!execution) break
     latest = execution
   }

@@ -16,6 +16,7 @@ import {
   MAX_ATTEMPTS,
   parseDeletionId,
   toDeletion,
+  tooManyAttemptsMessage,
 } from '../core/deletions.js'
 import { isNotFound, isSeamError, type SeamClient } from '../seam/index.js'
 import type { DeletionBackend } from './deletion-executions.js'
@@ -26,9 +27,7 @@ export async function startDeletion(
   userIdentityId: string,
 ): Promise<Deletion> {
   await lookUpUserIdentity(seam, userIdentityId)
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const name = executionName(userIdentityId, attempt)
-    const existing = await findExecution(backend, name)
+  for await (const { name, execution: existing } of deletionAttempts(backend, userIdentityId)) {
     if (!existing) {
       const started = await start(backend, name, userIdentityId)
       if (started) return started
@@ -42,11 +41,7 @@ export async function startDeletion(
       return report(backend, existing)
     }
   }
-  throw new ApiError(
-    409,
-    'too_many_deletion_attempts',
-    `User identity ${userIdentityId} has failed to delete ${MAX_ATTEMPTS} times; an operator must look at the failed executions first.`,
-  )
+  throw new ApiError(409, 'too_many_deletion_attempts', tooManyAttemptsMessage(userIdentityId))
 }
 
 /**
@@ -91,6 +86,20 @@ export async function getDeletion(backend: DeletionBackend, deletionId: string):
     throw new ApiError(404, 'deletion_not_found', `There is no deletion ${deletionId}.`)
   }
   return report(backend, execution)
+}
+
+/**
+ * An identity's deletion attempts in order (executionName 1, 2, … up to MAX_ATTEMPTS), each with its
+ * execution, or undefined where none was started; the caller stops where it has its answer.
+ */
+export async function* deletionAttempts(
+  backend: DeletionBackend,
+  userIdentityId: string,
+): AsyncGenerator<{ name: string; execution: ExecutionView | undefined }> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const name = executionName(userIdentityId, attempt)
+    yield { name, execution: await findExecution(backend, name) }
+  }
 }
 
 /** The execution of that name, or undefined when there is none. */

@@ -12,13 +12,13 @@
  */
 import type { Context } from 'aws-lambda'
 import { awsDeletionBackend, type DeletionBackend } from '../api/deletion-executions.js'
-import { deletionInput, findExecution, lookUpUserIdentity } from '../api/deletions.js'
+import { deletionAttempts, deletionInput, lookUpUserIdentity } from '../api/deletions.js'
 import { ApiError } from '../contract/errors.js'
 import type { HandlerDeps } from '../contract/handler-deps.js'
 import { MAX_LISTED_FAILURES } from '../contract/http.js'
 import { type BulkSummary, failureCause, type ItemOutcome, summarizeResults } from '../core/bulk.js'
 import { type Coordination, coordinationFromEnvironment } from '../core/coordination.js'
-import { executionName, MAX_ATTEMPTS } from '../core/deletions.js'
+import { tooManyAttemptsMessage } from '../core/deletions.js'
 import { LONGEST_SEAM_CALL_MS } from '../core/poll.js'
 import {
   type SeamClient,
@@ -71,9 +71,7 @@ export async function prepareItem(
     }
     throw error
   }
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const name = executionName(userIdentityId, attempt)
-    const existing = await findExecution(deletions, name)
+  for await (const { name, execution: existing } of deletionAttempts(deletions, userIdentityId)) {
     if (existing?.status === 'SUCCEEDED') {
       return { user_identity_id: userIdentityId, outcome: 'succeeded', deletion_id: name }
     }
@@ -87,9 +85,7 @@ export async function prepareItem(
       }
     }
   }
-  throw new TooManyDeletionAttempts(
-    `User identity ${userIdentityId} has failed to delete ${MAX_ATTEMPTS} times; an operator must look at the failed executions first.`,
-  )
+  throw new TooManyDeletionAttempts(tooManyAttemptsMessage(userIdentityId))
 }
 
 export type SummarizeOutput = BulkSummary & { cause: string }

@@ -36,6 +36,11 @@ export function executionName(userIdentityId: string, attempt: number): string {
   return `${userIdentityId}--${attempt}`
 }
 
+/** Why no further attempt is started: every one of the MAX_ATTEMPTS failed. */
+export function tooManyAttemptsMessage(userIdentityId: string): string {
+  return `User identity ${userIdentityId} has failed to delete ${MAX_ATTEMPTS} times; an operator must look at the failed executions first.`
+}
+
 /** The deletion id is the execution name; undefined when it is not one of ours. */
 export function parseDeletionId(
   deletionId: string,

@@ -14,6 +14,7 @@ import { getDeletion, startDeletion } from '../../functions/api/deletions.js'
 import { handler as getDeletionHandler } from '../../functions/api/get-deletion.js'
 import { basePath } from '../../functions/api/start-deletion.js'
 import { ApiError } from '../../functions/contract/errors.js'
+import { MAX_ATTEMPTS } from '../../functions/core/deletions.js'
 import { type SeamClient, SeamError, SeamNotFoundError } from '../../functions/seam/index.js'
 import { apiEvent, lambdaContext } from './events.js'
 
@@ -100,6 +101,20 @@ describe('deletion routes (SFN via aws-sdk-client-mock)', () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: arn(2), startDate: new Date() })
     const deletion = await startDeletion(seamKnowing(true), deletionBackend(), ID)
     expect(deletion.deletion_id).toBe(`${ID}--2`)
+  })
+
+  it(`answers 409 too_many_deletion_attempts once all ${MAX_ATTEMPTS} attempts failed, starting none`, async () => {
+    sfn.on(DescribeExecutionCommand).callsFake(({ executionArn }: { executionArn: string }) => ({
+      ...execution(Number(executionArn.split('--').at(-1)), 'FAILED'),
+      executionArn,
+    }))
+    await expect(startDeletion(seamKnowing(true), deletionBackend(), ID)).rejects.toMatchObject({
+      status: 409,
+      type: 'too_many_deletion_attempts',
+      message: expect.stringContaining(`${ID} has failed to delete ${MAX_ATTEMPTS} times`),
+    })
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(MAX_ATTEMPTS)
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0)
   })
 
   it('reports the execution a concurrent DELETE started first', async () => {
