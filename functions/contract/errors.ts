@@ -65,6 +65,11 @@ export function seamLogFields(err: SeamError): Record<string, unknown> {
   }
 }
 
+/** How a throttled or unavailable Seam is worded in every message that says so. */
+export function seamStateOf(err: { name: string }): string {
+  return `Seam ${err.name === SeamThrottledError ? 'is rate-limiting this service' : 'is unavailable'} right now`
+}
+
 /**
  * SeamError → contract:
  *   SeamThrottledError / SeamUnavailableError → 503 seam_unavailable (+ Retry-After when Seam sent one)
@@ -82,7 +87,7 @@ export function mapSeamError(err: SeamError): MappedError {
     if (typeof err.retryAfterMs === 'number' && Number.isFinite(err.retryAfterMs)) {
       headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)))
     }
-    const why = err.name === SeamThrottledError ? 'is rate-limiting this service' : 'is unavailable'
+    const why = seamStateOf(err)
     // Sent and not answered (a 5xx, a timeout, a broken connection): Seam may have acted, or may
     // still. Never claim that nothing changed then.
     if (err.mayHaveTakenEffect) extras.may_have_taken_effect = true
@@ -90,8 +95,8 @@ export function mapSeamError(err: SeamError): MappedError {
       status: 503,
       type: 'seam_unavailable',
       message: err.mayHaveTakenEffect
-        ? `Seam ${why} right now and did not answer this request's last call, which Seam may have carried out (or may still). Repeating the same request settles it; retry later.`
-        : `Seam ${why} right now. Retry later.`,
+        ? `${why} and did not answer this request's last call, which Seam may have carried out (or may still). Repeating the same request settles it; retry later.`
+        : `${why}. Retry later.`,
       extras,
       headers,
       unexpected: false,

@@ -24,7 +24,7 @@
 
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '@aws-lambda-powertools/logger'
-import { ApiError, mapSeamError, seamLogFields } from '../contract/errors.js'
+import { ApiError, mapSeamError, seamLogFields, seamStateOf } from '../contract/errors.js'
 import { type CreateUserIdentityInput, UNIQUE_FIELDS, type UniqueField } from '../contract/http.js'
 import {
   isNotFound,
@@ -936,7 +936,7 @@ function failedWhileLinking(
   const creating = progress.phase === 'creating' && progress.createInDoubt === true
   if (!creating && (progress.phase !== 'linking' || id === undefined)) return err
   const mapped = mapSeamError(err)
-  const seamState = `Seam ${err.name === SeamThrottledError ? 'is rate-limiting this service' : 'is unavailable'} right now`
+  const seamState = seamStateOf(err)
   const retry = (then: string) =>
     new ApiError(mapped.status, mapped.type, then, {
       extras: {
