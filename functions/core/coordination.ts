@@ -186,8 +186,8 @@ export class Coordination {
 
   /** Marks the set settled; true for exactly one caller, who then resumes the task. */
   async settle(setId: string): Promise<boolean> {
-    try {
-      await this.client.send(
+    return conditionHeld(
+      this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `waitset#${setId}` },
@@ -195,12 +195,8 @@ export class Coordination {
           ConditionExpression: 'attribute_exists(pk) AND settled = :false',
           ExpressionAttributeValues: { ':true': true, ':false': false },
         }),
-      )
-      return true
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false
-      throw err
-    }
+      ),
+    )
   }
 
   /** Undoes `settle` when resuming the task failed for a reason worth another try. */
@@ -246,8 +242,8 @@ export class Coordination {
     atMs: number,
     abortSignal?: AbortSignal,
   ): Promise<void> {
-    try {
-      await this.client.send(
+    await conditionHeld(
+      this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: DELIVERY_HEALTH_KEY },
@@ -260,10 +256,8 @@ export class Coordination {
           },
         }),
         abortSignal ? { abortSignal } : {},
-      )
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err
-    }
+      ),
+    )
   }
 
   /**
@@ -336,8 +330,8 @@ export class Coordination {
     ttlSeconds: number,
   ): Promise<boolean> {
     const now = this.epochSeconds()
-    try {
-      await this.client.send(
+    return conditionHeld(
+      this.client.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: `lease#${kind}#${id}`, owner, expires_at: now + ttlSeconds },
@@ -345,18 +339,14 @@ export class Coordination {
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':now': now, ':owner': owner },
         }),
-      )
-      return true
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false
-      throw err
-    }
+      ),
+    )
   }
 
   /** Gives the lease back if `owner` still holds it; true if it did. */
   async releaseLease(kind: string, id: string, owner: string): Promise<boolean> {
-    try {
-      await this.client.send(
+    return conditionHeld(
+      this.client.send(
         new DeleteCommand({
           TableName: this.table,
           Key: { pk: `lease#${kind}#${id}` },
@@ -364,12 +354,8 @@ export class Coordination {
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':owner': owner },
         }),
-      )
-      return true
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false
-      throw err
-    }
+      ),
+    )
   }
 
   // ------------------------------------------------------------------ rates
@@ -385,8 +371,8 @@ export class Coordination {
     const limit = Math.max(1, Math.floor((perSecond * windowMs) / 1000))
     const nowMs = this.now().getTime()
     const window = Math.floor(nowMs / windowMs)
-    try {
-      await this.client.send(
+    const taken = await conditionHeld(
+      this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `rate#${key}#${window}` },
@@ -398,12 +384,9 @@ export class Coordination {
             ':expires': Math.ceil(((window + 1) * windowMs) / 1000) + RATE_RECORD_TTL_SECONDS,
           },
         }),
-      )
-      return 0
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return (window + 1) * windowMs - nowMs
-      throw err
-    }
+      ),
+    )
+    return taken ? 0 : (window + 1) * windowMs - nowMs
   }
 
   // ------------------------------------------------------------------ helpers
@@ -485,4 +468,15 @@ export async function resumeWaitSet(
   }
   logger.info('Stage resumed', { ...log, confirmed_by: confirmedBy })
   return true
+}
+
+/** A conditional write: true when it was made, false when its condition did not hold. */
+async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write
+    return true
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false
+    throw err
+  }
 }
