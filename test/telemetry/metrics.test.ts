@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { DeletionState } from '../../functions/core/deletion-steps.js'
-import { startSeamEmulator } from '../../local/seam-emulator/index.js'
+import { type SeamEmulator, startSeamEmulator } from '../../local/seam-emulator/index.js'
 import { jsonEvent, lambdaContext } from '../api/events.js'
 import { type StubServer, startStubServer } from '../seam/stub-server.js'
 
@@ -187,13 +187,28 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body))
 }
 
+/** `run` against an emulator the handlers' Seam client reaches through its environment, as deployed. */
+async function withEmulator(
+  options: Parameters<typeof startSeamEmulator>[0],
+  run: (emulator: SeamEmulator) => Promise<void>,
+) {
+  const emulator = await startSeamEmulator(options)
+  process.env.SEAM_API_KEY = emulator.apiKey
+  process.env.SEAM_ENDPOINT = emulator.url
+  seam.resetSeamClientCache()
+  try {
+    await run(emulator)
+  } finally {
+    await emulator.close()
+    delete process.env.SEAM_API_KEY
+    delete process.env.SEAM_ENDPOINT
+    seam.resetSeamClientCache()
+  }
+}
+
 describe('handlers', () => {
   it('the create route publishes Creates by outcome: created, replayed, the error type', async () => {
-    const emulator = await startSeamEmulator()
-    process.env.SEAM_API_KEY = emulator.apiKey
-    process.env.SEAM_ENDPOINT = emulator.url
-    seam.resetSeamClientCache()
-    try {
+    await withEmulator({}, async () => {
       const { handler } = await import('../../functions/api/create-user-identity.js')
       const body = { user_identity_key: 'metrics-1', full_name: 'Metric Person' }
       const out = capture()
@@ -205,20 +220,11 @@ describe('handlers', () => {
         .filter((l) => 'Creates' in l)
         .map((l) => l.outcome)
       expect(creates).toEqual(['created', 'replayed', 'invalid_input'])
-    } finally {
-      await emulator.close()
-      delete process.env.SEAM_API_KEY
-      delete process.env.SEAM_ENDPOINT
-      seam.resetSeamClientCache()
-    }
+    })
   })
 
   it("the bulk task publishes its Seam requests' metrics as each invocation ends", async () => {
-    const emulator = await startSeamEmulator()
-    process.env.SEAM_API_KEY = emulator.apiKey
-    process.env.SEAM_ENDPOINT = emulator.url
-    seam.resetSeamClientCache()
-    try {
+    await withEmulator({}, async () => {
       const { createHandler } = await import('../../functions/bulk/bulk-task.js')
       const handler = createHandler({
         seam: seam.seamClientFromEnvironment,
@@ -229,20 +235,11 @@ describe('handlers', () => {
       await handler({ action: 'prepare', user_identity_id: crypto.randomUUID() })
       const lookups = out.emf().filter((l) => l.route === '/user_identities/get')
       expect(lookups.length).toBeGreaterThan(0)
-    } finally {
-      await emulator.close()
-      delete process.env.SEAM_API_KEY
-      delete process.env.SEAM_ENDPOINT
-      seam.resetSeamClientCache()
-    }
+    })
   })
 
   it('the stage task publishes stage durations, and Deletions succeeded / failed', async () => {
-    const emulator = await startSeamEmulator({ deleteDelayMs: 0 })
-    process.env.SEAM_API_KEY = emulator.apiKey
-    process.env.SEAM_ENDPOINT = emulator.url
-    seam.resetSeamClientCache()
-    try {
+    await withEmulator({ deleteDelayMs: 0 }, async (emulator) => {
       const { handler } = await import('../../functions/deletion/stage-task.js')
       const graph = emulator.seed.identityGraph({ clientSessions: 2, acsSystems: 0 })
       const policy = DEFAULT_POLL_POLICY
@@ -279,20 +276,11 @@ describe('handlers', () => {
         'succeeded',
         'failed',
       ])
-    } finally {
-      await emulator.close()
-      delete process.env.SEAM_API_KEY
-      delete process.env.SEAM_ENDPOINT
-      seam.resetSeamClientCache()
-    }
+    })
   })
 
   it('a stage the webhooks resumed has its duration and checks published by the next stage', async () => {
-    const emulator = await startSeamEmulator({ deleteDelayMs: 0 })
-    process.env.SEAM_API_KEY = emulator.apiKey
-    process.env.SEAM_ENDPOINT = emulator.url
-    seam.resetSeamClientCache()
-    try {
+    await withEmulator({ deleteDelayMs: 0 }, async (emulator) => {
       const { handler } = await import('../../functions/deletion/stage-task.js')
       const graph = emulator.seed.identityGraph({ clientSessions: 0, acsSystems: 1 })
       const startedAt = new Date(Date.now() - 3_000).toISOString()
@@ -323,11 +311,6 @@ describe('handlers', () => {
       const resumed = out.emf().find((l) => l.stage === 'acs_credentials')
       expect(resumed).toMatchObject({ StageChecks: 0 })
       expect(resumed?.StageDuration).toBeGreaterThanOrEqual(3)
-    } finally {
-      await emulator.close()
-      delete process.env.SEAM_API_KEY
-      delete process.env.SEAM_ENDPOINT
-      seam.resetSeamClientCache()
-    }
+    })
   })
 })
