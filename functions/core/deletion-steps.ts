@@ -112,8 +112,12 @@ export async function deleteStage(
       ? [...beingDeleted, ...done, ...gone]
       : [...beingDeleted, ...done]
   if (stage.confirmation === 'lookup' && options.lookAfterDelete && pending.length > 0) {
-    const listed = new Set((await stage.list(seam, state.user_identity_id)).map((item) => item.id))
-    pending = pending.filter((item) => listed.has(item.id))
+    // Refused (429/5xx), the look tells nothing: the items stay pending, and the checks look.
+    const looked = await unlessRefused(() => stage.list(seam, state.user_identity_id))
+    if (looked) {
+      const listed = new Set(looked.map((item) => item.id))
+      pending = pending.filter((item) => listed.has(item.id))
+    }
   }
   const poll = nextPoll(policy, 0, startedAt, time.workflowNow(startedAt))
   // The stage before went on because its deliveries all came (a check never leaves items pending):

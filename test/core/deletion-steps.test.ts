@@ -388,6 +388,42 @@ describe('with webhooks: the identity looked up once, and the pace of a resumed 
     expect(seamCalls('/user_identities/get')).toBe(1)
   })
 
+  it('keeps the identity pending when Seam refuses the look (429 after the retries), instead of failing the task', async () => {
+    emulator.setUserIdentityDeleteMode('documented')
+    const identity = emulator.seed.userIdentity()
+    const refusingLook: SeamClient = {
+      ...seam,
+      userIdentities: {
+        ...seam.userIdentities,
+        get: async () => {
+          throw new SeamError({
+            name: 'SeamThrottledError',
+            type: 'seam_throttled',
+            message: 'busy',
+            status: 429,
+            retryable: true,
+          })
+        },
+      },
+    }
+    const state = await deleteStage(
+      refusingLook,
+      USER_IDENTITY,
+      { user_identity_id: identity.user_identity_id },
+      policy,
+      { lookAfterDelete: true },
+    )
+    expect(state.stages?.user_identity).toMatchObject({
+      deleted: 1,
+      pending: [{ id: identity.user_identity_id }],
+      pending_count: 1,
+      checks_left: true,
+    })
+    // The next check looks, and finds it gone.
+    const checked = await checkStage(seam, USER_IDENTITY, state, policy)
+    expect(checked.stages?.user_identity?.pending_count).toBe(0)
+  })
+
   it('keeps the identity pending while Seam is still deleting it (cascade mode)', async () => {
     const identity = emulator.seed.userIdentity()
     const state = await deleteStage(
