@@ -416,7 +416,7 @@ function capacitySection(config: BenchConfig): Promise<CapacityResult> {
 
 /** The sections `npm run bench -- --only <section>` runs alone. */
 export const ONLY_SECTIONS = ['capacity', 'webhooks'] as const
-export type OnlySection = (typeof ONLY_SECTIONS)[number]
+type OnlySection = (typeof ONLY_SECTIONS)[number]
 
 /**
  * `npm run bench -- --only <section>`: that section alone, written into the results file over its

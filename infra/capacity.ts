@@ -28,7 +28,7 @@ export interface SeamCapacityInput {
   readonly apiRoutes: readonly string[]
 }
 
-export interface SeamShares {
+interface SeamShares {
   readonly api: number
   readonly bulk: number
   readonly stages: number
@@ -58,13 +58,13 @@ export const SEAM_BUSY_RETRY_AFTER_SECONDS = 1
 export const SEAM_BUSY_MESSAGE =
   'This service is using all of its Seam capacity (seamRequestsPerSecond) right now; nothing was changed. Retry after the Retry-After seconds.'
 
-export const DEFAULT_SEAM_SHARES = { api: 0.08, bulk: 0.05 } as const
-export const DEFAULT_SEAM_API_CONCURRENCY = 2
+const DEFAULT_SEAM_SHARES = { api: 0.08, bulk: 0.05 } as const
+const DEFAULT_SEAM_API_CONCURRENCY = 2
 /**
  * How the API routes split the API's share (a route not named weighs 1): a DELETE is one lookup and may
  * come in hundreds at once (an offboarding without a bulk deletion); creates and plans are rarer.
  */
-export const SEAM_API_ROUTE_WEIGHTS: Readonly<Record<string, number>> = { StartDeletion: 2 }
+const SEAM_API_ROUTE_WEIGHTS: Readonly<Record<string, number>> = { StartDeletion: 2 }
 
 /** The plan for `input`; throws when the shares do not fit within the budget. */
 export function planSeamCapacity(input: SeamCapacityInput): SeamCapacityPlan {

@@ -218,7 +218,7 @@ export class Coordination {
   }
 
   /** The events received for any of `resourceIds` (expired ones left out), strongly consistent. */
-  async receivedEvents(resourceIds: string[]): Promise<ReceivedEvent[]> {
+  private async receivedEvents(resourceIds: string[]): Promise<ReceivedEvent[]> {
     return (await this.lookup(resourceIds, false)).events
   }
 

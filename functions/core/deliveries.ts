@@ -41,7 +41,7 @@ export const ARRIVAL_MEMORY_SECONDS = 15 * 60
  */
 export const LOSS_MEMORY_SECONDS = 60 * 60
 /** A stage task writes that deliveries came only when the record is older than this: about one write a minute. */
-export const ARRIVAL_NOTE_SECONDS = 60
+const ARRIVAL_NOTE_SECONDS = 60
 /**
  * An item a check of ours confirmed with Seam is lost, not late, when its delivery has not come this long
  * (workflow seconds, by the stage tasks' own clock) after that check: far past the moment a delivery

@@ -199,7 +199,7 @@ export function historyEventsPerCheck(
 }
 
 /** Every retrier of one task taken to its limit. */
-export function totalRetries(
+function totalRetries(
   policy: PollPolicy,
   longestSeamCallSeconds = LONGEST_SEAM_CALL_MS / 1000,
   shape: WorkflowShape = {},

@@ -35,13 +35,7 @@ export {
   SeamUnauthorizedError,
   SeamUnavailableError,
 } from './errors.js'
-export {
-  createSeamPacer,
-  currentSeamPacer,
-  SEAM_INSTANCE_REQUESTS_PER_SECOND_ENV,
-  type SeamPacer,
-  withSeamPacer,
-} from './pacer.js'
+export { createSeamPacer, type SeamPacer, withSeamPacer } from './pacer.js'
 export { DEFAULT_MAX_PAGES } from './pagination.js'
 export {
   DEFAULT_RETRY_POLICY,

@@ -29,7 +29,7 @@ export interface PacerClock {
 export const SEAM_INSTANCE_REQUESTS_PER_SECOND_ENV = 'SEAM_INSTANCE_REQUESTS_PER_SECOND'
 
 /** Longest pause a Retry-After may impose on the bucket (the retry policy caps its own wait alike). */
-export const MAX_PAUSE_MS = 30_000
+const MAX_PAUSE_MS = 30_000
 
 export function createSeamPacer(perSecond: number, clock: PacerClock = {}): SeamPacer {
   if (!Number.isFinite(perSecond) || perSecond <= 0) {

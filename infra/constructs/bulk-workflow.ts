@@ -37,7 +37,7 @@ import {
 import { ServiceFunction } from './service-function.js'
 
 /** The bulk task's Lambda timeout: a slot of the shared rate, then one Seam lookup at its longest. */
-export const BULK_TASK_TIMEOUT_SECONDS = 60
+const BULK_TASK_TIMEOUT_SECONDS = 60
 
 /** Identities of one bulk deletion being deleted at once, unless configured. */
 export const DEFAULT_BULK_DELETION_CONCURRENCY = 10
