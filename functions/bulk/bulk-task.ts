@@ -102,7 +102,8 @@ export const RATE_SLOT_WAIT_MS = 15_000
  * Waits for a slot of the deployment-wide rate `perSecond` (Coordination.takeRateSlot), at most
  * `maxWaitMs`, then fails as throttled (the state machine retries the task). A table that does not
  * answer is logged, and the lookup then waits its instance's part of the rate (perSecond ÷ `instances`,
- * as if the share were split per instance): the deployment stays within its budget either way.
+ * as if the share were split per instance). The slot is taken once per lookup: the Seam client's own
+ * retries of that lookup (after a 429/5xx) are paced by its instance pacer, not by this count.
  */
 export async function takeSharedSlot(
   coordination: Pick<Coordination, 'takeRateSlot'>,

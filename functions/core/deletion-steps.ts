@@ -26,7 +26,7 @@ import {
   trustDeliveries,
 } from './deliveries.js'
 import { awaitSeconds, nextPoll, PACE_TOLERANCE_SECONDS, type PollPolicy } from './poll.js'
-import { type Confirmation, DELETION_STAGES, type StageDefinition, splitListed } from './stages.js'
+import { type Confirmation, previousStage, type StageDefinition, splitListed } from './stages.js'
 
 export type { DeletionState, DeletionSummary, DeliveryLog, StageProgress }
 
@@ -195,8 +195,8 @@ export function previousProgress(
   state: DeletionState,
   stage: StageDefinition,
 ): StageProgress | undefined {
-  const index = DELETION_STAGES.findIndex((s) => s.name === stage.name)
-  return index > 0 ? state.stages?.[DELETION_STAGES[index - 1]?.name as StageName] : undefined
+  const previous = previousStage(stage)
+  return previous ? state.stages?.[previous.name] : undefined
 }
 
 /** Where a stage task is, for its log lines. */
@@ -266,11 +266,8 @@ export async function checkStage(
   const doneAt = new Map<string, number>()
 
   // Confirmations Seam refuses to read (429/5xx) are simply not known this time: the next check asks.
-  const read = async (confirmationRead: () => Promise<void>) => {
-    await unlessRefused(confirmationRead)
-  }
   if (confirmation && pending.size > 0)
-    await read(async () => {
+    await unlessRefused(async () => {
       const since = new Date(startedAt - EVENTS_CLOCK_SKEW_MS).toISOString()
       const confirm = (events: readonly object[]) => {
         for (const event of events) {

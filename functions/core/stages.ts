@@ -323,6 +323,12 @@ async function deactivatedPhones(
 /** Every stage the state machine runs, in order: what the identity holds, then the identity. */
 export const DELETION_STAGES: readonly StageDefinition[] = [...STAGES, USER_IDENTITY]
 
+/** The stage that runs before `stage`; undefined for the first. */
+export function previousStage(stage: StageDefinition): StageDefinition | undefined {
+  const index = DELETION_STAGES.findIndex((s) => s.name === stage.name)
+  return index > 0 ? DELETION_STAGES[index - 1] : undefined
+}
+
 export function stageByName(name: string): StageDefinition {
   const stage = DELETION_STAGES.find((s) => s.name === name)
   if (!stage) {

@@ -22,7 +22,12 @@ import {
   previousProgress,
 } from '../core/deletion-steps.js'
 import { LONGEST_SEAM_CALL_MS, stageTimeBound } from '../core/poll.js'
-import { DELETION_STAGES, type StageDefinition, stageByName } from '../core/stages.js'
+import {
+  DELETION_STAGES,
+  previousStage,
+  type StageDefinition,
+  stageByName,
+} from '../core/stages.js'
 import {
   isTransient,
   type SeamError,
@@ -128,11 +133,9 @@ function recordResumedStage(
   progress: StageProgress | undefined,
   scale: number,
 ): void {
+  const name = previousStage(stage)?.name
   const previous = previousProgress(state, stage)
-  if (!previous || previous.pending.length === 0 || !progress) return
-  const index = DELETION_STAGES.findIndex((s) => s.name === stage.name)
-  const name = DELETION_STAGES[index - 1]?.name
-  if (!name) return
+  if (!name || !previous || previous.pending.length === 0 || !progress) return
   const seconds = (Date.parse(progress.started_at) - Date.parse(previous.started_at)) / 1000 / scale
   recordStageFinished(name, seconds, previous.checks)
 }

@@ -138,23 +138,15 @@ export function createSeamClient(
         }
         stats.requests++
         const started = performance.now()
+        const report = (status: SeamRequestInfo['status'], failure: SeamRequestInfo['failure']) =>
+          options.onRequest?.({ route: pathname, ms: performance.now() - started, status, failure })
         try {
           const value = await attempt(n)
-          options.onRequest?.({
-            route: pathname,
-            ms: performance.now() - started,
-            status: 200,
-            failure: undefined,
-          })
+          report(200, undefined)
           return value
         } catch (raw) {
           const error = toSeamError(raw, ctx)
-          options.onRequest?.({
-            route: pathname,
-            ms: performance.now() - started,
-            status: error.status,
-            failure: error.failure,
-          })
+          report(error.status, error.failure)
           // Seam's Retry-After holds every request of this instance, not only this one's retry.
           if (error.status === 429) pacer?.pause(error.retryAfterMs ?? 1000)
           throw error

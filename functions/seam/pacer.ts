@@ -6,7 +6,8 @@
  *
  * Deployment-wide, the infrastructure gives every instance of a Seam-calling function
  * budget ÷ (instances that can run at once), so that the instances together stay within the workspace's
- * Seam budget with no shared state (infra/capacity.ts).
+ * Seam budget with no shared state (infra/capacity.ts). The bulk task is the exception: its instances
+ * share one count in the coordination table (functions/bulk/bulk-task.ts takeSharedSlot).
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { realSleep } from './retry-policy.js'
@@ -28,7 +29,10 @@ export interface PacerClock {
 /** Environment variable holding this instance's pace (requests per second); unset = no pacing. */
 export const SEAM_INSTANCE_REQUESTS_PER_SECOND_ENV = 'SEAM_INSTANCE_REQUESTS_PER_SECOND'
 
-/** Longest pause a Retry-After may impose on the bucket (the retry policy caps its own wait alike). */
+/**
+ * Longest pause a Retry-After may impose on the bucket: a bound against a nonsensical header. (The retry
+ * policy caps its own wait far lower, at maxRetryAfterMs; the pause holds only this instance's queue.)
+ */
 const MAX_PAUSE_MS = 30_000
 
 export function createSeamPacer(perSecond: number, clock: PacerClock = {}): SeamPacer {
