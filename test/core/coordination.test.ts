@@ -219,3 +219,45 @@ describe("the deployment's delivery health", () => {
     expect((await later.deliveries([])).health).toEqual({})
   })
 })
+
+describe('keys DynamoDB leaves unprocessed', () => {
+  /** A client that leaves every key unprocessed `times` times, then answers; it records when it was asked. */
+  function unprocessing(times: number) {
+    const asked: number[] = []
+    let left = times
+    const client = {
+      send: async (command: { input: { RequestItems: Record<string, { Keys: object[] }> } }) => {
+        asked.push(performance.now())
+        const [table, request] = Object.entries(command.input.RequestItems)[0] ?? []
+        if (!table || !request) throw new Error('no request')
+        if (left-- > 0) return { Responses: {}, UnprocessedKeys: { [table]: request } }
+        return { Responses: { [table]: [] }, UnprocessedKeys: {} }
+      },
+    }
+    const coordination = new Coordination({
+      client: client as unknown as ConstructorParameters<typeof Coordination>[0]['client'],
+      tableName: 'coordination',
+    })
+    return { coordination, asked }
+  }
+
+  it('asks again after a pause that grows, until they are processed', async () => {
+    const { coordination, asked } = unprocessing(3)
+    expect(await coordination.deliveries(['a'])).toEqual({ events: [], health: {} })
+    expect(asked).toHaveLength(4)
+    const pauses = asked.slice(1).map((at, i) => at - (asked[i] ?? at))
+    // 50, 100, 200 ms (25 × 2^attempt): each pause at least the one planned, longer than the one before.
+    expect(pauses.map((p) => p >= 45)).toEqual([true, true, true])
+    expect(pauses[2]).toBeGreaterThan(pauses[0] ?? 0)
+  })
+
+  it('stops asking when its signal aborts, even during a pause', async () => {
+    const { coordination, asked } = unprocessing(1_000)
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(new Error('took too long')), 300)
+    await expect(coordination.deliveries(['a'], controller.signal)).rejects.toThrow()
+    const count = asked.length
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
+    expect(asked).toHaveLength(count)
+  })
+})

@@ -38,6 +38,16 @@ afterEach(() => vi.restoreAllMocks())
 const seamCalls = (path: string) => emulator.requests.filter((r) => r.path === path).length
 const settle = () => new Promise((resolve) => setTimeout(resolve, 120))
 
+/** Seam's 429, as the Seam module throws it once its retries are spent. */
+const throttled = () =>
+  new SeamError({
+    name: 'SeamThrottledError',
+    type: 'seam_throttled',
+    message: 'busy',
+    status: 429,
+    retryable: true,
+  })
+
 describe('deleteStage', () => {
   it('lists every page, deletes each item and returns them as pending with the first wait', async () => {
     const graph = emulator.seed.identityGraph({ acsSystems: 2, credentialsPerUser: 3 })
@@ -92,14 +102,6 @@ describe('deleteStage', () => {
 })
 
 describe('deletes Seam keeps refusing (429/5xx after the Seam module retried)', () => {
-  const throttled = () =>
-    new SeamError({
-      name: 'SeamThrottledError',
-      type: 'seam_throttled',
-      message: 'busy',
-      status: 429,
-      retryable: true,
-    })
   /** A client whose credential delete is refused for the ids in `refuse`. */
   const refusing = (refuse: Set<string>): SeamClient => ({
     ...seam,
@@ -396,13 +398,7 @@ describe('with webhooks: the identity looked up once, and the pace of a resumed 
       userIdentities: {
         ...seam.userIdentities,
         get: async () => {
-          throw new SeamError({
-            name: 'SeamThrottledError',
-            type: 'seam_throttled',
-            message: 'busy',
-            status: 429,
-            retryable: true,
-          })
+          throw throttled()
         },
       },
     }

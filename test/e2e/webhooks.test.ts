@@ -4,8 +4,10 @@
 // or forged.
 import type { HistoryEvent } from '@aws-sdk/client-sfn'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type DeletionState, stateName } from '../../functions/contract/workflow.js'
 import { executionArnFor } from '../../functions/core/deletions.js'
 import { DEFAULT_POLL_POLICY } from '../../functions/core/poll.js'
+import { DELETION_STAGES } from '../../functions/core/stages.js'
 import { logger } from '../../functions/telemetry/powertools.js'
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js'
 import {
@@ -50,6 +52,23 @@ async function statesEntered(runtime: LocalRuntime, deletionId: string): Promise
       ? [e.stateEnteredEventDetails.name]
       : [],
   )
+}
+
+/** The Awaits a deletion entered trusting its deliveries: a safety net longer than the poll's wait. */
+async function trustedAwaits(runtime: LocalRuntime, deletionId: string): Promise<string[]> {
+  const executionArn = executionArnFor(runtime.stepFunctions.stateMachineArn, deletionId)
+  const { events = [] } = await runtime.stepFunctions.getExecutionHistory({
+    executionArn,
+    maxResults: 1000,
+  })
+  return (events as HistoryEvent[]).flatMap((e) => {
+    const name = e.stateEnteredEventDetails?.name
+    if (!name?.startsWith('Await ') || !e.stateEnteredEventDetails?.input) return []
+    const stage = DELETION_STAGES.find((s) => stateName(s.name, 'await') === name)
+    const state = JSON.parse(e.stateEnteredEventDetails.input) as DeletionState
+    const progress = stage && state.stages?.[stage.name]
+    return progress && (progress.await_seconds ?? 0) > progress.wait_seconds ? [name] : []
+  })
 }
 
 describe('webhooks on, with the embedded emulator', () => {
@@ -199,11 +218,14 @@ describe("the deployment's delivery health", () => {
     // The next trusts the deliveries the first one saw: every stage is resumed, none checks Seam.
     const trusting = await deleteOne()
     expect(trusting.checks).toEqual([])
+    expect(await trustedAwaits(runtime, trusting.id)).toHaveLength(4)
     // Deliveries stop: a trusting deletion waits out its safety net once, finds the loss, and still
     // finishes by polling.
     seam.webhooks.setFaults({ dropRate: 1 })
     const lossy = await deleteOne()
     expect(lossy.checks).toContain('Check ACS credentials')
+    // One safety net, not one per stage: after it, the deletion waits the poll's waits.
+    expect(await trustedAwaits(runtime, lossy.id)).toEqual(['Await ACS credentials'])
     // Deliveries are back, but one was lost moments ago: the next deletion polls from its first stage.
     seam.webhooks.setFaults({ dropRate: 0 })
     const wary = await deleteOne()
