@@ -53,10 +53,14 @@ export interface SeamCapacityPlan {
   readonly apiRoutes: Readonly<Record<string, FunctionCapacity>>
 }
 
-/** What a Seam-calling route answers (503) past its reserved concurrency, locally and on API Gateway. */
+/**
+ * What a Seam-calling route answers (503) past its reserved concurrency, locally and on API Gateway. On
+ * API Gateway it is the integration-failure response, which also covers a handler that failed after it
+ * ran: so it does not claim that nothing was changed.
+ */
 export const SEAM_BUSY_RETRY_AFTER_SECONDS = 1
 export const SEAM_BUSY_MESSAGE =
-  'This service is using all of its Seam capacity (seamRequestsPerSecond) right now; nothing was changed. Retry after the Retry-After seconds.'
+  'This service is using all of its Seam capacity (seamRequestsPerSecond), or could not run its handler, right now. Retry after the Retry-After seconds.'
 
 const DEFAULT_SEAM_SHARES = { api: 0.08, bulk: 0.05 } as const
 const DEFAULT_SEAM_API_CONCURRENCY = 2
