@@ -48,21 +48,17 @@ export class CoordinationTable extends Construct {
   /**
    * Gives an existing function the table's name (its environment) and exactly `actions` on it (grant).
    */
-  attach(fn: LambdaFunction, actions: string[], keys?: string[]): void {
+  attach(fn: LambdaFunction, actions: string[], keys: string[]): void {
     for (const [key, value] of Object.entries(this.environment)) fn.addEnvironment(key, value)
     this.grant(fn, actions, keys)
   }
 
   /**
-   * Exactly `actions` on the table; with `keys` (KEY_PATTERNS), on the items whose key matches one of
-   * them only (`dynamodb:LeadingKeys`): e.g. the stage functions read events and the delivery health
-   * and write that one item — never the wait sets, which hold task tokens.
+   * Exactly `actions` on the items whose key matches one of `keys` (KEY_PATTERNS) only
+   * (`dynamodb:LeadingKeys`): e.g. the stage functions read events and the delivery health and write
+   * that one item — never the wait sets, which hold task tokens.
    */
-  grant(grantee: IGrantable, actions: string[], keys?: string[]): void {
-    if (!keys) {
-      this.table.grant(grantee, ...actions)
-      return
-    }
+  grant(grantee: IGrantable, actions: string[], keys: string[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
         actions,
