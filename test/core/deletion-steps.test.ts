@@ -376,16 +376,16 @@ describe('the user identity stage', () => {
 })
 
 describe('with webhooks: the identity looked up once, and the pace of a resumed stage', () => {
+  /** The identity's delete with its look right after (StageTaskEvent.look_after_delete). */
+  const deleteLooking = (client: SeamClient, userIdentityId: string) =>
+    deleteStage(client, USER_IDENTITY, { user_identity_id: userIdentityId }, policy, {
+      lookAfterDelete: true,
+    })
+
   it('ends the identity stage at its delete when the identity is already gone (documented mode)', async () => {
     emulator.setUserIdentityDeleteMode('documented')
     const identity = emulator.seed.userIdentity()
-    const state = await deleteStage(
-      seam,
-      USER_IDENTITY,
-      { user_identity_id: identity.user_identity_id },
-      policy,
-      { lookAfterDelete: true },
-    )
+    const state = await deleteLooking(seam, identity.user_identity_id)
     expect(state.stages?.user_identity).toMatchObject({ deleted: 1, pending: [], pending_count: 0 })
     expect(seamCalls('/user_identities/get')).toBe(1)
   })
@@ -402,13 +402,7 @@ describe('with webhooks: the identity looked up once, and the pace of a resumed 
         },
       },
     }
-    const state = await deleteStage(
-      refusingLook,
-      USER_IDENTITY,
-      { user_identity_id: identity.user_identity_id },
-      policy,
-      { lookAfterDelete: true },
-    )
+    const state = await deleteLooking(refusingLook, identity.user_identity_id)
     expect(state.stages?.user_identity).toMatchObject({
       deleted: 1,
       pending: [{ id: identity.user_identity_id }],
@@ -422,13 +416,7 @@ describe('with webhooks: the identity looked up once, and the pace of a resumed 
 
   it('keeps the identity pending while Seam is still deleting it (cascade mode)', async () => {
     const identity = emulator.seed.userIdentity()
-    const state = await deleteStage(
-      seam,
-      USER_IDENTITY,
-      { user_identity_id: identity.user_identity_id },
-      policy,
-      { lookAfterDelete: true },
-    )
+    const state = await deleteLooking(seam, identity.user_identity_id)
     expect(state.stages?.user_identity).toMatchObject({
       pending: [{ id: identity.user_identity_id }],
       pending_count: 1,
